@@ -1,0 +1,29 @@
+.DEFAULT_GOAL := help
+.PHONY: help run test build generate services down fmt vet
+
+help: ## list targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+run: ## start PostgreSQL/Redis if needed and run the server on :8080 (dev)
+	scripts/run.sh
+
+test: ## go vet + go test -race with local PostgreSQL/Redis
+	scripts/test.sh
+
+build: ## build bin/flashlive
+	go build -o bin/flashlive ./cmd/flashlive
+
+generate: ## regenerate GraphQL code (gqlgen)
+	go run github.com/99designs/gqlgen generate
+
+services: ## start PostgreSQL/Redis only
+	scripts/services.sh up >/dev/null
+
+down: ## stop PostgreSQL/Redis started by make run/test/services
+	scripts/services.sh down
+
+fmt: ## gofmt the code
+	go fmt ./...
+
+vet: ## go vet
+	go vet ./...

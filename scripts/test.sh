@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Run every test: go vet + go test -race against local PostgreSQL/Redis.
+#   scripts/test.sh                 # all packages
+#   scripts/test.sh -run TestFoo    # extra arguments go to `go test`
+# Tests get FLASHLIVE_TEST_POSTGRES_URL / FLASHLIVE_TEST_REDIS_URL (admin URLs;
+# tests create their own databases). If those are already set, they are used
+# as is and no local service is started for them. FLASHLIVE_POSTGRES_URL /
+# FLASHLIVE_REDIS_URL (the app's own, maybe a dev database) are NOT used here.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "test.sh: 'go' is not on PATH (expected Go >= $(sed -n 's/^go //p' go.mod) at /usr/local/go/bin)" >&2
+	exit 1
+fi
+
+# Leave the services as we found them: stop them at exit only if none ran before.
+if scripts/services.sh status >/dev/null 2>&1; then
+	echo "test.sh: services already running; they stay up afterwards" >&2
+else
+	trap 'scripts/services.sh down || true' EXIT
+fi
+
+env_lines="$(
+	FLASHLIVE_POSTGRES_URL="${FLASHLIVE_TEST_POSTGRES_URL:-}" \
+		FLASHLIVE_REDIS_URL="${FLASHLIVE_TEST_REDIS_URL:-}" \
+		FLASHLIVE_PG_FAST=1 FLASHLIVE_REDIS_EPHEMERAL=1 \
+		scripts/services.sh up
+)"
+eval "$env_lines"
+export FLASHLIVE_TEST_POSTGRES_URL="$FLASHLIVE_POSTGRES_URL"
+export FLASHLIVE_TEST_REDIS_URL="$FLASHLIVE_REDIS_URL"
+echo "test.sh: FLASHLIVE_TEST_POSTGRES_URL=$FLASHLIVE_TEST_POSTGRES_URL" >&2
+echo "test.sh: FLASHLIVE_TEST_REDIS_URL=$FLASHLIVE_TEST_REDIS_URL" >&2
+
+vet_rc=0
+echo "test.sh: go vet ./..." >&2
+go vet ./... || vet_rc=$?
+
+test_rc=0
+echo "test.sh: go test -race -count=1 -timeout 12m $* ./..." >&2
+go test -race -count=1 -timeout 12m "$@" ./... || test_rc=$?
+
+if ((test_rc != 0)); then
+	echo "test.sh: go test FAILED (exit $test_rc)" >&2
+	exit "$test_rc"
+fi
+if ((vet_rc != 0)); then
+	echo "test.sh: tests passed but go vet FAILED (exit $vet_rc)" >&2
+	exit "$vet_rc"
+fi
+echo "test.sh: all tests passed" >&2

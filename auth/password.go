@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+
+	"flashlive/domain"
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+	KeyLen  uint32
+	SaltLen uint32
+}
+
+// DefaultParams follow OWASP's minimum for argon2id: 19 MiB, two passes,
+// one thread.
+var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// Hasher implements domain.PasswordHasher with argon2id. At most a fixed
+// number of hashes are computed at once, so that a storm of logins queues
+// (and, past its deadline, fails UNAVAILABLE) instead of taking every core
+// and all memory from the purchase path.
+type Hasher struct {
+	params Params
+	slots  chan struct{}
+}
+
+var _ domain.PasswordHasher = (*Hasher)(nil)
+
+// NewHasher returns a Hasher computing at most concurrency hashes at once;
+// concurrency <= 0 means GOMAXPROCS.
+func NewHasher(p Params, concurrency int) *Hasher {
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency)}
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return domain.Errorf(domain.EUNAVAILABLE, "too many sign-ins at once; try again in a moment")
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash implements domain.PasswordHasher. The encoding is the PHC string
+// format: $argon2id$v=19$m=...,t=...,p=...$salt$key.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	p := h.params
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify implements domain.PasswordHasher. It uses the parameters stored
+// in encoded, so that hashes made with older parameters still verify.
+func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	p, salt, key, err := decodeHash(encoded)
+	if err != nil {
+		return false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+func decodeHash(encoded string) (p Params, salt, key []byte, err error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return p, nil, nil, fmt.Errorf("password hash: not an argon2id hash")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return p, nil, nil, fmt.Errorf("password hash: unsupported version %q", parts[2])
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, fmt.Errorf("password hash: parameters: %w", err)
+	}
+	b64 := base64.RawStdEncoding
+	if salt, err = b64.DecodeString(parts[4]); err != nil {
+		return p, nil, nil, fmt.Errorf("password hash: salt: %w", err)
+	}
+	if key, err = b64.DecodeString(parts[5]); err != nil {
+		return p, nil, nil, fmt.Errorf("password hash: key: %w", err)
+	}
+	return p, salt, key, nil
+}

@@ -1,0 +1,106 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"flashlive/domain"
+)
+
+// Token claims that flashlive checks.
+const (
+	Issuer   = "flashlive"
+	Audience = "flashlive-api"
+)
+
+// DefaultAccessTTL is the lifetime of an access token.
+const DefaultAccessTTL = 15 * time.Minute
+
+// MinSecretLen is the shortest HMAC secret Tokens accepts.
+const MinSecretLen = 32
+
+// Tokens implements domain.AccessTokens with HS256 JWTs. Verification pins
+// the method (a token signed any other way, "none" included, is refused)
+// and requires the expiry, issuer and audience.
+type Tokens struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+var _ domain.AccessTokens = (*Tokens)(nil)
+
+// claims is the payload of an access token.
+type claims struct {
+	Role domain.Role `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// NewTokens returns Tokens signing with secret (at least MinSecretLen
+// bytes). ttl <= 0 means DefaultAccessTTL; now nil means time.Now.
+func NewTokens(secret []byte, ttl time.Duration, now func() time.Time) (*Tokens, error) {
+	if len(secret) < MinSecretLen {
+		return nil, fmt.Errorf("jwt secret must have at least %d bytes", MinSecretLen)
+	}
+	if ttl <= 0 {
+		ttl = DefaultAccessTTL
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{
+		secret: secret,
+		ttl:    ttl,
+		now:    now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuer(Issuer),
+			jwt.WithAudience(Audience),
+			jwt.WithIssuedAt(),
+			jwt.WithTimeFunc(now),
+			jwt.WithLeeway(5*time.Second),
+		),
+	}, nil
+}
+
+// Issue implements domain.AccessTokens.
+func (t *Tokens) Issue(p domain.Principal) (string, time.Time, error) {
+	now := t.now()
+	exp := now.Add(t.ttl).Truncate(time.Second)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
+		Role: p.Role,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    Issuer,
+			Subject:   p.UserID,
+			Audience:  jwt.ClaimStrings{Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+	})
+	s, err := tok.SignedString(t.secret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return s, exp, nil
+}
+
+// Verify implements domain.AccessTokens.
+func (t *Tokens) Verify(token string) (domain.Principal, error) {
+	var c claims
+	_, err := t.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil })
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return domain.Principal{}, domain.Errorf(domain.EUNAUTHENTICATED, "the access token has expired; refresh it")
+		}
+		return domain.Principal{}, domain.Errorf(domain.EUNAUTHENTICATED, "the access token is not valid")
+	}
+	if c.Subject == "" || !c.Role.Valid() {
+		return domain.Principal{}, domain.Errorf(domain.EUNAUTHENTICATED, "the access token is not valid")
+	}
+	return domain.Principal{UserID: c.Subject, Role: c.Role}, nil
+}

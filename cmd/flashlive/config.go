@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Environments.
+const (
+	EnvDev  = "dev"
+	EnvProd = "prod"
+)
+
+// Defaults that match scripts/services.sh, so that `make run` needs no
+// configuration.
+const (
+	DefaultHTTPAddr       = ":8080"
+	DefaultPostgresURL    = "postgres://flashlive@127.0.0.1:55432/flashlive?sslmode=disable"
+	DefaultRedisURL       = "redis://127.0.0.1:56379/0"
+	DefaultPaymentTimeout = 15 * time.Minute
+	devJWTSecret          = "flashlive-dev-secret-do-not-use-in-production"
+)
+
+// Config is the whole configuration of a flashlive process, read from
+// FLASHLIVE_* environment variables by LoadConfig.
+type Config struct {
+	HTTPAddr       string        // FLASHLIVE_HTTP_ADDR
+	PostgresURL    string        // FLASHLIVE_POSTGRES_URL
+	RedisURL       string        // FLASHLIVE_REDIS_URL
+	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
+	NATSURL        string        // FLASHLIVE_NATS_URL; empty: embedded server
+	NATSListen     string        // FLASHLIVE_NATS_LISTEN: address the embedded server listens on; empty: in-process only
+	JWTSecret      []byte        // FLASHLIVE_JWT_SECRET
+	PaymentTimeout time.Duration // FLASHLIVE_PAYMENT_TIMEOUT
+	Env            string        // FLASHLIVE_ENV: dev or prod
+	AllowedOrigins []string      // FLASHLIVE_ALLOWED_ORIGINS: comma-separated origins
+	DataDir        string        // FLASHLIVE_DATA_DIR: embedded NATS files
+	LogLevel       slog.Level    // FLASHLIVE_LOG_LEVEL: debug, info, warn, error
+	Seed           bool          // FLASHLIVE_SEED: demo data at start (default: on in dev)
+}
+
+// Dev reports whether the process runs in the dev environment.
+func (c Config) Dev() bool { return c.Env == EnvDev }
+
+// LoadConfig reads the configuration through getenv and returns an error
+// naming every bad or missing value. In prod, the database URLs and a JWT
+// secret of at least 32 bytes are required; in dev they have defaults.
+func LoadConfig(getenv func(string) string) (Config, []string, error) {
+	var errs, warnings []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+
+	c := Config{
+		HTTPAddr:    orDefault(get("FLASHLIVE_HTTP_ADDR"), DefaultHTTPAddr),
+		PostgresURL: get("FLASHLIVE_POSTGRES_URL"),
+		RedisURL:    get("FLASHLIVE_REDIS_URL"),
+		RedisPrefix: orDefault(get("FLASHLIVE_REDIS_PREFIX"), "fl:"),
+		NATSURL:     get("FLASHLIVE_NATS_URL"),
+		NATSListen:  get("FLASHLIVE_NATS_LISTEN"),
+		Env:         orDefault(get("FLASHLIVE_ENV"), EnvDev),
+		DataDir:     get("FLASHLIVE_DATA_DIR"),
+	}
+	if c.Env != EnvDev && c.Env != EnvProd {
+		bad("FLASHLIVE_ENV must be %q or %q, not %q", EnvDev, EnvProd, c.Env)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("FLASHLIVE_HTTP_ADDR %q is not host:port (such as :8080 or 127.0.0.1:8080)", c.HTTPAddr)
+	}
+	dev := c.Env == EnvDev
+	if c.PostgresURL == "" {
+		if dev {
+			c.PostgresURL = DefaultPostgresURL
+		} else {
+			bad("FLASHLIVE_POSTGRES_URL is required in prod")
+		}
+	} else if !hasScheme(c.PostgresURL, "postgres", "postgresql") {
+		bad("FLASHLIVE_POSTGRES_URL must be a postgres:// URL")
+	}
+	if c.RedisURL == "" {
+		if dev {
+			c.RedisURL = DefaultRedisURL
+		} else {
+			bad("FLASHLIVE_REDIS_URL is required in prod")
+		}
+	} else if !hasScheme(c.RedisURL, "redis", "rediss", "unix") {
+		bad("FLASHLIVE_REDIS_URL must be a redis:// or rediss:// URL")
+	}
+	if c.NATSURL != "" && !hasScheme(c.NATSURL, "nats", "tls", "ws", "wss") {
+		bad("FLASHLIVE_NATS_URL must be a nats:// URL, or empty for the embedded server")
+	}
+	if c.NATSListen != "" {
+		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
+			bad("FLASHLIVE_NATS_LISTEN %q is not host:port", c.NATSListen)
+		}
+	}
+
+	switch secret := getenv("FLASHLIVE_JWT_SECRET"); {
+	case secret == "" && dev:
+		c.JWTSecret = []byte(devJWTSecret)
+		warnings = append(warnings, "FLASHLIVE_JWT_SECRET is not set: using the public dev secret; set one before exposing this server")
+	case secret == "":
+		bad("FLASHLIVE_JWT_SECRET is required in prod (at least 32 bytes, e.g. `openssl rand -base64 48`)")
+	case len(secret) < 32:
+		bad("FLASHLIVE_JWT_SECRET must have at least 32 bytes, it has %d", len(secret))
+	default:
+		c.JWTSecret = []byte(secret)
+	}
+
+	c.PaymentTimeout = DefaultPaymentTimeout
+	if v := get("FLASHLIVE_PAYMENT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("FLASHLIVE_PAYMENT_TIMEOUT %q is not a duration (such as 15m or 90s)", v)
+		case d < time.Second || d > 24*time.Hour:
+			bad("FLASHLIVE_PAYMENT_TIMEOUT must be between 1s and 24h, not %s", d)
+		default:
+			c.PaymentTimeout = d
+		}
+	}
+
+	if v := get("FLASHLIVE_ALLOWED_ORIGINS"); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimRight(strings.TrimSpace(o), "/")
+			if o == "" {
+				continue
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				bad("FLASHLIVE_ALLOWED_ORIGINS: %q is not an origin such as https://shop.example.com", o)
+				continue
+			}
+			c.AllowedOrigins = append(c.AllowedOrigins, u.Scheme+"://"+u.Host)
+		}
+	}
+
+	if c.DataDir == "" {
+		c.DataDir = filepath.Join(".data")
+	}
+
+	c.LogLevel = slog.LevelInfo
+	if v := get("FLASHLIVE_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			bad("FLASHLIVE_LOG_LEVEL %q is not one of debug, info, warn, error", v)
+		}
+	}
+
+	c.Seed = dev
+	switch v := strings.ToLower(get("FLASHLIVE_SEED")); v {
+	case "":
+	case "1", "true", "yes", "on":
+		c.Seed = true
+	case "0", "false", "no", "off":
+		c.Seed = false
+	default:
+		bad("FLASHLIVE_SEED %q is not a boolean", v)
+	}
+
+	if len(errs) > 0 {
+		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))
+	}
+	return c, warnings, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func hasScheme(raw string, schemes ...string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return true
+		}
+	}
+	return false
+}
+
+// osGetenv is os.Getenv, named for LoadConfig's callers.
+var osGetenv = os.Getenv

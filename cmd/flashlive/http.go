@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"flashlive/domain"
+	webdemo "flashlive/web-demo"
+)
+
+// MaxBodyBytes is the largest request body /graphql reads.
+const MaxBodyBytes = 1 << 20
+
+// routes returns the HTTP handler of the process.
+func (m *Main) routes(gql http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", m.authenticate(limitBody(gql)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", m.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	static := http.FileServerFS(webdemo.FS)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		static.ServeHTTP(w, r)
+	})
+	return m.observe(mux)
+}
+
+// ready answers 200 when PostgreSQL, Redis and NATS all answer within two
+// seconds, 503 otherwise, with each one's state as JSON.
+func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]func(context.Context) error{
+		"postgres": m.DB.Ping,
+		"redis":    m.Redis.Ping,
+		"nats":     m.NATS.Ping,
+	}
+	status := map[string]string{}
+	code := http.StatusOK
+	for name, check := range checks {
+		if err := check(ctx); err != nil {
+			status[name] = "down"
+			code = http.StatusServiceUnavailable
+			m.Logger.WarnContext(ctx, "not ready", "dependency", name, "err", err)
+		} else {
+			status[name] = "ok"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(status)
+}
+
+// authenticate reads "Authorization: Bearer <token>" and puts the caller in
+// the request context. A request without the header is anonymous; one with
+// a bad or expired token is refused with 401 and UNAUTHENTICATED, so that a
+// client knows to refresh rather than silently losing its identity.
+func (m *Main) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			writeGraphQLError(w, http.StatusUnauthorized, domain.Errorf(domain.EUNAUTHENTICATED, "the Authorization header must be 'Bearer <accessToken>'"))
+			return
+		}
+		p, err := m.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			writeGraphQLError(w, http.StatusUnauthorized, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(domain.NewContextWithPrincipal(r.Context(), p)))
+	})
+}
+
+// limitBody refuses bodies over MaxBodyBytes with 413.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeGraphQLError(w, http.StatusRequestEntityTooLarge,
+				domain.Errorf(domain.EINVALID, "the request body is larger than %d bytes", MaxBodyBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeGraphQLError answers with a GraphQL-shaped error body.
+func writeGraphQLError(w http.ResponseWriter, status int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{
+			"message":    domain.ErrorMessage(err),
+			"extensions": map[string]any{"code": domain.ErrorCode(err)},
+		}},
+	})
+}
+
+// httpMetrics are the request counters and latencies of every route.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	hm := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flashlive_http_requests_total",
+			Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "flashlive_http_request_duration_seconds",
+			Help:    "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(hm.requests, hm.duration)
+	return hm
+}
+
+// observe gives every request an ID (the client's X-Request-ID when it is
+// sane, a new one otherwise), echoes it, logs one access line, counts the
+// request and turns a panic into a 500 that is logged with its stack.
+func (m *Main) observe(next http.Handler) http.Handler {
+	hm := newHTTPMetrics(m.Registry)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		ctx := domain.NewContextWithRequestID(r.Context(), id)
+		w.Header().Set("X-Request-ID", id)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				m.Logger.ErrorContext(ctx, "http: panic", "panic", p, "stack", string(debug.Stack()))
+				if !rec.wrote {
+					writeGraphQLError(rec, http.StatusInternalServerError, errors.New("panic"))
+				}
+			}
+			route := routeOf(r.URL.Path)
+			hm.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+			hm.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			if route != "/metrics" && route != "/healthz" {
+				m.Logger.InfoContext(ctx, "http request", "method", r.Method, "path", r.URL.Path,
+					"status", rec.status, "bytes", rec.bytes, "took_ms", float64(time.Since(start).Microseconds())/1000)
+			}
+		}()
+		next.ServeHTTP(rec, r.WithContext(ctx))
+	})
+}
+
+// routeOf names a path's route for metrics, so that labels stay few.
+func routeOf(path string) string {
+	switch path {
+	case "/graphql", "/healthz", "/readyz", "/metrics", "/ws":
+		return path
+	}
+	return "/static"
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer
+// (flushing, hijacking for WebSockets).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"flashlive/domain"
+	"flashlive/graph"
+	"flashlive/storage/postgres"
+)
+
+// Demo accounts created in dev. Their password is public: never seed a
+// server that others can reach.
+const (
+	DemoSellerEmail = "seller@flashlive.dev"
+	DemoBuyerEmail  = "buyer@flashlive.dev"
+	DemoPassword    = "flashlive-demo"
+	demoRoomTitle   = "Friday Flash Live"
+	demoProductName = "Aurora Wireless Earbuds"
+	demoEventStock  = 100
+)
+
+// DemoEventLead is how long after start-up the seeded flash event opens.
+const DemoEventLead = time.Minute
+
+// seedDemo makes sure the demo seller and buyer exist, the seller has a
+// product and a LIVE room, and the room has a flash event that has not
+// ended (a new one starting DemoEventLead from now when needed). Running it
+// again reuses what exists.
+func seedDemo(ctx context.Context, r *graph.Resolver, accounts *postgres.AuthService, now func() time.Time, logger *slog.Logger) error {
+	seller, err := ensureUser(ctx, accounts, DemoSellerEmail, "Demo Seller", domain.RoleSeller)
+	if err != nil {
+		return err
+	}
+	if _, err := ensureUser(ctx, accounts, DemoBuyerEmail, "Demo Buyer", domain.RoleBuyer); err != nil {
+		return err
+	}
+	sctx := domain.NewContextWithPrincipal(ctx, domain.Principal{UserID: seller.ID, Role: seller.Role})
+
+	products, err := r.ProductService.FindProducts(sctx, domain.ProductFilter{SellerID: seller.ID, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
+	if err != nil {
+		return err
+	}
+	var product *domain.Product
+	for _, p := range products.Items {
+		if p.Name == demoProductName {
+			product = p
+			break
+		}
+	}
+	if product == nil {
+		product, err = r.ProductService.CreateProduct(sctx, domain.ProductCreate{
+			Name: demoProductName, Description: "Noise-cancelling earbuds with a 30-hour case. Flash price for viewers of the live room only.",
+			PriceCents: 12900, Stock: 10_000, Published: true,
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	rooms, err := r.LiveRoomService.FindLiveRooms(sctx, domain.LiveRoomFilter{Status: domain.LiveRoomLive, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
+	if err != nil {
+		return err
+	}
+	var room *domain.LiveRoom
+	for _, l := range rooms.Items {
+		if l.SellerID == seller.ID && l.Title == demoRoomTitle {
+			room = l
+			break
+		}
+	}
+	if room == nil {
+		if room, err = r.LiveRoomService.CreateLiveRoom(sctx, domain.LiveRoomCreate{Title: demoRoomTitle}); err != nil {
+			return err
+		}
+		if room, err = r.LiveRoomService.SetLiveRoomStatus(sctx, room.ID, domain.LiveRoomLive); err != nil {
+			return err
+		}
+	}
+
+	events, err := r.FlashEventService.FindFlashEventsByRoomIDs(sctx, []string{room.ID})
+	if err != nil {
+		return err
+	}
+	t := now()
+	for _, e := range events {
+		if e.ClosedAt == nil && t.Before(e.EndsAt) {
+			logDemo(logger, room, e)
+			return nil
+		}
+	}
+	if product.Stock < demoEventStock {
+		stock := product.Stock + 10_000
+		if product, err = r.ProductService.UpdateProduct(sctx, product.ID, domain.ProductUpdate{Stock: &stock}); err != nil {
+			return err
+		}
+	}
+	starts := t.Add(DemoEventLead).Truncate(time.Second)
+	e, err := r.FlashEventService.CreateFlashEvent(sctx, domain.FlashEventCreate{
+		ProductID: product.ID, LiveRoomID: room.ID, PriceCents: 4900, Stock: demoEventStock, PerUserLimit: 2,
+		StartsAt: starts, EndsAt: starts.Add(30 * time.Minute),
+	})
+	if err != nil {
+		return err
+	}
+	logDemo(logger, room, e)
+	return nil
+}
+
+// ensureUser returns the account with email, creating it with
+// DemoPassword when missing.
+func ensureUser(ctx context.Context, accounts *postgres.AuthService, email, name string, role domain.Role) (*domain.User, error) {
+	u, err := accounts.CreateUser(ctx, domain.Registration{Email: email, Password: DemoPassword, DisplayName: name, Role: role})
+	if domain.ErrorCode(err) != domain.ECONFLICT {
+		return u, err
+	}
+	s, err := accounts.Login(ctx, email, DemoPassword)
+	if err != nil {
+		return nil, fmt.Errorf("demo account %s exists with another password: %w", email, err)
+	}
+	return s.User, nil
+}
+
+func logDemo(logger *slog.Logger, room *domain.LiveRoom, e *domain.FlashEvent) {
+	logger.Info("demo data ready",
+		"seller", DemoSellerEmail, "buyer", DemoBuyerEmail, "password", DemoPassword,
+		"live_room", room.ID, "flash_event", e.ID, "starts_at", e.StartsAt.UTC().Format(time.RFC3339))
+}

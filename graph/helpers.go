@@ -1,0 +1,51 @@
+package graph
+
+import (
+	"context"
+	"strings"
+
+	"flashlive/domain"
+)
+
+// nilIfNotFound turns NOT_FOUND into a null result, as the contract's
+// nullable lookups (product(id), node(id), ...) expect.
+func nilIfNotFound[T any](v T, err error) (T, error) {
+	var zero T
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return zero, nil
+	}
+	if err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+// errNotYet is the answer of an operation of the contract that this
+// server does not serve yet.
+func errNotYet(what string) error {
+	return domain.Errorf(domain.EUNAVAILABLE, "%s are not available on this server yet", what)
+}
+
+// maskEmail hides an address from everyone but its owner and admins:
+// "seller@example.com" becomes "s***@example.com".
+func maskEmail(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 1 {
+		return "***"
+	}
+	return email[:1] + "***" + email[at:]
+}
+
+// authPayload maps a session to its GraphQL form; nil stays nil.
+func authPayload(s *domain.Session) *AuthPayload {
+	if s == nil {
+		return nil
+	}
+	return &AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, User: s.User}
+}
+
+// viewerCount is the number of viewers of a room's realtime feed. No hub
+// serves feeds yet, so no one can be watching.
+func (r *Resolver) viewerCount(_ context.Context, _ *domain.LiveRoom) (int, error) {
+	return 0, nil
+}

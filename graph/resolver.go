@@ -1,0 +1,27 @@
+// Package graph is flashlive's GraphQL API (gqlgen): the schema in
+// *.graphqls, resolvers that call domain services, per-request loaders that
+// batch reads, the @hasRole directive, and an HTTP handler with the limits
+// that keep hostile queries cheap (see NewHandler). Clients see errors as a
+// message and a code in extensions.code, never internals.
+package graph
+
+//go:generate go run github.com/99designs/gqlgen generate
+
+import (
+	"time"
+
+	"flashlive/domain"
+)
+
+// Resolver holds the services the resolvers call. Every field is required.
+type Resolver struct {
+	AuthService       domain.AuthService
+	UserService       domain.UserService
+	ProductService    domain.ProductService
+	LiveRoomService   domain.LiveRoomService
+	FlashEventService domain.FlashEventService
+	// StockReader is the one source of FlashEvent.remaining and status.
+	StockReader domain.StockReader
+	// Now is the server's clock.
+	Now func() time.Time
+}

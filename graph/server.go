@@ -1,0 +1,115 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"flashlive/domain"
+)
+
+// Limits bound what one GraphQL request may cost. Zero fields take the
+// defaults of DefaultLimits.
+type Limits struct {
+	// MaxDepth is the deepest nesting of fields.
+	MaxDepth int
+	// MaxFields is the number of fields selected in all, aliases included.
+	MaxFields int
+	// MaxComplexity is gqlgen's complexity, with lists weighted by first.
+	MaxComplexity int
+	// MaxTokens is the parser's token limit.
+	MaxTokens int
+}
+
+// DefaultLimits fit every query the demo page and the contract's clients
+// send, with room to spare.
+var DefaultLimits = Limits{MaxDepth: 12, MaxFields: 400, MaxComplexity: 5000, MaxTokens: 10_000}
+
+// Options configure NewHandler.
+type Options struct {
+	// Dev turns on introspection and "did you mean" suggestions.
+	Dev    bool
+	Limits Limits
+	Logger *slog.Logger
+}
+
+// NewHandler returns the /graphql HTTP handler: POST JSON, GET for queries
+// only, an LRU cache of parsed queries, the shape and complexity limits, the
+// error presenter, and per-request loaders. It reads the caller from the
+// request context (see domain.PrincipalFromContext); authentication is the
+// HTTP middleware's job.
+func NewHandler(r *Resolver, o Options) http.Handler {
+	lim := o.Limits
+	def := DefaultLimits
+	lim.MaxDepth = or(lim.MaxDepth, def.MaxDepth)
+	lim.MaxFields = or(lim.MaxFields, def.MaxFields)
+	lim.MaxComplexity = or(lim.MaxComplexity, def.MaxComplexity)
+	lim.MaxTokens = or(lim.MaxTokens, def.MaxTokens)
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+
+	cfg := Config{Resolvers: r}
+	cfg.Directives.HasRole = hasRole
+	setComplexity(&cfg.Complexity)
+
+	srv := handler.New(NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(lim.MaxTokens)
+	srv.SetDisableSuggestion(!o.Dev)
+	if o.Dev {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(shapeLimit{MaxDepth: lim.MaxDepth, MaxFields: lim.MaxFields})
+	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
+	srv.SetErrorPresenter(errorPresenter(logger))
+	srv.SetRecoverFunc(recoverFunc(logger))
+	return r.withLoaders(srv)
+}
+
+func or(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// hasRole implements @hasRole: the caller must have one of roles (ADMIN
+// passes).
+func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []domain.Role) (any, error) {
+	if _, err := domain.RequireRole(ctx, roles...); err != nil {
+		return nil, err
+	}
+	return next(ctx)
+}
+
+// setComplexity weights list fields by how many items they may return.
+func setComplexity(c *ComplexityRoot) {
+	page := func(child int, first *int) int {
+		n := domain.DefaultPageSize
+		if first != nil {
+			n = min(max(*first, 0), domain.MaxPageSize)
+		}
+		return 1 + n*child
+	}
+	c.Query.Products = func(child int, first *int, _ *string) int { return page(child, first) }
+	c.Query.LiveRooms = func(child int, _ *domain.LiveRoomStatus, first *int, _ *string) int { return page(child, first) }
+	c.Query.FlashEvents = func(child int, _ *domain.FlashEventStatus, first *int, _ *string) int { return page(child, first) }
+	c.Query.MyOrders = func(child int, _ *domain.OrderStatus, first *int, _ *string) int { return page(child, first) }
+	c.Query.SellerOrders = func(child int, _ *string, _ *domain.OrderStatus, first *int, _ *string) int {
+		return page(child, first)
+	}
+	// A room pins a handful of events; count ten.
+	c.LiveRoom.FlashEvents = func(child int) int { return 1 + 10*child }
+}

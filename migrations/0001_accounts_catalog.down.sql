@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS flash_events;
+DROP TABLE IF EXISTS live_rooms;
+DROP TABLE IF EXISTS products;
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS users;

@@ -1,0 +1,149 @@
+// Package postgres implements flashlive's services on PostgreSQL with pgx:
+// accounts, the catalog and, later, orders. It applies the migrations in
+// migrations/ when it opens a database, translates driver errors into
+// domain errors in one place (translate), and checks ownership in every
+// method that changes a seller's things.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/oklog/ulid/v2"
+
+	"flashlive/domain"
+	"flashlive/migrations"
+)
+
+// DB is a pool of connections to flashlive's PostgreSQL database.
+type DB struct {
+	Pool *pgxpool.Pool
+	// Now is the clock of every service built on DB; tests may replace it
+	// before use.
+	Now func() time.Time
+}
+
+// Open connects to the database at dsn (a postgres:// URL or a key=value
+// string), applies pending migrations and returns the pool. Several
+// processes may call Open at once: migrations run under an advisory lock.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres url: %w", err)
+	}
+	if err := migrateUp(cfg.ConnConfig); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping postgres: %w", err)
+	}
+	return &DB{Pool: pool, Now: time.Now}, nil
+}
+
+// migrateUp applies every migration not applied yet.
+func migrateUp(cc *pgx.ConnConfig) error {
+	src, err := iofs.New(migrations.FS, ".")
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	sqlDB := stdlib.OpenDB(*cc)
+	defer sqlDB.Close()
+	drv, err := migratepgx.WithInstance(sqlDB, &migratepgx.Config{})
+	if err != nil {
+		return fmt.Errorf("migrations driver: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool after the queries in flight end.
+func (db *DB) Close() {
+	db.Pool.Close()
+}
+
+// Ping reports an error when PostgreSQL does not answer.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.Pool.Ping(ctx)
+}
+
+// Redact returns dsn with its password hidden, for logs.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// newID returns a new ID of the given kind (see domain.KindOfID).
+func newID(prefix string) string {
+	return prefix + strings.ToLower(ulid.Make().String())
+}
+
+// translate turns a driver error into a domain error where one fits: no
+// rows is NOT_FOUND for what, a unique violation is CONFLICT. Other errors
+// are wrapped with the operation and stay internal.
+func translate(err error, op, what string) error {
+	if err == nil {
+		return nil
+	}
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) || errors.Is(err, sql.ErrNoRows) {
+		return domain.Errorf(domain.ENOTFOUND, "%s not found", what)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return domain.Errorf(domain.ECONFLICT, "%s already exists", what)
+		case "57014":
+			return domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, fn)
+}
+
+// page cuts rows to the asked size and reports whether more follow.
+func page[T any](rows []T, p domain.PageRequest) domain.Page[T] {
+	if len(rows) > p.First {
+		return domain.Page[T]{Items: rows[:p.First], HasNext: true}
+	}
+	return domain.Page[T]{Items: rows}
+}

@@ -1,0 +1,275 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"flashlive/domain"
+)
+
+// DefaultRefreshTTL is how long an unused refresh token stays valid.
+const DefaultRefreshTTL = 30 * 24 * time.Hour
+
+// refreshPrefix marks flashlive's refresh tokens.
+const refreshPrefix = "rt_"
+
+// AuthService implements domain.AuthService and domain.UserService: users
+// and refresh tokens live in PostgreSQL; passwords and access tokens are
+// handled by the injected Hasher and Tokens.
+type AuthService struct {
+	db         *DB
+	hasher     domain.PasswordHasher
+	tokens     domain.AccessTokens
+	refreshTTL time.Duration
+
+	dummyOnce sync.Once
+	dummy     string // a hash to verify against when the email is unknown
+}
+
+var (
+	_ domain.AuthService = (*AuthService)(nil)
+	_ domain.UserService = (*AuthService)(nil)
+)
+
+// NewAuthService returns an AuthService on db. refreshTTL <= 0 means
+// DefaultRefreshTTL.
+func NewAuthService(db *DB, hasher domain.PasswordHasher, tokens domain.AccessTokens, refreshTTL time.Duration) *AuthService {
+	if refreshTTL <= 0 {
+		refreshTTL = DefaultRefreshTTL
+	}
+	return &AuthService{db: db, hasher: hasher, tokens: tokens, refreshTTL: refreshTTL}
+}
+
+const userColumns = `id, email, display_name, role, created_at`
+
+func scanUser(row pgx.Row) (*domain.User, error) {
+	var u domain.User
+	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.CreatedAt)
+	return &u, err
+}
+
+// Register implements domain.AuthService.
+func (s *AuthService) Register(ctx context.Context, r domain.Registration) (*domain.Session, error) {
+	r.Normalize()
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, r.Password)
+	if err != nil {
+		return nil, err
+	}
+	u, err := scanUser(s.db.Pool.QueryRow(ctx, `
+		INSERT INTO users (id, email, display_name, role, password_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING `+userColumns,
+		newID(domain.PrefixUser), r.Email, r.DisplayName, r.Role, hash, s.db.Now()))
+	if err != nil {
+		err = translate(err, "insert user", "user")
+		if domain.ErrorCode(err) == domain.ECONFLICT {
+			return nil, domain.Errorf(domain.ECONFLICT, "an account with this email already exists")
+		}
+		return nil, err
+	}
+	return s.newSession(ctx, s.db.Pool, u, "")
+}
+
+// CreateUser creates an account with any role, ADMIN included, without
+// signing it in. It is for operators and seeding, not for clients.
+func (s *AuthService) CreateUser(ctx context.Context, r domain.Registration) (*domain.User, error) {
+	r.Normalize()
+	role := r.Role
+	r.Role = domain.RoleBuyer // Validate admits only self-service roles
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if !role.Valid() {
+		return nil, domain.Errorf(domain.EINVALID, "unknown role %q", role)
+	}
+	hash, err := s.hasher.Hash(ctx, r.Password)
+	if err != nil {
+		return nil, err
+	}
+	u, err := scanUser(s.db.Pool.QueryRow(ctx, `
+		INSERT INTO users (id, email, display_name, role, password_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING `+userColumns,
+		newID(domain.PrefixUser), r.Email, r.DisplayName, role, hash, s.db.Now()))
+	return u, translate(err, "insert user", "user")
+}
+
+// Login implements domain.AuthService.
+func (s *AuthService) Login(ctx context.Context, email, password string) (*domain.Session, error) {
+	wrong := domain.Errorf(domain.EUNAUTHENTICATED, "wrong email or password")
+	email = domain.NormalizeEmail(email)
+	if email == "" || password == "" || len(email) > domain.MaxEmailLen || len(password) > 4*domain.MaxPasswordLen {
+		return nil, wrong
+	}
+	var hash string
+	var u domain.User
+	err := s.db.Pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email).
+		Scan(&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.CreatedAt, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Spend the same time as for a known email, so that timing does
+		// not tell which emails have accounts.
+		if _, err := s.hasher.Verify(ctx, password, s.dummyHash(ctx)); err != nil {
+			return nil, err
+		}
+		return nil, wrong
+	} else if err != nil {
+		return nil, translate(err, "find user by email", "user")
+	}
+	ok, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, wrong
+	}
+	return s.newSession(ctx, s.db.Pool, &u, "")
+}
+
+func (s *AuthService) dummyHash(ctx context.Context) string {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = s.hasher.Hash(ctx, "flashlive-no-such-user")
+	})
+	return s.dummy
+}
+
+// Refresh implements domain.AuthService.
+func (s *AuthService) Refresh(ctx context.Context, token string) (*domain.Session, error) {
+	invalid := domain.Errorf(domain.EUNAUTHENTICATED, "the refresh token is not valid; sign in again")
+	if !strings.HasPrefix(token, refreshPrefix) || len(token) > 128 {
+		return nil, invalid
+	}
+	var sess *domain.Session
+	var reused bool
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		var familyID, userID string
+		var expiresAt time.Time
+		var usedAt, revokedAt *time.Time
+		err := tx.QueryRow(ctx, `
+			SELECT family_id, user_id, expires_at, used_at, revoked_at
+			FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, hashToken(token)).
+			Scan(&familyID, &userID, &expiresAt, &usedAt, &revokedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return invalid
+		} else if err != nil {
+			return translate(err, "find refresh token", "refresh token")
+		}
+		now := s.db.Now()
+		switch {
+		case revokedAt != nil:
+			return invalid
+		case usedAt != nil:
+			// A used token came back: someone holds a copy. Revoke the
+			// family, commit that, and refuse.
+			reused = true
+			_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2
+				WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now)
+			return translate(err, "revoke refresh family", "refresh token")
+		case !now.Before(expiresAt):
+			return invalid
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1`, hashToken(token), now); err != nil {
+			return translate(err, "use refresh token", "refresh token")
+		}
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
+		if err != nil {
+			return translate(err, "find user", "user")
+		}
+		sess, err = s.newSession(ctx, tx, u, familyID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused {
+		return nil, domain.Errorf(domain.EUNAUTHENTICATED, "this refresh token was already used; every session from the same sign-in is now signed out")
+	}
+	return sess, nil
+}
+
+// Logout implements domain.AuthService.
+func (s *AuthService) Logout(ctx context.Context, token string) error {
+	if !strings.HasPrefix(token, refreshPrefix) || len(token) > 128 {
+		return nil
+	}
+	_, err := s.db.Pool.Exec(ctx, `
+		UPDATE refresh_tokens SET revoked_at = $2
+		WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
+		  AND revoked_at IS NULL`, hashToken(token), s.db.Now())
+	return translate(err, "revoke refresh family", "refresh token")
+}
+
+// Authenticate implements domain.AuthService.
+func (s *AuthService) Authenticate(_ context.Context, accessToken string) (domain.Principal, error) {
+	return s.tokens.Verify(accessToken)
+}
+
+// DeleteExpiredRefreshTokens deletes refresh tokens that expired before
+// cutoff, and returns how many it deleted.
+func (s *AuthService) DeleteExpiredRefreshTokens(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := s.db.Pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < $1`, cutoff)
+	if err != nil {
+		return 0, translate(err, "delete expired refresh tokens", "refresh token")
+	}
+	return tag.RowsAffected(), nil
+}
+
+// FindUserByID implements domain.UserService.
+func (s *AuthService) FindUserByID(ctx context.Context, id string) (*domain.User, error) {
+	u, err := scanUser(s.db.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return u, translate(err, "find user", "user")
+}
+
+// FindUsersByIDs implements domain.UserService.
+func (s *AuthService) FindUsersByIDs(ctx context.Context, ids []string) ([]*domain.User, error) {
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, translate(err, "find users", "user")
+	}
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*domain.User, error) { return scanUser(r) })
+	return users, translate(err, "find users", "user")
+}
+
+// execer is what both a pool and a transaction offer.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// newSession stores a new refresh token for u in family (a new family when
+// empty) and issues an access token.
+func (s *AuthService) newSession(ctx context.Context, q execer, u *domain.User, family string) (*domain.Session, error) {
+	if family == "" {
+		family = newID("fam_")
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	refresh := refreshPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	now := s.db.Now()
+	if _, err := q.Exec(ctx, `
+		INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, hashToken(refresh), family, u.ID, now.Add(s.refreshTTL), now); err != nil {
+		return nil, translate(err, "insert refresh token", "refresh token")
+	}
+	access, exp, err := s.tokens.Issue(domain.Principal{UserID: u.ID, Role: u.Role})
+	if err != nil {
+		return nil, err
+	}
+	return &domain.Session{AccessToken: access, RefreshToken: refresh, ExpiresAt: exp, User: u}, nil
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

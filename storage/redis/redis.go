@@ -1,0 +1,47 @@
+// Package redis holds flashlive's hot state in Redis with go-redis v9: the
+// stock of preheated flash events, reservations, idempotency keys and rate
+// limits. Scripts live beside the code as .lua files. Every key starts with
+// the client's prefix, so that tests and tenants can share one server.
+package redis
+
+import (
+	"context"
+	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Client is a Redis client and the prefix of every key it writes.
+type Client struct {
+	RDB    *goredis.Client
+	Prefix string
+}
+
+// Open connects to the Redis server at url (redis://host:port/db) and
+// checks that it answers. Every key is prefixed with prefix.
+func Open(ctx context.Context, url, prefix string) (*Client, error) {
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse redis url: %w", err)
+	}
+	rdb := goredis.NewClient(opts)
+	c := &Client{RDB: rdb, Prefix: prefix}
+	if err := c.Ping(ctx); err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Ping reports an error when Redis does not answer.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.RDB.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client's connections.
+func (c *Client) Close() error {
+	return c.RDB.Close()
+}

@@ -26,29 +26,40 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &de):
 			gerr.Message = de.Message
 			gerr.Extensions = map[string]any{"code": de.Code}
-		case isRequestError(err):
+		case errors.As(err, new(*internalError)):
+			logger.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gerr.Path.String())
+			gerr.Message = "internal error"
+			gerr.Extensions = map[string]any{"code": domain.EINTERNAL}
+		default:
 			// Made by gqlgen or gqlparser about the request itself: a parse
 			// or validation failure, a bad argument value, a limit.
 			code, _ := gerr.Extensions["code"].(string)
 			if !isOurCode(code) {
 				gerr.Extensions = map[string]any{"code": domain.EINVALID}
 			}
-		default:
-			logger.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gerr.Path.String())
-			gerr.Message = "internal error"
-			gerr.Extensions = map[string]any{"code": domain.EINTERNAL}
 		}
 		gerr.Err = nil
 		return gerr
 	}
 }
 
-// isRequestError reports whether err was made by gqlgen about the request.
-// Resolvers return plain or domain errors; only gqlgen hands the presenter
-// a *gqlerror.Error itself.
-func isRequestError(err error) bool {
-	_, ok := err.(*gqlerror.Error)
-	return ok
+// internalError marks an error a resolver returned that is not a
+// domain.Error: a failure of ours, never shown to the client.
+type internalError struct{ err error }
+
+func (e *internalError) Error() string { return e.err.Error() }
+func (e *internalError) Unwrap() error { return e.err }
+
+// markInternal is a field middleware that marks every non-domain error of
+// a resolver as internal, so that the presenter can tell them from errors
+// gqlgen makes about the request (bad argument values), which it shows.
+func markInternal(ctx context.Context, next graphql.Resolver) (any, error) {
+	res, err := next(ctx)
+	if err != nil && !errors.As(err, new(*domain.Error)) && !errors.As(err, new(*internalError)) &&
+		!errors.As(err, new(*gqlerror.Error)) { // gqlgen's own, such as "introspection disabled"
+		err = &internalError{err}
+	}
+	return res, err
 }
 
 func isOurCode(code string) bool {

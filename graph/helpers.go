@@ -26,6 +26,16 @@ func errNotYet(what string) error {
 	return domain.Errorf(domain.EUNAVAILABLE, "%s are not available on this server yet", what)
 }
 
+// mayViewPrivate reports whether the caller may see userID's private
+// fields: the user themselves, or an ADMIN.
+func (r *Resolver) mayViewPrivate(ctx context.Context, userID string) bool {
+	if p, ok := domain.PrincipalFromContext(ctx); ok && p.CanManage(userID) {
+		return true
+	}
+	self := r.loadersFor(ctx).self.Load()
+	return self != nil && *self == userID
+}
+
 // maskEmail hides an address from everyone but its owner and admins:
 // "seller@example.com" becomes "s***@example.com".
 func maskEmail(email string) string {
@@ -36,11 +46,13 @@ func maskEmail(email string) string {
 	return email[:1] + "***" + email[at:]
 }
 
-// authPayload maps a session to its GraphQL form; nil stays nil.
-func authPayload(s *domain.Session) *AuthPayload {
+// authPayload maps a session to its GraphQL form (nil stays nil) and lets
+// the rest of the request show the session's user their private fields.
+func (r *Resolver) authPayload(ctx context.Context, s *domain.Session) *AuthPayload {
 	if s == nil {
 		return nil
 	}
+	r.loadersFor(ctx).self.Store(&s.User.ID)
 	return &AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, User: s.User}
 }
 

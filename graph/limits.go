@@ -12,12 +12,14 @@ import (
 
 // shapeLimit is a gqlgen extension that refuses operations nested deeper
 // than MaxDepth or selecting more than MaxFields fields in all (aliases and
-// fragment spreads counted as often as they are expanded). It runs before
-// the complexity limit and stops counting at the first excess, so that a
-// "fragment bomb" costs no more than its limit.
+// fragment spreads counted as often as they are expanded), and, with
+// NoIntrospection, operations that ask for __schema or __type. It runs
+// before the complexity limit and stops counting at the first excess, so
+// that a "fragment bomb" costs no more than its limit.
 type shapeLimit struct {
-	MaxDepth  int
-	MaxFields int
+	MaxDepth        int
+	MaxFields       int
+	NoIntrospection bool
 }
 
 var (
@@ -39,6 +41,8 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	w := shapeWalker{limit: l, doc: oc.Doc}
 	w.walk(oc.Operation.SelectionSet, 1)
 	switch {
+	case w.introspects:
+		return coded(domain.EINVALID, "introspection is disabled on this server")
 	case w.tooDeep:
 		return coded(domain.EINVALID, "the query is nested deeper than %d levels", l.MaxDepth)
 	case w.tooMany:
@@ -48,21 +52,25 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 }
 
 type shapeWalker struct {
-	limit            shapeLimit
-	doc              *ast.QueryDocument
-	fields           int
-	tooDeep, tooMany bool
+	limit                         shapeLimit
+	doc                           *ast.QueryDocument
+	fields                        int
+	tooDeep, tooMany, introspects bool
 }
 
 func (w *shapeWalker) walk(set ast.SelectionSet, depth int) {
 	for _, sel := range set {
-		if w.tooDeep || w.tooMany {
+		if w.tooDeep || w.tooMany || w.introspects {
 			return
 		}
 		switch s := sel.(type) {
 		case *ast.Field:
 			if depth > w.limit.MaxDepth {
 				w.tooDeep = true
+				return
+			}
+			if w.limit.NoIntrospection && (s.Name == "__schema" || s.Name == "__type") {
+				w.introspects = true
 				return
 			}
 			if w.fields++; w.fields > w.limit.MaxFields {

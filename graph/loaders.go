@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -20,6 +21,11 @@ type loaders struct {
 	events     *dataloadgen.Loader[string, *domain.FlashEvent]
 	roomEvents *dataloadgen.Loader[string, []*domain.FlashEvent]
 	remaining  *dataloadgen.Loader[*domain.FlashEvent, int]
+
+	// self holds the ID of the user who signed in with this request
+	// (register, login, refresh), who may see their own private fields
+	// before the request carries their token.
+	self atomic.Pointer[string]
 }
 
 type loadersKey struct{}

@@ -62,19 +62,19 @@ func (r *mutationResolver) Register(ctx context.Context, input RegisterInput) (*
 	s, err := r.AuthService.Register(ctx, domain.Registration{
 		Email: input.Email, Password: input.Password, DisplayName: input.DisplayName, Role: role,
 	})
-	return authPayload(s), err
+	return r.authPayload(ctx, s), err
 }
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, input LoginInput) (*AuthPayload, error) {
 	s, err := r.AuthService.Login(ctx, input.Email, input.Password)
-	return authPayload(s), err
+	return r.authPayload(ctx, s), err
 }
 
 // RefreshToken is the resolver for the refreshToken field.
 func (r *mutationResolver) RefreshToken(ctx context.Context, refreshToken string) (*AuthPayload, error) {
 	s, err := r.AuthService.Refresh(ctx, refreshToken)
-	return authPayload(s), err
+	return r.authPayload(ctx, s), err
 }
 
 // Logout is the resolver for the logout field.
@@ -322,7 +322,7 @@ func (r *subscriptionResolver) MyOrderUpdates(ctx context.Context) (<-chan *doma
 
 // Email is the resolver for the email field.
 func (r *userResolver) Email(ctx context.Context, obj *domain.User) (string, error) {
-	if p, ok := domain.PrincipalFromContext(ctx); ok && p.CanManage(obj.ID) {
+	if r.mayViewPrivate(ctx, obj.ID) {
 		return obj.Email, nil
 	}
 	return maskEmail(obj.Email), nil

@@ -71,8 +71,9 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	if o.Dev {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(shapeLimit{MaxDepth: lim.MaxDepth, MaxFields: lim.MaxFields})
+	srv.Use(shapeLimit{MaxDepth: lim.MaxDepth, MaxFields: lim.MaxFields, NoIntrospection: !o.Dev})
 	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
+	srv.AroundFields(markInternal)
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
 	return r.withLoaders(srv)

@@ -37,6 +37,7 @@ type Main struct {
 	Redis    *redis.Client
 	NATS     *nats.Conn
 	Auth     *postgres.AuthService
+	Resolver *graph.Resolver
 	Registry *prometheus.Registry
 
 	jobs     *jobs.Scheduler
@@ -99,7 +100,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Auth = postgres.NewAuthService(m.DB, auth.NewHasher(auth.DefaultParams, 0), tokens, 0)
-	resolver := &graph.Resolver{
+	m.Resolver = &graph.Resolver{
 		AuthService:       m.Auth,
 		UserService:       m.Auth,
 		ProductService:    postgres.NewProductService(m.DB),
@@ -110,7 +111,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	if cfg.Seed {
-		if err := seedDemo(openCtx, resolver, m.Auth, m.Now, m.Logger); err != nil {
+		if err := seedDemo(openCtx, m.Resolver, m.Auth, m.Now, m.Logger); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
@@ -126,7 +127,7 @@ func (m *Main) Open(ctx context.Context) error {
 
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gql := graph.NewHandler(resolver, graph.Options{Dev: cfg.Dev(), Logger: m.Logger})
+	gql := graph.NewHandler(m.Resolver, graph.Options{Dev: cfg.Dev(), Logger: m.Logger})
 	handler := m.routes(gql)
 
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -95,15 +97,27 @@ func (m *Main) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses bodies over MaxBodyBytes with 413.
+// limitBody reads the request body, up to MaxBodyBytes, before the handler
+// runs, and refuses larger ones with 413, whether or not the client said
+// their length.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tooLarge := domain.Errorf(domain.EINVALID, "the request body is larger than %d bytes", MaxBodyBytes)
 		if r.ContentLength > MaxBodyBytes {
-			writeGraphQLError(w, http.StatusRequestEntityTooLarge,
-				domain.Errorf(domain.EINVALID, "the request body is larger than %d bytes", MaxBodyBytes))
+			writeGraphQLError(w, http.StatusRequestEntityTooLarge, tooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.As(err, &maxErr):
+			writeGraphQLError(w, http.StatusRequestEntityTooLarge, tooLarge)
+			return
+		case err != nil:
+			writeGraphQLError(w, http.StatusBadRequest, domain.Errorf(domain.EINVALID, "the request body could not be read"))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }

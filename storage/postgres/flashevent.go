@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -57,13 +58,13 @@ func (s *FlashEventService) FindFlashEventsByRoomIDs(ctx context.Context, roomID
 }
 
 // statusCondition is the SQL form of domain.FlashEvent.StatusAt, over the
-// sold count PostgreSQL knows; $1 is now.
+// sold count PostgreSQL knows; $4 is now.
 var statusCondition = map[domain.FlashEventStatus]string{
 	domain.FlashEventClosed:    `closed_at IS NOT NULL`,
-	domain.FlashEventEnded:     `closed_at IS NULL AND ends_at <= $1`,
-	domain.FlashEventScheduled: `closed_at IS NULL AND ends_at > $1 AND starts_at > $1`,
-	domain.FlashEventSoldOut:   `closed_at IS NULL AND ends_at > $1 AND starts_at <= $1 AND sold >= stock`,
-	domain.FlashEventLive:      `closed_at IS NULL AND ends_at > $1 AND starts_at <= $1 AND sold < stock`,
+	domain.FlashEventEnded:     `closed_at IS NULL AND ends_at <= $4`,
+	domain.FlashEventScheduled: `closed_at IS NULL AND ends_at > $4 AND starts_at > $4`,
+	domain.FlashEventSoldOut:   `closed_at IS NULL AND ends_at > $4 AND starts_at <= $4 AND sold >= stock`,
+	domain.FlashEventLive:      `closed_at IS NULL AND ends_at > $4 AND starts_at <= $4 AND sold < stock`,
 }
 
 // FindFlashEvents implements domain.FlashEventService.
@@ -72,16 +73,20 @@ func (s *FlashEventService) FindFlashEvents(ctx context.Context, f domain.FlashE
 		return domain.Page[*domain.FlashEvent]{}, err
 	}
 	cond := "true"
+	args := []any{f.After, f.LiveRoomID, f.First + 1}
 	if f.Status != "" {
 		var ok bool
 		if cond, ok = statusCondition[f.Status]; !ok {
 			return domain.Page[*domain.FlashEvent]{}, domain.Errorf(domain.EINVALID, "unknown flash event status %q", f.Status)
 		}
+		if strings.Contains(cond, "$4") {
+			args = append(args, s.db.Now())
+		}
 	}
 	es, err := collectFlashEvents(s.db.Pool.Query(ctx, `
 		SELECT `+flashEventColumns+` FROM flash_events
-		WHERE ($2 = '' OR id < $2) AND ($3 = '' OR live_room_id = $3) AND `+cond+`
-		ORDER BY id DESC LIMIT $4`, s.db.Now(), f.After, f.LiveRoomID, f.First+1))
+		WHERE ($1 = '' OR id < $1) AND ($2 = '' OR live_room_id = $2) AND `+cond+`
+		ORDER BY id DESC LIMIT $3`, args...))
 	if err != nil {
 		return domain.Page[*domain.FlashEvent]{}, err
 	}

@@ -110,5 +110,9 @@ func decodeHash(encoded string) (p Params, salt, key []byte, err error) {
 	if key, err = b64.DecodeString(parts[5]); err != nil {
 		return p, nil, nil, fmt.Errorf("password hash: key: %w", err)
 	}
+	// argon2 panics on degenerate parameters: refuse them here.
+	if len(salt) < 8 || len(key) < 16 || p.Time < 1 || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) || p.Memory > 4<<20 {
+		return p, nil, nil, fmt.Errorf("password hash: parameters out of range")
+	}
 	return p, salt, key, nil
 }

@@ -55,6 +55,9 @@ func RequireRole(ctx context.Context, roles ...Role) (Principal, error) {
 			return p, nil
 		}
 	}
+	if len(roles) == 0 {
+		return p, Errorf(EFORBIDDEN, "this needs the ADMIN role")
+	}
 	return p, Errorf(EFORBIDDEN, "this needs the %s role", roles[0])
 }
 

@@ -107,6 +107,8 @@ func (c *FlashEventCreate) Validate(now time.Time) error {
 		return Errorf(EINVALID, "startsAt must be before endsAt")
 	case c.StartsAt.Before(now.Add(-StartGrace)):
 		return Errorf(EINVALID, "startsAt must not be in the past")
+	case !c.EndsAt.After(now):
+		return Errorf(EINVALID, "endsAt must be in the future")
 	case c.EndsAt.Sub(c.StartsAt) > MaxEventLength:
 		return Errorf(EINVALID, "a flash event may last at most %d days", int(MaxEventLength/(24*time.Hour)))
 	}

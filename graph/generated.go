@@ -262,7 +262,7 @@ type MutationResolver interface {
 	EndLiveRoom(ctx context.Context, id string) (*domain.LiveRoom, error)
 	CreateFlashEvent(ctx context.Context, input CreateFlashEventInput) (*domain.FlashEvent, error)
 	CloseFlashEvent(ctx context.Context, id string) (*domain.FlashEvent, error)
-	FlashPurchaseToken(ctx context.Context, eventID string) (*PurchaseToken, error)
+	FlashPurchaseToken(ctx context.Context, eventID string) (*domain.PurchaseToken, error)
 	PurchaseFlash(ctx context.Context, input PurchaseFlashInput) (*PurchaseResult, error)
 	PlaceOrder(ctx context.Context, input PlaceOrderInput) (*domain.Order, error)
 	PayOrder(ctx context.Context, id string) (*domain.Order, error)
@@ -3737,11 +3737,11 @@ func (ec *executionContext) _Mutation_flashPurchaseToken(ctx context.Context, fi
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
 				if err != nil {
-					var zeroVal *PurchaseToken
+					var zeroVal *domain.PurchaseToken
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *PurchaseToken
+					var zeroVal *domain.PurchaseToken
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -3750,8 +3750,8 @@ func (ec *executionContext) _Mutation_flashPurchaseToken(ctx context.Context, fi
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *PurchaseToken) graphql.Marshaler {
-			return ec.marshalNPurchaseToken2ᚖflashliveᚋgraphᚐPurchaseToken(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.PurchaseToken) graphql.Marshaler {
+			return ec.marshalNPurchaseToken2ᚖflashliveᚋdomainᚐPurchaseToken(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4892,8 +4892,8 @@ func (ec *executionContext) _PurchaseResult_outcome(ctx context.Context, field g
 			return obj.Outcome, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v PurchaseOutcome) graphql.Marshaler {
-			return ec.marshalNPurchaseOutcome2flashliveᚋgraphᚐPurchaseOutcome(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.PurchaseOutcome) graphql.Marshaler {
+			return ec.marshalNPurchaseOutcome2flashliveᚋdomainᚐPurchaseOutcome(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4981,7 +4981,7 @@ func (ec *executionContext) fieldContext_PurchaseResult_retryAfterMs(_ context.C
 	return graphql.NewScalarFieldContext("PurchaseResult", field, false, false, "Int")
 }
 
-func (ec *executionContext) _PurchaseToken_token(ctx context.Context, field graphql.CollectedField, obj *PurchaseToken) (ret graphql.Marshaler) {
+func (ec *executionContext) _PurchaseToken_token(ctx context.Context, field graphql.CollectedField, obj *domain.PurchaseToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5004,7 +5004,7 @@ func (ec *executionContext) fieldContext_PurchaseToken_token(_ context.Context, 
 	return graphql.NewScalarFieldContext("PurchaseToken", field, false, false, "String")
 }
 
-func (ec *executionContext) _PurchaseToken_expiresAt(ctx context.Context, field graphql.CollectedField, obj *PurchaseToken) (ret graphql.Marshaler) {
+func (ec *executionContext) _PurchaseToken_expiresAt(ctx context.Context, field graphql.CollectedField, obj *domain.PurchaseToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8621,7 +8621,7 @@ func (ec *executionContext) _PurchaseResult(ctx context.Context, sel ast.Selecti
 
 var purchaseTokenImplementors = []string{"PurchaseToken"}
 
-func (ec *executionContext) _PurchaseToken(ctx context.Context, sel ast.SelectionSet, obj *PurchaseToken) graphql.Marshaler {
+func (ec *executionContext) _PurchaseToken(ctx context.Context, sel ast.SelectionSet, obj *domain.PurchaseToken) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, purchaseTokenImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -9712,15 +9712,41 @@ func (ec *executionContext) unmarshalNPurchaseFlashInput2flashliveᚋgraphᚐPur
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNPurchaseOutcome2flashliveᚋgraphᚐPurchaseOutcome(ctx context.Context, v any) (PurchaseOutcome, error) {
-	var res PurchaseOutcome
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNPurchaseOutcome2flashliveᚋdomainᚐPurchaseOutcome(ctx context.Context, v any) (domain.PurchaseOutcome, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPurchaseOutcome2flashliveᚋdomainᚐPurchaseOutcome[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNPurchaseOutcome2flashliveᚋgraphᚐPurchaseOutcome(ctx context.Context, sel ast.SelectionSet, v PurchaseOutcome) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNPurchaseOutcome2flashliveᚋdomainᚐPurchaseOutcome(ctx context.Context, sel ast.SelectionSet, v domain.PurchaseOutcome) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPurchaseOutcome2flashliveᚋdomainᚐPurchaseOutcome[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PurchaseOutcome!")
+	}
+	return res
 }
+
+var (
+	unmarshalNPurchaseOutcome2flashliveᚋdomainᚐPurchaseOutcome = map[string]domain.PurchaseOutcome{
+		"RESERVED":      domain.OutcomeReserved,
+		"SOLD_OUT":      domain.OutcomeSoldOut,
+		"LIMIT_REACHED": domain.OutcomeLimitReached,
+		"NOT_STARTED":   domain.OutcomeNotStarted,
+		"ENDED":         domain.OutcomeEnded,
+		"CLOSED":        domain.OutcomeClosed,
+		"RATE_LIMITED":  domain.OutcomeRateLimited,
+	}
+	marshalNPurchaseOutcome2flashliveᚋdomainᚐPurchaseOutcome = map[domain.PurchaseOutcome]string{
+		domain.OutcomeReserved:     "RESERVED",
+		domain.OutcomeSoldOut:      "SOLD_OUT",
+		domain.OutcomeLimitReached: "LIMIT_REACHED",
+		domain.OutcomeNotStarted:   "NOT_STARTED",
+		domain.OutcomeEnded:        "ENDED",
+		domain.OutcomeClosed:       "CLOSED",
+		domain.OutcomeRateLimited:  "RATE_LIMITED",
+	}
+)
 
 func (ec *executionContext) marshalNPurchaseResult2ᚖflashliveᚋgraphᚐPurchaseResult(ctx context.Context, sel ast.SelectionSet, v *PurchaseResult) graphql.Marshaler {
 	if v == nil {
@@ -9730,7 +9756,7 @@ func (ec *executionContext) marshalNPurchaseResult2ᚖflashliveᚋgraphᚐPurcha
 	return ec._PurchaseResult(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPurchaseToken2ᚖflashliveᚋgraphᚐPurchaseToken(ctx context.Context, sel ast.SelectionSet, v *PurchaseToken) graphql.Marshaler {
+func (ec *executionContext) marshalNPurchaseToken2ᚖflashliveᚋdomainᚐPurchaseToken(ctx context.Context, sel ast.SelectionSet, v *domain.PurchaseToken) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PurchaseToken!")
 		return graphql.Null

@@ -61,3 +61,22 @@ func (r *Resolver) authPayload(ctx context.Context, s *domain.Session) *AuthPayl
 func (r *Resolver) viewerCount(_ context.Context, _ *domain.LiveRoom) (int, error) {
 	return 0, nil
 }
+
+// orders returns a page of orders as a connection.
+func (r *Resolver) orders(ctx context.Context, f domain.OrderFilter, status *domain.OrderStatus, first *int, after *string) (*OrderConnection, error) {
+	p, err := pageRequest(first, after)
+	if err != nil {
+		return nil, err
+	}
+	f.PageRequest = p
+	if status != nil {
+		f.Status = *status
+	}
+	pg, err := r.OrderService.FindOrders(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	edges, info := connection(pg, func(o *domain.Order) string { return o.ID },
+		func(c string, n *domain.Order) *OrderEdge { return &OrderEdge{Cursor: c, Node: n} })
+	return &OrderConnection{Edges: edges, PageInfo: info}, nil
+}

@@ -134,17 +134,11 @@ type PurchaseFlashInput struct {
 }
 
 type PurchaseResult struct {
-	Outcome PurchaseOutcome `json:"outcome"`
-	Order   *domain.Order   `json:"order,omitempty"`
+	Outcome domain.PurchaseOutcome `json:"outcome"`
+	Order   *domain.Order          `json:"order,omitempty"`
 	// Units left right after this attempt, when known.
 	Remaining    *int `json:"remaining,omitempty"`
 	RetryAfterMs *int `json:"retryAfterMs,omitempty"`
-}
-
-type PurchaseToken struct {
-	// Opaque, signed, bound to one user and one event; short-lived.
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 type Query struct {
@@ -182,74 +176,6 @@ type ViewerCount struct {
 }
 
 func (ViewerCount) IsLiveRoomUpdate() {}
-
-type PurchaseOutcome string
-
-const (
-	// Stock is held for the buyer; `order` is set and becomes AWAITING_PAYMENT shortly.
-	PurchaseOutcomeReserved PurchaseOutcome = "RESERVED"
-	PurchaseOutcomeSoldOut  PurchaseOutcome = "SOLD_OUT"
-	// The buyer already holds perUserLimit units of this event.
-	PurchaseOutcomeLimitReached PurchaseOutcome = "LIMIT_REACHED"
-	PurchaseOutcomeNotStarted   PurchaseOutcome = "NOT_STARTED"
-	PurchaseOutcomeEnded        PurchaseOutcome = "ENDED"
-	PurchaseOutcomeClosed       PurchaseOutcome = "CLOSED"
-	// Too many attempts; retry after retryAfterMs.
-	PurchaseOutcomeRateLimited PurchaseOutcome = "RATE_LIMITED"
-)
-
-var AllPurchaseOutcome = []PurchaseOutcome{
-	PurchaseOutcomeReserved,
-	PurchaseOutcomeSoldOut,
-	PurchaseOutcomeLimitReached,
-	PurchaseOutcomeNotStarted,
-	PurchaseOutcomeEnded,
-	PurchaseOutcomeClosed,
-	PurchaseOutcomeRateLimited,
-}
-
-func (e PurchaseOutcome) IsValid() bool {
-	switch e {
-	case PurchaseOutcomeReserved, PurchaseOutcomeSoldOut, PurchaseOutcomeLimitReached, PurchaseOutcomeNotStarted, PurchaseOutcomeEnded, PurchaseOutcomeClosed, PurchaseOutcomeRateLimited:
-		return true
-	}
-	return false
-}
-
-func (e PurchaseOutcome) String() string {
-	return string(e)
-}
-
-func (e *PurchaseOutcome) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = PurchaseOutcome(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid PurchaseOutcome", str)
-	}
-	return nil
-}
-
-func (e PurchaseOutcome) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *PurchaseOutcome) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e PurchaseOutcome) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
 
 type RegisterRole string
 

@@ -20,6 +20,8 @@ type Resolver struct {
 	ProductService    domain.ProductService
 	LiveRoomService   domain.LiveRoomService
 	FlashEventService domain.FlashEventService
+	FlashSaleService  domain.FlashSaleService
+	OrderService      domain.OrderService
 	// StockReader is the one source of FlashEvent.remaining and status.
 	StockReader domain.StockReader
 	// Now is the server's clock.

@@ -141,33 +141,50 @@ func (r *mutationResolver) CloseFlashEvent(ctx context.Context, id string) (*dom
 }
 
 // FlashPurchaseToken is the resolver for the flashPurchaseToken field.
-func (r *mutationResolver) FlashPurchaseToken(ctx context.Context, eventID string) (*PurchaseToken, error) {
-	return nil, errNotYet("flash purchases")
+func (r *mutationResolver) FlashPurchaseToken(ctx context.Context, eventID string) (*domain.PurchaseToken, error) {
+	return r.FlashSaleService.PurchaseToken(ctx, eventID)
 }
 
 // PurchaseFlash is the resolver for the purchaseFlash field.
 func (r *mutationResolver) PurchaseFlash(ctx context.Context, input PurchaseFlashInput) (*PurchaseResult, error) {
-	return nil, errNotYet("flash purchases")
+	req := domain.PurchaseRequest{EventID: input.EventID, Token: input.Token, Quantity: 1, IdempotencyKey: input.IdempotencyKey}
+	if input.Quantity != nil {
+		req.Quantity = *input.Quantity
+	}
+	res, err := r.FlashSaleService.Purchase(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := &PurchaseResult{Outcome: res.Outcome, Order: res.Order, Remaining: res.Remaining}
+	if res.RetryAfter > 0 {
+		ms := int(res.RetryAfter.Milliseconds())
+		out.RetryAfterMs = &ms
+	}
+	return out, nil
 }
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input PlaceOrderInput) (*domain.Order, error) {
-	return nil, errNotYet("orders")
+	p := domain.PlaceOrder{IdempotencyKey: input.IdempotencyKey}
+	for _, it := range input.Items {
+		p.Items = append(p.Items, domain.CartItem{ProductID: it.ProductID, Quantity: it.Quantity})
+	}
+	return r.OrderService.PlaceOrder(ctx, p)
 }
 
 // PayOrder is the resolver for the payOrder field.
 func (r *mutationResolver) PayOrder(ctx context.Context, id string) (*domain.Order, error) {
-	return nil, errNotYet("orders")
+	return r.OrderService.PayOrder(ctx, id)
 }
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*domain.Order, error) {
-	return nil, errNotYet("orders")
+	return r.OrderService.CancelOrder(ctx, id)
 }
 
 // CompleteOrder is the resolver for the completeOrder field.
 func (r *mutationResolver) CompleteOrder(ctx context.Context, id string) (*domain.Order, error) {
-	return nil, errNotYet("orders")
+	return r.OrderService.CompleteOrder(ctx, id)
 }
 
 // Buyer is the resolver for the buyer field.
@@ -221,6 +238,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (Node, error) {
 		n, err = r.LiveRoomService.FindLiveRoomByID(ctx, id)
 	case domain.PrefixFlashEvent:
 		n, err = r.FlashEventService.FindFlashEventByID(ctx, id)
+	case domain.PrefixOrder:
+		n, err = r.OrderService.FindOrderByID(ctx, id)
 	default:
 		return nil, nil
 	}
@@ -297,17 +316,32 @@ func (r *queryResolver) FlashEvents(ctx context.Context, status *domain.FlashEve
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*domain.Order, error) {
-	return nil, errNotYet("orders")
+	return nilIfNotFound(r.OrderService.FindOrderByID(ctx, id))
 }
 
 // MyOrders is the resolver for the myOrders field.
 func (r *queryResolver) MyOrders(ctx context.Context, status *domain.OrderStatus, first *int, after *string) (*OrderConnection, error) {
-	return nil, errNotYet("orders")
+	me, err := domain.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.orders(ctx, domain.OrderFilter{BuyerID: me.UserID}, status, first, after)
 }
 
 // SellerOrders is the resolver for the sellerOrders field.
 func (r *queryResolver) SellerOrders(ctx context.Context, flashEventID *string, status *domain.OrderStatus, first *int, after *string) (*OrderConnection, error) {
-	return nil, errNotYet("orders")
+	me, err := domain.RequireRole(ctx, domain.RoleSeller)
+	if err != nil {
+		return nil, err
+	}
+	f := domain.OrderFilter{SellerID: me.UserID}
+	if me.Role == domain.RoleAdmin {
+		f.SellerID = ""
+	}
+	if flashEventID != nil {
+		f.FlashEventID = *flashEventID
+	}
+	return r.orders(ctx, f, status, first, after)
 }
 
 // LiveRoom is the resolver for the liveRoom field.

@@ -125,6 +125,8 @@ func translate(err error, op, what string) error {
 		switch pe.Code {
 		case "23505":
 			return domain.Errorf(domain.ECONFLICT, "%s already exists", what)
+		case "23503":
+			return domain.Errorf(domain.ENOTFOUND, "%s refers to something that does not exist", what)
 		case "57014":
 			return domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
 		}

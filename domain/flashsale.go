@@ -1,0 +1,204 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// PurchaseOutcome is the answer to a purchase attempt. Only RESERVED takes
+// stock; the others are business outcomes, not errors.
+type PurchaseOutcome string
+
+// The purchase outcomes of the contract.
+const (
+	OutcomeReserved     PurchaseOutcome = "RESERVED"
+	OutcomeSoldOut      PurchaseOutcome = "SOLD_OUT"
+	OutcomeLimitReached PurchaseOutcome = "LIMIT_REACHED"
+	OutcomeNotStarted   PurchaseOutcome = "NOT_STARTED"
+	OutcomeEnded        PurchaseOutcome = "ENDED"
+	OutcomeClosed       PurchaseOutcome = "CLOSED"
+	OutcomeRateLimited  PurchaseOutcome = "RATE_LIMITED"
+)
+
+// PurchaseRequest is one press of "buy".
+type PurchaseRequest struct {
+	EventID        string
+	Token          string
+	Quantity       int
+	IdempotencyKey string
+}
+
+// Validate returns an INVALID error naming the first bad field, or nil.
+func (r *PurchaseRequest) Validate() error {
+	if !strings.HasPrefix(r.EventID, PrefixFlashEvent) || len(r.EventID) > 64 {
+		return Errorf(EINVALID, "eventId is not a flash event ID")
+	}
+	if r.Token == "" {
+		return Errorf(EINVALID, "token is required: get one with flashPurchaseToken")
+	}
+	if r.Quantity < 1 || r.Quantity > MaxPerUserLimit {
+		return Errorf(EINVALID, "quantity must be between 1 and %d", MaxPerUserLimit)
+	}
+	return ValidateIdempotencyKey(r.IdempotencyKey)
+}
+
+// PurchaseResult is the answer to a PurchaseRequest.
+type PurchaseResult struct {
+	Outcome PurchaseOutcome
+	// Order is set when Outcome is RESERVED: PENDING until written.
+	Order *Order
+	// Remaining is the units left right after the attempt, when known.
+	Remaining *int
+	// RetryAfter is set when Outcome is RATE_LIMITED.
+	RetryAfter time.Duration
+}
+
+// PurchaseToken is a short-lived permission to buy from one event.
+type PurchaseToken struct {
+	Token     string
+	ExpiresAt time.Time
+}
+
+// FlashSaleService sells flash events.
+type FlashSaleService interface {
+	// PurchaseToken issues a token for the calling buyer and the event,
+	// only while the event is LIVE. NOT_FOUND, CONFLICT (not LIVE).
+	PurchaseToken(ctx context.Context, eventID string) (*PurchaseToken, error)
+
+	// Purchase tries to reserve units for the calling buyer. It never
+	// oversells, never gives a buyer more than the event's perUserLimit,
+	// and answers a repeated idempotency key with the first answer.
+	// INVALID (bad input or token), NOT_FOUND (unknown event),
+	// UNAVAILABLE (the event is being rebuilt; retry).
+	Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseResult, error)
+}
+
+// Reservation is a purchase that the hot stock accepted: the outbox record
+// written atomically with the stock it took, and the message of the order
+// stream. Its OrderID is the ID of the order it becomes.
+type Reservation struct {
+	OrderID        string    `json:"orderId"`
+	BuyerID        string    `json:"buyerId"`
+	EventID        string    `json:"eventId"`
+	ProductID      string    `json:"productId"`
+	SellerID       string    `json:"sellerId"`
+	Quantity       int       `json:"quantity"`
+	UnitPriceCents int64     `json:"unitPriceCents"`
+	CreatedAt      time.Time `json:"createdAt"`
+	RequestID      string    `json:"requestId,omitempty"`
+}
+
+// Order returns the order r becomes, with status and expiry.
+func (r *Reservation) Order(status OrderStatus, expiresAt *time.Time) *Order {
+	return &Order{
+		ID:           r.OrderID,
+		BuyerID:      r.BuyerID,
+		FlashEventID: r.EventID,
+		Items:        []OrderItem{{ProductID: r.ProductID, Quantity: r.Quantity, UnitPriceCents: r.UnitPriceCents}},
+		TotalCents:   int64(r.Quantity) * r.UnitPriceCents,
+		Status:       status,
+		CreatedAt:    r.CreatedAt,
+		ExpiresAt:    expiresAt,
+	}
+}
+
+// HotEvent is what the hot path knows of a flash event: everything the
+// reservation checks, loaded into the hot stock ahead of the sale.
+type HotEvent struct {
+	ID           string
+	ProductID    string
+	SellerID     string
+	PriceCents   int64
+	Stock        int
+	PerUserLimit int
+	StartsAt     time.Time
+	EndsAt       time.Time
+	Closed       bool
+	// Remaining is Stock less the units in live orders.
+	Remaining int
+	// Held is the units in live orders of each buyer.
+	Held map[string]int
+}
+
+// ReserveResult is what HotStock.Reserve answers.
+type ReserveResult struct {
+	Outcome   PurchaseOutcome
+	Remaining int
+	// Reservation is set for RESERVED, and is the first one when the
+	// idempotency key was seen before.
+	Reservation *Reservation
+}
+
+// ErrNotLoaded is returned by HotStock when an event is not in the hot
+// stock: it must be loaded (see FlashSale) before it can sell.
+var ErrNotLoaded = errors.New("flash event not loaded in the hot stock")
+
+// HotStock holds the live state of flash events (Redis).
+type HotStock interface {
+	// Reserve atomically checks the event's status and window, answers an
+	// idempotency key (of this buyer and event) seen before with its first
+	// answer, checks the buyer's units against the limit, takes the stock,
+	// records the buyer's units and writes r as an outbox record. r's
+	// OrderID, BuyerID, EventID, Quantity and CreatedAt are set by the
+	// caller; the rest comes from the loaded event. ErrNotLoaded when the
+	// event is not loaded.
+	Reserve(ctx context.Context, r Reservation, idempotencyKey string, now time.Time) (ReserveResult, error)
+
+	// Load puts ev in the hot stock unless it is there already; it never
+	// overwrites the stock of a loaded event. It reports whether it loaded.
+	Load(ctx context.Context, ev HotEvent) (bool, error)
+
+	// IsLoaded reports whether the event is in the hot stock.
+	IsLoaded(ctx context.Context, eventID string) (bool, error)
+
+	// Close marks a loaded event closed; a no-op for others.
+	Close(ctx context.Context, eventID string) error
+
+	// Release gives back the units of a cancelled or expired order:
+	// exactly once per order ID, whatever the number of calls. It
+	// reports whether this call released them.
+	Release(ctx context.Context, o *Order) (bool, error)
+
+	// Remaining returns the units left of the loaded events among ids.
+	Remaining(ctx context.Context, eventIDs []string) (map[string]int, error)
+
+	// Reservations returns the outbox records of the event created before
+	// the given time: reservations whose orders are not written yet.
+	Reservations(ctx context.Context, eventID string, before time.Time) ([]Reservation, error)
+
+	// FindReservation returns the reservation of an order not written yet,
+	// or NOT_FOUND.
+	FindReservation(ctx context.Context, orderID string) (*Reservation, error)
+
+	// Forget deletes the outbox records of orders that are written.
+	Forget(ctx context.Context, rs []Reservation) error
+}
+
+// OrderPublisher sends reservations to the order stream, where the order
+// writer turns them into orders. The message ID is the order ID, so that
+// publishing one twice is harmless.
+type OrderPublisher interface {
+	// PublishReservation sends r without waiting for PostgreSQL. An error
+	// means the stream did not take it; the outbox still has it.
+	PublishReservation(ctx context.Context, r Reservation) error
+}
+
+// PurchaseTokens issues and checks purchase tokens.
+type PurchaseTokens interface {
+	// Issue returns a token binding buyerID to eventID until expiry.
+	Issue(buyerID, eventID string) (PurchaseToken, error)
+
+	// Verify returns an INVALID error unless token was issued for buyerID
+	// and eventID and has not expired.
+	Verify(token, buyerID, eventID string) error
+}
+
+// HotEventSource reads, from the system of record, what the hot stock
+// needs to (re)load an event.
+type HotEventSource interface {
+	// HotEvent returns the event with its remaining stock and the units
+	// each buyer holds in live orders. NOT_FOUND for unknown IDs.
+	HotEvent(ctx context.Context, eventID string) (*HotEvent, error)
+}

@@ -1,0 +1,96 @@
+package domain
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Orders implements OrderService over the system of record (Store,
+// PostgreSQL) and the hot stock: it answers for orders that are reserved
+// but not written yet, and gives the hot stock back the units of the
+// orders it cancels.
+type Orders struct {
+	Store  OrderService
+	Hot    HotStock
+	Logger *slog.Logger
+}
+
+var _ OrderService = (*Orders)(nil)
+
+// FindOrderByID implements OrderService. While a flash order is being
+// written it is found as PENDING, by its buyer only.
+func (o *Orders) FindOrderByID(ctx context.Context, id string) (*Order, error) {
+	ord, err := o.Store.FindOrderByID(ctx, id)
+	if ErrorCode(err) != ENOTFOUND {
+		return ord, err
+	}
+	return o.pending(ctx, id, err)
+}
+
+// pending returns the PENDING order of a reservation of the caller, or
+// notFound.
+func (o *Orders) pending(ctx context.Context, id string, notFound error) (*Order, error) {
+	me, ok := PrincipalFromContext(ctx)
+	if !ok {
+		return nil, notFound
+	}
+	r, err := o.Hot.FindReservation(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
+	if r.BuyerID != me.UserID && me.Role != RoleAdmin {
+		return nil, notFound
+	}
+	return r.Order(OrderPending, nil), nil
+}
+
+// FindOrders implements OrderService.
+func (o *Orders) FindOrders(ctx context.Context, f OrderFilter) (Page[*Order], error) {
+	return o.Store.FindOrders(ctx, f)
+}
+
+// PlaceOrder implements OrderService.
+func (o *Orders) PlaceOrder(ctx context.Context, p PlaceOrder) (*Order, error) {
+	return o.Store.PlaceOrder(ctx, p)
+}
+
+// PayOrder implements OrderService.
+func (o *Orders) PayOrder(ctx context.Context, id string) (*Order, error) {
+	ord, err := o.Store.PayOrder(ctx, id)
+	return ord, o.whilePending(ctx, id, err)
+}
+
+// CancelOrder implements OrderService. PostgreSQL takes the order back
+// first; then the hot stock gets its units, exactly once (Release is
+// idempotent). Should that fail, reconciliation releases it later.
+func (o *Orders) CancelOrder(ctx context.Context, id string) (*Order, error) {
+	ord, err := o.Store.CancelOrder(ctx, id)
+	if err != nil {
+		return nil, o.whilePending(ctx, id, err)
+	}
+	if ord.FlashEventID != "" {
+		if _, err := o.Hot.Release(ctx, ord); err != nil {
+			o.Logger.ErrorContext(ctx, "release hot stock of a cancelled order; reconciliation will", "order_id", id, "err", err)
+		}
+	}
+	return ord, nil
+}
+
+// CompleteOrder implements OrderService.
+func (o *Orders) CompleteOrder(ctx context.Context, id string) (*Order, error) {
+	return o.Store.CompleteOrder(ctx, id)
+}
+
+// whilePending turns NOT_FOUND for an order still being written into a
+// CONFLICT that tells the buyer to retry.
+func (o *Orders) whilePending(ctx context.Context, id string, err error) error {
+	if ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	if _, perr := o.pending(ctx, id, err); perr == nil {
+		return Errorf(ECONFLICT, "the order is still being written; try again in a moment")
+	}
+	return err
+}

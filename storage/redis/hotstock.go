@@ -1,0 +1,392 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"flashlive/domain"
+)
+
+// Lua scripts of the hot stock; each file's header states its keys,
+// arguments, answers and the invariant it keeps.
+var (
+	//go:embed reserve.lua
+	reserveLua string
+	//go:embed load.lua
+	loadLua string
+	//go:embed release.lua
+	releaseLua string
+	//go:embed close.lua
+	closeLua string
+
+	reserveScript = goredis.NewScript(reserveLua)
+	loadScript    = goredis.NewScript(loadLua)
+	releaseScript = goredis.NewScript(releaseLua)
+	closeScript   = goredis.NewScript(closeLua)
+)
+
+// DefaultIdempotencyTTL is how long HotStock remembers the first answer to
+// an idempotency key when NewHotStock is given no TTL.
+const DefaultIdempotencyTTL = 24 * time.Hour
+
+// PendingTTL is how long FindReservation can find a reservation by its
+// order ID alone; the order writer turns reservations into orders well
+// within it.
+const PendingTTL = time.Hour
+
+// createdAtLayout is RFC 3339 with milliseconds, the precision a
+// reservation's CreatedAt keeps.
+const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// HotStock is the hot stock of flash events in Redis. Each event's keys
+// share the hash tag {ev:<eventID>}, so every script touches one Redis
+// Cluster slot:
+//
+//	<prefix>{ev:ID}:meta                  hash: product, seller, price, stock, remaining,
+//	                                      limit, starts_ms, ends_ms, closed
+//	<prefix>{ev:ID}:held                  hash: buyer ID -> units in live orders
+//	<prefix>{ev:ID}:orders                hash: order ID -> "<units>:<buyer ID>" for the
+//	                                      orders reserved here and not released
+//	<prefix>{ev:ID}:outbox                hash: order ID -> reservation JSON, until Forget
+//	<prefix>{ev:ID}:idem:<buyer>:<key>    string: the first answer to the key (TTL)
+//	<prefix>pending:<orderID>             string: event ID, for FindReservation (TTL)
+//
+// At every step stock = remaining + sum(held), remaining >= 0 and no
+// buyer holds more than the limit. A HotStock is safe for concurrent use.
+type HotStock struct {
+	c       *Client
+	idemTTL time.Duration
+}
+
+var _ domain.HotStock = (*HotStock)(nil)
+
+// NewHotStock returns the hot stock kept in c. The first answer to an
+// idempotency key is remembered for idemTTL (DefaultIdempotencyTTL when
+// idemTTL <= 0).
+func NewHotStock(c *Client, idemTTL time.Duration) *HotStock {
+	if idemTTL <= 0 {
+		idemTTL = DefaultIdempotencyTTL
+	}
+	return &HotStock{c: c, idemTTL: idemTTL}
+}
+
+func (s *HotStock) eventKey(eventID, name string) string {
+	return s.c.Prefix + "{ev:" + eventID + "}:" + name
+}
+
+func (s *HotStock) metaKey(eventID string) string   { return s.eventKey(eventID, "meta") }
+func (s *HotStock) heldKey(eventID string) string   { return s.eventKey(eventID, "held") }
+func (s *HotStock) ordersKey(eventID string) string { return s.eventKey(eventID, "orders") }
+func (s *HotStock) outboxKey(eventID string) string { return s.eventKey(eventID, "outbox") }
+
+func (s *HotStock) idemKey(eventID, buyerID, key string) string {
+	return s.eventKey(eventID, "idem:"+buyerID+":"+key)
+}
+
+func (s *HotStock) pendingKey(orderID string) string {
+	return s.c.Prefix + "pending:" + orderID
+}
+
+// reserveAnswer is the JSON answer of reserve.lua, also stored under the
+// idempotency key.
+type reserveAnswer struct {
+	Outcome     domain.PurchaseOutcome `json:"outcome"`
+	Remaining   int                    `json:"remaining"`
+	Reservation *domain.Reservation    `json:"reservation"`
+}
+
+// outcomeNotLoaded is reserve.lua's answer when the event is not loaded.
+const outcomeNotLoaded domain.PurchaseOutcome = "NOT_LOADED"
+
+// Reserve implements domain.HotStock. In one atomic step it answers a key
+// seen before (for this buyer and event) with its first answer, else
+// checks closed, window (StartsAt <= now < EndsAt), stock and the buyer's
+// limit, in that order, and on RESERVED takes the units and writes the
+// outbox record. Every answer is remembered under the key for the TTL, so
+// a retry gets the first answer even after the stock or the clock moved.
+// The Reservation of a RESERVED answer is the stored one: ProductID,
+// SellerID and UnitPriceCents from the event, CreatedAt in UTC to the
+// millisecond, and, for a repeated key, the first call's OrderID.
+// ErrNotLoaded when the event is not loaded (that answer is not
+// remembered); INVALID for a missing ID, a quantity below 1 or a bad key;
+// CONFLICT when r.OrderID is already reserved.
+func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotencyKey string, now time.Time) (domain.ReserveResult, error) {
+	switch {
+	case r.EventID == "":
+		return domain.ReserveResult{}, domain.Errorf(domain.EINVALID, "reserve: eventId is required")
+	case r.BuyerID == "":
+		return domain.ReserveResult{}, domain.Errorf(domain.EINVALID, "reserve: buyerId is required")
+	case r.OrderID == "":
+		return domain.ReserveResult{}, domain.Errorf(domain.EINVALID, "reserve: orderId is required")
+	case r.Quantity < 1:
+		return domain.ReserveResult{}, domain.Errorf(domain.EINVALID, "reserve: quantity must be at least 1")
+	}
+	if err := domain.ValidateIdempotencyKey(idempotencyKey); err != nil {
+		return domain.ReserveResult{}, err
+	}
+	keys := []string{
+		s.metaKey(r.EventID),
+		s.heldKey(r.EventID),
+		s.outboxKey(r.EventID),
+		s.ordersKey(r.EventID),
+		s.idemKey(r.EventID, r.BuyerID, idempotencyKey),
+	}
+	vals, err := reserveScript.Run(ctx, s.c.RDB, keys,
+		r.BuyerID,
+		r.Quantity,
+		now.UnixMilli(),
+		r.OrderID,
+		r.EventID,
+		r.CreatedAt.UTC().Format(createdAtLayout),
+		r.RequestID,
+		s.idemTTL.Milliseconds(),
+	).Slice()
+	if err != nil {
+		if goredis.HasErrorPrefix(err, "DUPORDER") {
+			return domain.ReserveResult{}, domain.Errorf(domain.ECONFLICT, "order %s is already reserved", r.OrderID)
+		}
+		return domain.ReserveResult{}, fmt.Errorf("reserve stock: %w", err)
+	}
+	a, err := decodeReserveAnswer(vals)
+	if err != nil {
+		return domain.ReserveResult{}, fmt.Errorf("reserve stock: %w", err)
+	}
+	if a.Outcome == outcomeNotLoaded {
+		return domain.ReserveResult{}, domain.ErrNotLoaded
+	}
+	res := domain.ReserveResult{Outcome: a.Outcome, Remaining: a.Remaining, Reservation: a.Reservation}
+	if a.Outcome == domain.OutcomeReserved {
+		if a.Reservation == nil {
+			return domain.ReserveResult{}, fmt.Errorf("reserve stock: RESERVED without a reservation")
+		}
+		// The lookup lives in another slot, so it cannot be written by the
+		// script. It only helps FindReservation before the order is
+		// written; failing to write it loses nothing (the outbox has the
+		// reservation), so the answer stands. A repeated key writes it
+		// again, in case the first call stopped before.
+		_ = s.c.RDB.Set(ctx, s.pendingKey(a.Reservation.OrderID), r.EventID, PendingTTL).Err()
+	}
+	return res, nil
+}
+
+func decodeReserveAnswer(vals []any) (reserveAnswer, error) {
+	var a reserveAnswer
+	if len(vals) != 2 {
+		return a, fmt.Errorf("reserve.lua answered %d values, want 2", len(vals))
+	}
+	raw, ok := vals[1].(string)
+	if !ok {
+		return a, fmt.Errorf("reserve.lua answered %T, want a JSON string", vals[1])
+	}
+	if err := json.Unmarshal([]byte(raw), &a); err != nil {
+		return a, fmt.Errorf("decode reserve answer %q: %w", raw, err)
+	}
+	return a, nil
+}
+
+// Load implements domain.HotStock. It puts ev in the hot stock unless the
+// event is there already, and reports whether it did. A loaded event keeps
+// its own remaining stock and held units whatever ev says, except that
+// ev.Closed closes it (closing is irreversible). ev must be consistent:
+// Remaining + sum(Held) == Stock, with no negative numbers, or Load
+// returns an error and writes nothing.
+func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
+	if ev.ID == "" {
+		return false, domain.Errorf(domain.EINVALID, "load: event ID is required")
+	}
+	held := 0
+	args := []any{
+		ev.ProductID, ev.SellerID, ev.PriceCents, ev.Stock, ev.Remaining,
+		ev.PerUserLimit, ev.StartsAt.UnixMilli(), ev.EndsAt.UnixMilli(), boolArg(ev.Closed),
+	}
+	buyers := make([]string, 0, len(ev.Held))
+	for b := range ev.Held {
+		buyers = append(buyers, b)
+	}
+	sort.Strings(buyers)
+	for _, b := range buyers {
+		n := ev.Held[b]
+		if n < 0 {
+			return false, fmt.Errorf("load event %s: buyer %s holds %d units", ev.ID, b, n)
+		}
+		if n == 0 {
+			continue
+		}
+		held += n
+		args = append(args, b, n)
+	}
+	if ev.Stock < 0 || ev.Remaining < 0 || ev.Remaining+held != ev.Stock {
+		return false, fmt.Errorf("load event %s: remaining %d + held %d != stock %d", ev.ID, ev.Remaining, held, ev.Stock)
+	}
+	keys := []string{s.metaKey(ev.ID), s.heldKey(ev.ID), s.ordersKey(ev.ID)}
+	n, err := loadScript.Run(ctx, s.c.RDB, keys, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("load event %s: %w", ev.ID, err)
+	}
+	return n == 1, nil
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// IsLoaded implements domain.HotStock: it reports whether the event is in
+// the hot stock.
+func (s *HotStock) IsLoaded(ctx context.Context, eventID string) (bool, error) {
+	n, err := s.c.RDB.Exists(ctx, s.metaKey(eventID)).Result()
+	if err != nil {
+		return false, fmt.Errorf("is event %s loaded: %w", eventID, err)
+	}
+	return n == 1, nil
+}
+
+// Close implements domain.HotStock: a loaded event is closed for good and
+// every later Reserve answers CLOSED; an event not loaded is left alone
+// (Load carries Closed from the source).
+func (s *HotStock) Close(ctx context.Context, eventID string) error {
+	if err := closeScript.Run(ctx, s.c.RDB, []string{s.metaKey(eventID)}).Err(); err != nil {
+		return fmt.Errorf("close event %s: %w", eventID, err)
+	}
+	return nil
+}
+
+// Release implements domain.HotStock. It gives back the units of order o
+// that Reserve took in this hot stock, exactly once whatever the number of
+// calls, and reports whether this call did. The units and buyer are those
+// Reserve recorded for o.ID. It gives back nothing (false) for an order of
+// no flash event, an event not loaded (the next Load counts from the
+// source, where the order is no longer live), or an order this hot stock
+// did not reserve, such as one counted by a Load from the source after the
+// hot stock was lost: that snapshot may already exclude the order, and
+// giving its units back twice could oversell, so they stay held until
+// reconciliation repairs the drift.
+func (s *HotStock) Release(ctx context.Context, o *domain.Order) (bool, error) {
+	if o == nil || o.FlashEventID == "" || o.ID == "" {
+		return false, nil
+	}
+	keys := []string{s.metaKey(o.FlashEventID), s.heldKey(o.FlashEventID), s.ordersKey(o.FlashEventID)}
+	n, err := releaseScript.Run(ctx, s.c.RDB, keys, o.ID).Int()
+	if err != nil {
+		return false, fmt.Errorf("release order %s: %w", o.ID, err)
+	}
+	return n == 1, nil
+}
+
+// Remaining implements domain.HotStock: the units left of each loaded
+// event among eventIDs; events not loaded are absent from the map.
+func (s *HotStock) Remaining(ctx context.Context, eventIDs []string) (map[string]int, error) {
+	out := make(map[string]int, len(eventIDs))
+	if len(eventIDs) == 0 {
+		return out, nil
+	}
+	pipe := s.c.RDB.Pipeline()
+	cmds := make([]*goredis.StringCmd, len(eventIDs))
+	for i, id := range eventIDs {
+		cmds[i] = pipe.HGet(ctx, s.metaKey(id), "remaining")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("read remaining stock: %w", err)
+	}
+	for i, cmd := range cmds {
+		v, err := cmd.Result()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("read remaining stock of %s: %w", eventIDs[i], err)
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("read remaining stock of %s: %q: %w", eventIDs[i], v, err)
+		}
+		out[eventIDs[i]] = n
+	}
+	return out, nil
+}
+
+// Reservations implements domain.HotStock: the event's outbox records with
+// CreatedAt strictly before before, oldest first (ties by order ID).
+func (s *HotStock) Reservations(ctx context.Context, eventID string, before time.Time) ([]domain.Reservation, error) {
+	all, err := s.c.RDB.HGetAll(ctx, s.outboxKey(eventID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read outbox of %s: %w", eventID, err)
+	}
+	var out []domain.Reservation
+	for orderID, raw := range all {
+		var r domain.Reservation
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			return nil, fmt.Errorf("decode outbox record %s of %s: %w", orderID, eventID, err)
+		}
+		if r.CreatedAt.Before(before) {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].OrderID < out[j].OrderID
+	})
+	return out, nil
+}
+
+// FindReservation implements domain.HotStock: the outbox record of the
+// order, found through the lookup Reserve writes for PendingTTL. NOT_FOUND
+// when the lookup expired or the record is forgotten (the order is
+// written).
+func (s *HotStock) FindReservation(ctx context.Context, orderID string) (*domain.Reservation, error) {
+	eventID, err := s.c.RDB.Get(ctx, s.pendingKey(orderID)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "order not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("find reservation %s: %w", orderID, err)
+	}
+	raw, err := s.c.RDB.HGet(ctx, s.outboxKey(eventID), orderID).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "order not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("find reservation %s: %w", orderID, err)
+	}
+	var r domain.Reservation
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return nil, fmt.Errorf("decode reservation %s: %w", orderID, err)
+	}
+	return &r, nil
+}
+
+// Forget implements domain.HotStock: it deletes the outbox records and
+// lookups of rs, whose orders are written. It changes no stock: the units
+// stay held until Release.
+func (s *HotStock) Forget(ctx context.Context, rs []domain.Reservation) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	byEvent := make(map[string][]string)
+	pending := make([]string, 0, len(rs))
+	for _, r := range rs {
+		byEvent[r.EventID] = append(byEvent[r.EventID], r.OrderID)
+		pending = append(pending, s.pendingKey(r.OrderID))
+	}
+	pipe := s.c.RDB.Pipeline()
+	for eventID, ids := range byEvent {
+		pipe.HDel(ctx, s.outboxKey(eventID), ids...)
+	}
+	// One DEL per key keeps each command in one Cluster slot.
+	for _, k := range pending {
+		pipe.Del(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("forget reservations: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+-- load.lua: put a flash event in the hot stock unless it is there already.
+--
+-- KEYS[1] meta    hash  product, seller, price, stock, remaining, limit,
+--                       starts_ms, ends_ms, closed
+-- KEYS[2] held    hash  buyer ID -> units in live orders
+-- KEYS[3] orders  hash  order ID -> "<units>:<buyer ID>" (see reserve.lua)
+--
+-- ARGV[1..9] product, seller, price, stock, remaining, limit, starts_ms,
+--            ends_ms, closed ("1" or "0")
+-- ARGV[10..] buyer ID, units, buyer ID, units, ...: the units each buyer
+--            holds in live orders; the caller checks that
+--            remaining + sum(units) = stock
+--
+-- Returns 1 when it loaded the event, 0 when meta was there already. A
+-- loaded event is never overwritten: its remaining stock is the truth, and
+-- a source read a moment ago may be behind it. Only closed=1 goes through,
+-- because closing is irreversible.
+--
+-- A fresh load replaces held and orders (left-overs of a lost meta would
+-- count units twice). It keeps outbox and idempotency keys: they stand for
+-- answers already given. The orders the source counts are not in orders,
+-- so Release does not give them back (see release.lua).
+--
+-- Invariant kept: stock = remaining + sum(held) from the first write on.
+
+local meta, held, orders = KEYS[1], KEYS[2], KEYS[3]
+
+if redis.call('EXISTS', meta) == 1 then
+  if ARGV[9] == '1' then
+    redis.call('HSET', meta, 'closed', '1')
+  end
+  return 0
+end
+
+redis.call('DEL', held, orders)
+for i = 10, #ARGV, 2 do
+  redis.call('HSET', held, ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', meta,
+  'product', ARGV[1], 'seller', ARGV[2], 'price', ARGV[3], 'stock', ARGV[4],
+  'remaining', ARGV[5], 'limit', ARGV[6], 'starts_ms', ARGV[7],
+  'ends_ms', ARGV[8], 'closed', ARGV[9])
+return 1

@@ -73,6 +73,7 @@ func migrateUp(cc *pgx.ConnConfig) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
+	defer m.Close() // returns the migration connection (and its advisory lock session)
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("apply migrations: %w", err)
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"os"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -115,13 +116,20 @@ func TestOpen_Concurrent(t *testing.T) {
 	}
 }
 
-// TestClose_ReleasesConnections checks that Open leaves nothing connected
-// once Close returns: a process that opens and closes the database must not
-// keep sessions open on the server.
+// TestClose_ReleasesConnections checks that an open DB holds only its
+// pool's sessions on the server, and none once Close returns. Not parallel:
+// it turns the garbage collector off, so that a connection Open forgets
+// cannot be closed behind the test's back by a finalizer.
 func TestClose_ReleasesConnections(t *testing.T) {
-	t.Parallel()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	ctx := context.Background()
 	url := testenv.PostgresURL(t)
+	admin, err := pgx.Connect(ctx, testenvAdminURL(t))
+	if err != nil {
+		t.Fatalf("connect admin: %v", err)
+	}
+	defer admin.Close(ctx)
+
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -130,31 +138,43 @@ func TestClose_ReleasesConnections(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
 		t.Fatalf("current_database: %v", err)
 	}
-	db.Close()
-
-	admin, err := pgx.Connect(ctx, testenvAdminURL(t))
-	if err != nil {
-		t.Fatalf("connect admin: %v", err)
-	}
-	defer admin.Close(ctx)
-	// A backend leaves pg_stat_activity shortly after its client hangs up:
-	// poll with a deadline.
-	var left int
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, name).Scan(&left); err != nil {
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, name).Scan(&n); err != nil {
 			t.Fatalf("count sessions: %v", err)
 		}
-		if left == 0 || time.Now().After(deadline) {
-			break
-		}
+		return n
+	}
+	if got, want := count(), int(db.Pool.Stat().TotalConns()); got != want {
+		t.Errorf("sessions on the database while open = %d, want %d (the pool's); sessions: %v", got, want, sessions(t, admin, name))
+	}
+
+	db.Close()
+	// A backend leaves pg_stat_activity shortly after its client hangs up:
+	// poll with a deadline.
+	left := count()
+	for deadline := time.Now().Add(5 * time.Second); left != 0 && time.Now().Before(deadline); left = count() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if got, want := left, 0; got != want {
-		rows, _ := admin.Query(ctx, `SELECT state, query FROM pg_stat_activity WHERE datname = $1`, name)
-		for rows.Next() { var s, q string; _ = rows.Scan(&s, &q); t.Logf("DEBUG left: %s %q", s, q) }
-		rows.Close()
-		t.Fatalf("sessions on the database after Close = %d, want %d", got, want)
+		t.Fatalf("sessions on the database after Close = %d, want %d; left: %v", got, want, sessions(t, admin, name))
 	}
+}
+
+// sessions describes the server sessions connected to database name.
+func sessions(t *testing.T, admin *pgx.Conn, name string) []string {
+	t.Helper()
+	rows, err := admin.Query(context.Background(),
+		`SELECT state || ': ' || query FROM pg_stat_activity WHERE datname = $1`, name)
+	if err != nil {
+		t.Fatalf("list sessions: %v", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("list sessions: %v", err)
+	}
+	return out
 }
 
 func testenvAdminURL(t *testing.T) string {

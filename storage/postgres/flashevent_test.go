@@ -312,7 +312,7 @@ func TestFlashEvent_FindByStatus(t *testing.T) {
 			}
 		}
 	}
-	if got, want := statusesAt(e, t0.Add(time.Hour), scheduled, live), []domain.FlashEventStatus{domain.FlashEventLive, domain.FlashEventEnded}; !slices.Equal(got, want) {
+	if got, want := statusesAt(t, e, t0.Add(time.Hour), scheduled, live), []domain.FlashEventStatus{domain.FlashEventLive, domain.FlashEventEnded}; !slices.Equal(got, want) {
 		t.Fatalf("at the edge t0+1h: scheduled/live events are %v, want %v", got, want)
 	}
 
@@ -323,12 +323,13 @@ func TestFlashEvent_FindByStatus(t *testing.T) {
 }
 
 // statusesAt returns the statuses of evs at now, per StatusAt, read fresh.
-func statusesAt(e *env, now time.Time, evs ...*domain.FlashEvent) []domain.FlashEventStatus {
+func statusesAt(t *testing.T, e *env, now time.Time, evs ...*domain.FlashEvent) []domain.FlashEventStatus {
+	t.Helper()
 	var out []domain.FlashEventStatus
 	for _, ev := range evs {
 		fresh, err := e.events.FindFlashEventByID(anonymous, ev.ID)
 		if err != nil {
-			panic(err)
+			t.Fatalf("FindFlashEventByID: %v", err)
 		}
 		out = append(out, fresh.StatusAt(now, fresh.Stock-fresh.Sold))
 	}

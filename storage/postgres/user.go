@@ -31,8 +31,8 @@ type AuthService struct {
 	tokens     domain.AccessTokens
 	refreshTTL time.Duration
 
-	dummyOnce sync.Once
-	dummy     string // a hash to verify against when the email is unknown
+	dummyMu sync.Mutex
+	dummy   string // a hash to verify against when the email is unknown
 }
 
 var (
@@ -120,7 +120,11 @@ func (s *AuthService) Login(ctx context.Context, email, password string) (*domai
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Spend the same time as for a known email, so that timing does
 		// not tell which emails have accounts.
-		if _, err := s.hasher.Verify(ctx, password, s.dummyHash(ctx)); err != nil {
+		dummy, err := s.dummyHash(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.hasher.Verify(ctx, password, dummy); err != nil {
 			return nil, err
 		}
 		return nil, wrong
@@ -136,11 +140,20 @@ func (s *AuthService) Login(ctx context.Context, email, password string) (*domai
 	return s.newSession(ctx, s.db.Pool, &u, "")
 }
 
-func (s *AuthService) dummyHash(ctx context.Context) string {
-	s.dummyOnce.Do(func() {
-		s.dummy, _ = s.hasher.Hash(ctx, "flashlive-no-such-user")
-	})
-	return s.dummy
+// dummyHash returns a hash to verify unknown emails against, made on first
+// use. A failure to make it (the hasher busy) is returned and retried by
+// the next caller, never remembered.
+func (s *AuthService) dummyHash(ctx context.Context) (string, error) {
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummy == "" {
+		h, err := s.hasher.Hash(ctx, "flashlive-no-such-user")
+		if err != nil {
+			return "", err
+		}
+		s.dummy = h
+	}
+	return s.dummy, nil
 }
 
 // Refresh implements domain.AuthService.

@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test build generate services down fmt vet
+.PHONY: help run test bench build generate services down fmt vet
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -9,6 +9,9 @@ run: ## start PostgreSQL/Redis if needed and run the server on :8080 (dev)
 
 test: ## go vet + go test -race with local PostgreSQL/Redis
 	scripts/test.sh
+
+bench: ## benchmarks of the purchase path against serverTime (COUNT, BENCHTIME, BENCH)
+	scripts/bench.sh
 
 build: ## build bin/flashlive
 	go build -o bin/flashlive ./cmd/flashlive

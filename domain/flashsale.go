@@ -122,6 +122,12 @@ type HotEvent struct {
 	Held map[string]int
 }
 
+// HotSnapshot is the state of a loaded event in the hot stock.
+type HotSnapshot struct {
+	Remaining int
+	Closed    bool
+}
+
 // ReserveResult is what HotStock.Reserve answers.
 type ReserveResult struct {
 	Outcome   PurchaseOutcome
@@ -152,6 +158,11 @@ type HotStock interface {
 
 	// IsLoaded reports whether the event is in the hot stock.
 	IsLoaded(ctx context.Context, eventID string) (bool, error)
+
+	// Snapshot returns what the hot stock holds of an event, in one read:
+	// its stock left and whether it is closed. ErrNotLoaded when the
+	// event is not loaded.
+	Snapshot(ctx context.Context, eventID string) (HotSnapshot, error)
 
 	// Close marks a loaded event closed; a no-op for others.
 	Close(ctx context.Context, eventID string) error

@@ -48,14 +48,19 @@ func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*Purchas
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureLoaded(ctx, eventID); err != nil {
-		return nil, err
+	snap, err := s.Hot.Snapshot(ctx, eventID)
+	if errors.Is(err, ErrNotLoaded) {
+		if err := s.ensureLoaded(ctx, eventID); err != nil {
+			return nil, err
+		}
+		snap, err = s.Hot.Snapshot(ctx, eventID)
 	}
-	left, err := s.Hot.Remaining(ctx, []string{eventID})
 	if err != nil {
 		return nil, err
 	}
-	if st := ev.statusAt(s.Now(), left[eventID]); st != FlashEventLive {
+	hot := *ev
+	hot.Closed = hot.Closed || snap.Closed
+	if st := hot.statusAt(s.Now(), snap.Remaining); st != FlashEventLive {
 		return nil, Errorf(ECONFLICT, "the flash event is %s; purchase tokens are issued only while it is LIVE", st)
 	}
 	t, err := s.Tokens.Issue(me.UserID, eventID)

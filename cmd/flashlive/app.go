@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/oklog/ulid/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -25,6 +28,19 @@ import (
 // ShutdownTimeout bounds how long Close waits for in-flight requests.
 const ShutdownTimeout = 15 * time.Second
 
+// PreheatWindow is how long before its start an event is loaded into the
+// hot stock.
+const PreheatWindow = 10 * time.Minute
+
+// OrphanAge is how old a reservation without an order must be before
+// reconciliation publishes it again.
+const OrphanAge = 5 * time.Second
+
+// newOrderID makes an order ID: unique across instances, sortable by time.
+func newOrderID() string {
+	return domain.PrefixOrder + strings.ToLower(ulid.Make().String())
+}
+
 // Main is one flashlive process: its adapters, services, jobs and HTTP
 // server. Tests run it end to end: NewMain, Open, use Addr, Close.
 type Main struct {
@@ -38,12 +54,18 @@ type Main struct {
 	NATS     *nats.Conn
 	Auth     *postgres.AuthService
 	Resolver *graph.Resolver
-	Registry *prometheus.Registry
+	// Sale is the flash-sale hot path; Orders the order stream.
+	Sale       *domain.FlashSale
+	Orders     *nats.OrderStream
+	Reconciler *jobs.Reconciler
+	Registry   *prometheus.Registry
 
-	jobs     *jobs.Scheduler
-	server   *http.Server
-	listener net.Listener
-	serveErr chan error
+	jobs      *jobs.Scheduler
+	closeOnce sync.Once
+	closeErr  error
+	server    *http.Server
+	listener  net.Listener
+	serveErr  chan error
 }
 
 // NewMain returns a Main that has opened nothing yet.
@@ -99,15 +121,44 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	purchaseTokens, err := auth.NewPurchaseTokens(cfg.JWTSecret, auth.DefaultPurchaseTokenTTL, m.Now)
+	if err != nil {
+		return err
+	}
+	if m.Orders, err = nats.NewOrderStream(openCtx, m.NATS, m.Logger); err != nil {
+		return err
+	}
+	hot := redis.NewHotStock(m.Redis, 0)
+	orderStore := postgres.NewOrderStore(m.DB, cfg.PaymentTimeout)
+	eventStore := postgres.NewFlashEventService(m.DB)
+	source := postgres.NewHotEventSource(m.DB)
+	m.Sale = &domain.FlashSale{
+		Hot:        hot,
+		Source:     source,
+		Publisher:  m.Orders,
+		Tokens:     purchaseTokens,
+		Settled:    m.Orders.Settled,
+		NewOrderID: newOrderID,
+		Now:        m.Now,
+		Logger:     m.Logger,
+	}
+	orders := &domain.Orders{Store: orderStore, Hot: hot, Logger: m.Logger}
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	meteredSale, reportDrift := instrument(m.Registry, m.Sale, m.Orders)
 	m.Auth = postgres.NewAuthService(m.DB, auth.NewHasher(auth.DefaultParams, 0), tokens, 0)
 	m.Resolver = &graph.Resolver{
-		AuthService:       m.Auth,
-		UserService:       m.Auth,
-		ProductService:    postgres.NewProductService(m.DB),
-		LiveRoomService:   postgres.NewLiveRoomService(m.DB),
-		FlashEventService: postgres.NewFlashEventService(m.DB),
-		StockReader:       domain.SoldCountStock{},
-		Now:               m.Now,
+		AuthService:     m.Auth,
+		UserService:     m.Auth,
+		ProductService:  postgres.NewProductService(m.DB),
+		LiveRoomService: postgres.NewLiveRoomService(m.DB),
+		FlashEventService: &domain.SaleEvents{
+			FlashEventService: eventStore, Sale: m.Sale, PreheatWindow: PreheatWindow, Logger: m.Logger,
+		},
+		FlashSaleService: meteredSale,
+		OrderService:     orders,
+		StockReader:      domain.HotStockReader{Hot: hot},
+		Now:              m.Now,
 	}
 
 	if cfg.Seed {
@@ -116,17 +167,33 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
+	if err := m.Orders.Start(jobs.WriteOrders(orderStore, hot, m.Logger), jobs.ExpireOrder(orderStore, hot, m.Logger)); err != nil {
+		return err
+	}
+	m.Reconciler = &jobs.Reconciler{
+		Events: eventStore, Orders: orderStore, Hot: hot, Publisher: m.Orders, Settled: m.Orders.Settled,
+		OrphanAge: OrphanAge, Logger: m.Logger, Now: m.Now,
+		Drift: reportDrift,
+	}
 	if m.jobs, err = jobs.NewScheduler(m.Logger); err != nil {
 		return err
 	}
-	if err := m.jobs.Every("prune-refresh-tokens", time.Hour, time.Minute,
-		jobs.PruneRefreshTokens(m.Auth, m.Logger, m.Now)); err != nil {
-		return err
+	for _, j := range []struct {
+		name              string
+		interval, timeout time.Duration
+		run               func(context.Context) error
+	}{
+		{"prune-refresh-tokens", time.Hour, time.Minute, jobs.PruneRefreshTokens(m.Auth, m.Logger, m.Now)},
+		{"preheat", 5 * time.Second, 30 * time.Second, jobs.Preheat(source, m.Sale, PreheatWindow, m.Logger, m.Now)},
+		{"scan-expiries", time.Second, 10 * time.Second, jobs.ScanExpiries(orderStore, m.Orders, m.Now)},
+		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},
+	} {
+		if err := m.jobs.Every(j.name, j.interval, j.timeout, j.run); err != nil {
+			return err
+		}
 	}
 	m.jobs.Start()
 
-	m.Registry = prometheus.NewRegistry()
-	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gql := graph.NewHandler(m.Resolver, graph.Options{Dev: cfg.Dev(), Logger: m.Logger})
 	handler := m.routes(gql)
 
@@ -163,9 +230,15 @@ func (m *Main) Addr() string {
 }
 
 // Close stops accepting requests, waits up to ShutdownTimeout for those in
-// flight, stops the jobs, and closes NATS (draining its consumers), Redis
-// and PostgreSQL, in that order. It is safe after a failed Open.
+// flight, stops the jobs, flushes the order stream and stops its consumers
+// after their batch in hand, and closes NATS, Redis and PostgreSQL, in
+// that order. It is safe after a failed Open.
 func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
 	var errs []error
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
@@ -174,6 +247,16 @@ func (m *Main) Close() error {
 	}
 	if m.jobs != nil {
 		errs = append(errs, m.jobs.Shutdown())
+	}
+	if m.Orders != nil {
+		// Reservations already answered RESERVED reach the stream before
+		// the connection goes; then the consumers finish their batch.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := m.Orders.Flush(ctx); err != nil {
+			m.Logger.Error("order stream: unacknowledged publishes at shutdown; reconciliation will publish them", "err", err)
+		}
+		cancel()
+		m.Orders.Stop()
 	}
 	if m.NATS != nil {
 		m.NATS.Close()

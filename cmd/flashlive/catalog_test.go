@@ -38,14 +38,14 @@ type event struct {
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func (c *client) newProduct(t *testing.T, name string, stock int) product {
+func (c *client) newProduct(t testing.TB, name string, stock int) product {
 	t.Helper()
 	var out struct{ CreateProduct product }
 	c.must(t, createProduct, map[string]any{"in": map[string]any{"name": name, "priceCents": 1999, "stock": stock}}, &out)
 	return out.CreateProduct
 }
 
-func (c *client) newRoom(t *testing.T, title string) string {
+func (c *client) newRoom(t testing.TB, title string) string {
 	t.Helper()
 	var out struct{ CreateLiveRoom struct{ ID, Status string } }
 	c.must(t, createRoom, map[string]any{"in": map[string]any{"title": title}}, &out)
@@ -55,7 +55,7 @@ func (c *client) newRoom(t *testing.T, title string) string {
 	return out.CreateLiveRoom.ID
 }
 
-func (c *client) newEvent(t *testing.T, in map[string]any) event {
+func (c *client) newEvent(t testing.TB, in map[string]any) event {
 	t.Helper()
 	var out struct{ CreateFlashEvent event }
 	c.must(t, createEvent, map[string]any{"in": in}, &out)

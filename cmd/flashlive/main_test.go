@@ -32,7 +32,7 @@ type testApp struct {
 }
 
 // startApp opens a Main with a fresh database; edit tweaks the config.
-func startApp(t *testing.T, edit func(*Config)) *testApp {
+func startApp(t testing.TB, edit func(*Config)) *testApp {
 	t.Helper()
 	redisURL, prefix := testenv.Redis(t)
 	cfg := Config{
@@ -52,7 +52,7 @@ func startApp(t *testing.T, edit func(*Config)) *testApp {
 	return openApp(t, cfg)
 }
 
-func openApp(t *testing.T, cfg Config) *testApp {
+func openApp(t testing.TB, cfg Config) *testApp {
 	t.Helper()
 	clk := &clock{}
 	m := NewMain(cfg, NewLogger(os.Stderr, cfg.LogLevel))
@@ -103,13 +103,13 @@ type client struct {
 func (a *testApp) anon() *client { return &client{app: a} }
 
 // post sends one GraphQL operation and decodes the answer.
-func (c *client) post(t *testing.T, query string, vars map[string]any) gqlResponse {
+func (c *client) post(t testing.TB, query string, vars map[string]any) gqlResponse {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	return c.raw(t, "application/json", body)
 }
 
-func (c *client) raw(t *testing.T, contentType string, body []byte) gqlResponse {
+func (c *client) raw(t testing.TB, contentType string, body []byte) gqlResponse {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, c.app.URL+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
@@ -134,7 +134,7 @@ func (c *client) raw(t *testing.T, contentType string, body []byte) gqlResponse 
 }
 
 // must sends an operation that must succeed and decodes its data into v.
-func (c *client) must(t *testing.T, query string, vars map[string]any, v any) {
+func (c *client) must(t testing.TB, query string, vars map[string]any, v any) {
 	t.Helper()
 	r := c.post(t, query, vars)
 	if len(r.Errors) > 0 {
@@ -148,7 +148,7 @@ func (c *client) must(t *testing.T, query string, vars map[string]any, v any) {
 }
 
 // wantCode sends an operation that must fail with code.
-func (c *client) wantCode(t *testing.T, code, query string, vars map[string]any) gqlResponse {
+func (c *client) wantCode(t testing.TB, code, query string, vars map[string]any) gqlResponse {
 	t.Helper()
 	r := c.post(t, query, vars)
 	if got := r.code(); got != code {
@@ -179,7 +179,7 @@ var userSeq atomic.Int64
 
 // register signs up a new user with role and returns a client signed in
 // as that user.
-func (a *testApp) register(t *testing.T, role string) (*client, session) {
+func (a *testApp) register(t testing.TB, role string) (*client, session) {
 	t.Helper()
 	n := userSeq.Add(1)
 	var out struct{ Register session }
@@ -192,7 +192,7 @@ func (a *testApp) register(t *testing.T, role string) (*client, session) {
 }
 
 // get fetches a path and returns the status and body.
-func (a *testApp) get(t *testing.T, path string, header ...string) (*http.Response, string) {
+func (a *testApp) get(t testing.TB, path string, header ...string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, a.URL+path, nil)
 	for i := 0; i+1 < len(header); i += 2 {

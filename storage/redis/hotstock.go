@@ -283,6 +283,24 @@ func (s *HotStock) Release(ctx context.Context, o *domain.Order) (bool, error) {
 	return n == 1, nil
 }
 
+// Snapshot implements domain.HotStock with one HMGET of the event's meta.
+func (s *HotStock) Snapshot(ctx context.Context, eventID string) (domain.HotSnapshot, error) {
+	vals, err := s.c.RDB.HMGet(ctx, s.metaKey(eventID), "remaining", "closed").Result()
+	if err != nil {
+		return domain.HotSnapshot{}, fmt.Errorf("read hot event %s: %w", eventID, err)
+	}
+	rem, ok := vals[0].(string)
+	if !ok {
+		return domain.HotSnapshot{}, domain.ErrNotLoaded
+	}
+	n, err := strconv.Atoi(rem)
+	if err != nil {
+		return domain.HotSnapshot{}, fmt.Errorf("read hot event %s: remaining %q: %w", eventID, rem, err)
+	}
+	closed, _ := vals[1].(string)
+	return domain.HotSnapshot{Remaining: n, Closed: closed == "1"}, nil
+}
+
 // Remaining implements domain.HotStock: the units left of each loaded
 // event among eventIDs; events not loaded are absent from the map.
 func (s *HotStock) Remaining(ctx context.Context, eventIDs []string) (map[string]int, error) {

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkPurchase measures the flash purchase path through the real
+// server (HTTP, GraphQL, token check, reservation script, outbox,
+// asynchronous publish) against serverTime through the same server as the
+// floor. Run it with `make bench` (see the README); it reports attempts per
+// second and p50/p99 latency of each path.
+//
+//	accept:   every attempt reserves (stock large enough, limit high)
+//	soldout:  every attempt finds the stock gone
+//	floor:    { serverTime }
+func BenchmarkPurchase(b *testing.B) {
+	app := startApp(b, nil)
+	_, bigEvent := app.liveEvent(b, 1_000_000, 1000)
+	_, goneEvent := app.liveEvent(b, 1, 1)
+	buyers := app.buyers(b, 1000)
+	// Sell the one unit of goneEvent.
+	if a := buyers[0].buy(b, goneEvent, buyers[0].purchaseToken(b, goneEvent), 1, "first"); a.Outcome != "RESERVED" {
+		b.Fatalf("setup purchase: %s", a.Outcome)
+	}
+	// Purchase tokens live a minute: each run gets fresh ones.
+	tokens := map[string][]string{bigEvent: make([]string, len(buyers)), goneEvent: make([]string, len(buyers))}
+	refresh := func(event string) {
+		for i, c := range buyers {
+			tokens[event][i] = c.purchaseToken(b, event)
+		}
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}
+	hc := &http.Client{Transport: transport}
+
+	run := func(b *testing.B, prepare func(), body func(i int) []byte, want string) {
+		prepare()
+		var seq atomic.Int64
+		lat := make([][]time.Duration, 0)
+		var latMu = make(chan struct{}, 1)
+		latMu <- struct{}{}
+		b.SetParallelism(16)
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			var mine []time.Duration
+			for pb.Next() {
+				i := int(seq.Add(1))
+				req, _ := http.NewRequest(http.MethodPost, app.URL+"/graphql", bytes.NewReader(body(i)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+buyers[i%len(buyers)].token)
+				t0 := time.Now()
+				res, err := hc.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				out, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				mine = append(mine, time.Since(t0))
+				if !bytes.Contains(out, []byte(want)) {
+					b.Errorf("answer %s does not contain %s", out, want)
+					return
+				}
+			}
+			<-latMu
+			lat = append(lat, mine)
+			latMu <- struct{}{}
+		})
+		elapsed := time.Since(start)
+		b.StopTimer()
+		var all []time.Duration
+		for _, l := range lat {
+			all = append(all, l...)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+		if len(all) > 0 {
+			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+			b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+		}
+	}
+	purchase := func(event string) func(i int) []byte {
+		return func(i int) []byte {
+			body, _ := json.Marshal(map[string]any{"query": purchaseMutation, "variables": map[string]any{"in": map[string]any{
+				"eventId": event, "token": tokens[event][i%len(buyers)], "quantity": 1, "idempotencyKey": fmt.Sprintf("b-%d", i),
+			}}})
+			return body
+		}
+	}
+	b.Run("floor", func(b *testing.B) {
+		body := []byte(`{"query":"{ serverTime }"}`)
+		run(b, func() {}, func(int) []byte { return body }, "serverTime")
+	})
+	b.Run("accept", func(b *testing.B) { run(b, func() { refresh(bigEvent) }, purchase(bigEvent), `"RESERVED"`) })
+	b.Run("soldout", func(b *testing.B) { run(b, func() { refresh(goneEvent) }, purchase(goneEvent), `"SOLD_OUT"`) })
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cfgGetenv is a getenv reading m only.
+func cfgGetenv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// cfgProdEnv is a complete, valid prod environment.
+func cfgProdEnv() map[string]string {
+	return map[string]string{
+		"FLASHLIVE_ENV":          "prod",
+		"FLASHLIVE_POSTGRES_URL": "postgres://flashlive@db.internal:5432/flashlive?sslmode=require",
+		"FLASHLIVE_REDIS_URL":    "rediss://cache.internal:6380/0",
+		"FLASHLIVE_JWT_SECRET":   strings.Repeat("s", 48),
+	}
+}
+
+func TestLoadConfigDevDefaults(t *testing.T) {
+	got, warnings, err := LoadConfig(cfgGetenv(nil))
+	if err != nil {
+		t.Fatalf("LoadConfig(empty env): %v", err)
+	}
+	want := Config{
+		HTTPAddr:       ":8080",
+		PostgresURL:    DefaultPostgresURL,
+		RedisURL:       DefaultRedisURL,
+		RedisPrefix:    "fl:",
+		JWTSecret:      []byte(devJWTSecret),
+		PaymentTimeout: 15 * time.Minute,
+		Env:            EnvDev,
+		DataDir:        ".data",
+		LogLevel:       slog.LevelInfo,
+		Seed:           true,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("LoadConfig(empty env) =\n%+v\nwant\n%+v", got, want)
+	}
+	if !got.Dev() {
+		t.Fatal("Dev() = false for the default environment")
+	}
+	if got, want := len(warnings), 1; got != want {
+		t.Fatalf("warnings = %q, want %d", warnings, want)
+	}
+	if !strings.Contains(warnings[0], "FLASHLIVE_JWT_SECRET") {
+		t.Fatalf("warning = %q, want it to name FLASHLIVE_JWT_SECRET", warnings[0])
+	}
+}
+
+func TestLoadConfigProd(t *testing.T) {
+	env := cfgProdEnv()
+	got, warnings, err := LoadConfig(cfgGetenv(env))
+	if err != nil {
+		t.Fatalf("LoadConfig(prod): %v", err)
+	}
+	if len(warnings) != 0 {
+		t.Fatalf("warnings = %q, want none", warnings)
+	}
+	want := Config{
+		HTTPAddr:       ":8080",
+		PostgresURL:    env["FLASHLIVE_POSTGRES_URL"],
+		RedisURL:       env["FLASHLIVE_REDIS_URL"],
+		RedisPrefix:    "fl:",
+		JWTSecret:      []byte(env["FLASHLIVE_JWT_SECRET"]),
+		PaymentTimeout: 15 * time.Minute,
+		Env:            EnvProd,
+		DataDir:        ".data",
+		LogLevel:       slog.LevelInfo,
+		Seed:           false,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("LoadConfig(prod) =\n%+v\nwant\n%+v", got, want)
+	}
+	if got.Dev() {
+		t.Fatal("Dev() = true in prod")
+	}
+}
+
+// Prod reports every problem at once, so that a deploy is fixed in one go.
+func TestLoadConfigProdReportsEveryProblem(t *testing.T) {
+	env := map[string]string{
+		"FLASHLIVE_ENV":       "prod",
+		"FLASHLIVE_HTTP_ADDR": "8080",
+	}
+	_, _, err := LoadConfig(cfgGetenv(env))
+	if err == nil {
+		t.Fatal("LoadConfig(prod without URLs and secret) = nil error")
+	}
+	msg := err.Error()
+	for _, w := range []string{
+		"FLASHLIVE_POSTGRES_URL is required in prod",
+		"FLASHLIVE_REDIS_URL is required in prod",
+		"FLASHLIVE_JWT_SECRET is required in prod",
+		"FLASHLIVE_HTTP_ADDR",
+	} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not contain %q", msg, w)
+		}
+	}
+	if got, want := strings.Count(msg, "\n  - "), 4; got != want {
+		t.Errorf("error lists %d problems, want %d:\n%s", got, want, msg)
+	}
+}
+
+// A mistyped FLASHLIVE_ENV is not dev: it never falls back to the dev
+// database URLs or the public dev secret.
+func TestLoadConfigUnknownEnvGetsNoDevDefaults(t *testing.T) {
+	_, warnings, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_ENV": "staging"}))
+	if err == nil {
+		t.Fatal("LoadConfig(FLASHLIVE_ENV=staging) = nil error")
+	}
+	for _, w := range []string{"FLASHLIVE_ENV", "FLASHLIVE_POSTGRES_URL", "FLASHLIVE_REDIS_URL", "FLASHLIVE_JWT_SECRET"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not name %s", err, w)
+		}
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings = %q, want none (no dev secret used)", warnings)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		prod  bool // start from cfgProdEnv instead of an empty env
+		set   map[string]string
+		words []string
+	}{
+		// An unknown env is not dev: it gets no dev defaults, so these
+		// start from a complete prod environment.
+		{"unknown env", true, map[string]string{"FLASHLIVE_ENV": "production"}, []string{`FLASHLIVE_ENV must be "dev" or "prod", not "production"`}},
+		{"env in capitals", true, map[string]string{"FLASHLIVE_ENV": "PROD"}, []string{"FLASHLIVE_ENV", `"PROD"`}},
+
+		{"http addr without colon", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "8080"}, []string{"FLASHLIVE_HTTP_ADDR", `"8080"`}},
+		{"http addr host only", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "localhost"}, []string{"FLASHLIVE_HTTP_ADDR"}},
+		{"http addr as a URL", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "http://localhost:8080"}, []string{"FLASHLIVE_HTTP_ADDR"}},
+
+		{"prod without postgres", true, map[string]string{"FLASHLIVE_POSTGRES_URL": ""}, []string{"FLASHLIVE_POSTGRES_URL is required in prod"}},
+		{"prod without redis", true, map[string]string{"FLASHLIVE_REDIS_URL": ""}, []string{"FLASHLIVE_REDIS_URL is required in prod"}},
+		{"prod without jwt secret", true, map[string]string{"FLASHLIVE_JWT_SECRET": ""}, []string{"FLASHLIVE_JWT_SECRET is required in prod"}},
+		{"prod jwt secret of 31 bytes", true, map[string]string{"FLASHLIVE_JWT_SECRET": strings.Repeat("s", 31)}, []string{"FLASHLIVE_JWT_SECRET", "at least 32 bytes", "has 31"}},
+		{"dev jwt secret set but short", false, map[string]string{"FLASHLIVE_JWT_SECRET": "short"}, []string{"FLASHLIVE_JWT_SECRET", "at least 32 bytes", "has 5"}},
+
+		{"mysql URL", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "mysql://u@db:3306/fl"}, []string{"FLASHLIVE_POSTGRES_URL must be a postgres:// URL"}},
+		{"postgres URL without scheme", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "127.0.0.1:5432"}, []string{"FLASHLIVE_POSTGRES_URL"}},
+		{"postgres URL in prod is checked too", true, map[string]string{"FLASHLIVE_POSTGRES_URL": "redis://db:6379"}, []string{"FLASHLIVE_POSTGRES_URL must be a postgres:// URL"}},
+		{"redis URL over http", false, map[string]string{"FLASHLIVE_REDIS_URL": "http://cache:6379"}, []string{"FLASHLIVE_REDIS_URL"}},
+		{"nats URL over http", false, map[string]string{"FLASHLIVE_NATS_URL": "http://nats:4222"}, []string{"FLASHLIVE_NATS_URL"}},
+		{"nats listen without colon", false, map[string]string{"FLASHLIVE_NATS_LISTEN": "4222"}, []string{"FLASHLIVE_NATS_LISTEN", `"4222"`}},
+
+		{"payment timeout not a duration", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "abc"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", `"abc"`, "not a duration"}},
+		{"payment timeout without unit", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "900"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", "not a duration"}},
+		{"payment timeout zero", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "0s"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", "between 1s and 24h"}},
+		{"payment timeout negative", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "-5m"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", "between 1s and 24h"}},
+		{"payment timeout under a second", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "999ms"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", "between 1s and 24h"}},
+		{"payment timeout of two days", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "48h"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", "between 1s and 24h"}},
+
+		{"origin with another scheme", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "ftp://x"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"ftp://x"`}},
+		{"origin with a path", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "https://x/path"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"https://x/path"`}},
+		{"origin without scheme", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "shop.example.com"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"shop.example.com"`}},
+		{"origin without host", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "https://"}, []string{"FLASHLIVE_ALLOWED_ORIGINS"}},
+		{"one bad origin among good ones", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "https://a.example.com,ftp://x,http://localhost:3000"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"ftp://x"`}},
+
+		{"unknown log level", false, map[string]string{"FLASHLIVE_LOG_LEVEL": "loud"}, []string{"FLASHLIVE_LOG_LEVEL", `"loud"`}},
+
+		{"seed not a boolean", false, map[string]string{"FLASHLIVE_SEED": "maybe"}, []string{"FLASHLIVE_SEED", `"maybe"`, "not a boolean"}},
+		{"seed not a boolean in prod", true, map[string]string{"FLASHLIVE_SEED": "2"}, []string{"FLASHLIVE_SEED", "not a boolean"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			if tt.prod {
+				env = cfgProdEnv()
+			}
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			_, _, err := LoadConfig(cfgGetenv(env))
+			if err == nil {
+				t.Fatalf("LoadConfig(%v) = nil error", tt.set)
+			}
+			msg := err.Error()
+			for _, w := range tt.words {
+				if !strings.Contains(msg, w) {
+					t.Fatalf("error %q does not contain %q", msg, w)
+				}
+			}
+			// Only the value set here is wrong: exactly one problem.
+			if got, want := strings.Count(msg, "\n  - "), 1; got != want {
+				t.Fatalf("error lists %d problems, want %d:\n%s", got, want, msg)
+			}
+		})
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		prod  bool
+		set   map[string]string
+		check func(t *testing.T, c Config, warnings []string)
+	}{
+		{"values are trimmed", true, map[string]string{"FLASHLIVE_ENV": "  prod\n", "FLASHLIVE_HTTP_ADDR": " 127.0.0.1:9090 "}, func(t *testing.T, c Config, _ []string) {
+			if c.Env != EnvProd || c.HTTPAddr != "127.0.0.1:9090" {
+				t.Fatalf("Env, HTTPAddr = %q, %q; want %q, %q", c.Env, c.HTTPAddr, EnvProd, "127.0.0.1:9090")
+			}
+		}},
+		{"http addr on a random port", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "127.0.0.1:0"}, func(t *testing.T, c Config, _ []string) {
+			if got, want := c.HTTPAddr, "127.0.0.1:0"; got != want {
+				t.Fatalf("HTTPAddr = %q, want %q", got, want)
+			}
+		}},
+		{"jwt secret of exactly 32 bytes", true, map[string]string{"FLASHLIVE_JWT_SECRET": strings.Repeat("k", 32)}, func(t *testing.T, c Config, _ []string) {
+			if got, want := string(c.JWTSecret), strings.Repeat("k", 32); got != want {
+				t.Fatalf("JWTSecret = %q, want %q", got, want)
+			}
+		}},
+		{"dev with a jwt secret has no warning", false, map[string]string{"FLASHLIVE_JWT_SECRET": strings.Repeat("k", 40)}, func(t *testing.T, c Config, warnings []string) {
+			if len(warnings) != 0 {
+				t.Fatalf("warnings = %q, want none", warnings)
+			}
+			if got, want := string(c.JWTSecret), strings.Repeat("k", 40); got != want {
+				t.Fatalf("JWTSecret = %q, want %q", got, want)
+			}
+		}},
+		{"postgresql scheme", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "postgresql://u@db/fl"}, func(t *testing.T, c Config, _ []string) {
+			if got, want := c.PostgresURL, "postgresql://u@db/fl"; got != want {
+				t.Fatalf("PostgresURL = %q, want %q", got, want)
+			}
+		}},
+		{"redis over a unix socket", false, map[string]string{"FLASHLIVE_REDIS_URL": "unix:///run/redis.sock"}, func(t *testing.T, c Config, _ []string) {
+			if got, want := c.RedisURL, "unix:///run/redis.sock"; got != want {
+				t.Fatalf("RedisURL = %q, want %q", got, want)
+			}
+		}},
+		{"external nats and a listen address", false, map[string]string{"FLASHLIVE_NATS_URL": "nats://127.0.0.1:4222", "FLASHLIVE_NATS_LISTEN": "127.0.0.1:4223"}, func(t *testing.T, c Config, _ []string) {
+			if c.NATSURL != "nats://127.0.0.1:4222" || c.NATSListen != "127.0.0.1:4223" {
+				t.Fatalf("NATSURL, NATSListen = %q, %q", c.NATSURL, c.NATSListen)
+			}
+		}},
+		{"redis prefix and data dir", false, map[string]string{"FLASHLIVE_REDIS_PREFIX": "t1:", "FLASHLIVE_DATA_DIR": "/var/lib/flashlive"}, func(t *testing.T, c Config, _ []string) {
+			if c.RedisPrefix != "t1:" || c.DataDir != "/var/lib/flashlive" {
+				t.Fatalf("RedisPrefix, DataDir = %q, %q", c.RedisPrefix, c.DataDir)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			if tt.prod {
+				env = cfgProdEnv()
+			}
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			c, warnings, err := LoadConfig(cfgGetenv(env))
+			if err != nil {
+				t.Fatalf("LoadConfig(%v): %v", tt.set, err)
+			}
+			tt.check(t, c, warnings)
+		})
+	}
+}
+
+func TestLoadConfigPaymentTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 15 * time.Minute},
+		{"2s", 2 * time.Second},
+		{"1s", time.Second},
+		{" 90s ", 90 * time.Second},
+		{"24h", 24 * time.Hour},
+		{"1h30m", 90 * time.Minute},
+	} {
+		c, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": tt.in}))
+		if err != nil {
+			t.Fatalf("FLASHLIVE_PAYMENT_TIMEOUT=%q: %v", tt.in, err)
+		}
+		if got := c.PaymentTimeout; got != tt.want {
+			t.Fatalf("FLASHLIVE_PAYMENT_TIMEOUT=%q: PaymentTimeout = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLoadConfigAllowedOrigins(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"https://a.example.com", []string{"https://a.example.com"}},
+		{"https://a.example.com/", []string{"https://a.example.com"}},
+		{"https://a.example.com, http://localhost:3000", []string{"https://a.example.com", "http://localhost:3000"}},
+		{" https://a.example.com/ ,, http://localhost:3000/ , ", []string{"https://a.example.com", "http://localhost:3000"}},
+		{"http://127.0.0.1:8080", []string{"http://127.0.0.1:8080"}},
+	} {
+		c, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": tt.in}))
+		if err != nil {
+			t.Fatalf("FLASHLIVE_ALLOWED_ORIGINS=%q: %v", tt.in, err)
+		}
+		if !reflect.DeepEqual(c.AllowedOrigins, tt.want) {
+			t.Fatalf("FLASHLIVE_ALLOWED_ORIGINS=%q: AllowedOrigins = %q, want %q", tt.in, c.AllowedOrigins, tt.want)
+		}
+	}
+}
+
+func TestLoadConfigLogLevel(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want slog.Level
+	}{
+		{"", slog.LevelInfo},
+		{"debug", slog.LevelDebug},
+		{"info", slog.LevelInfo},
+		{"warn", slog.LevelWarn},
+		{"WARN", slog.LevelWarn},
+		{"error", slog.LevelError},
+		{" Error ", slog.LevelError},
+	} {
+		c, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_LOG_LEVEL": tt.in}))
+		if err != nil {
+			t.Fatalf("FLASHLIVE_LOG_LEVEL=%q: %v", tt.in, err)
+		}
+		if got := c.LogLevel; got != tt.want {
+			t.Fatalf("FLASHLIVE_LOG_LEVEL=%q: LogLevel = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLoadConfigSeed(t *testing.T) {
+	for _, tt := range []struct {
+		prod bool
+		in   string
+		want bool
+	}{
+		{false, "", true},
+		{true, "", false},
+		{false, "true", true},
+		{false, "TRUE", true},
+		{true, "1", true},
+		{true, "yes", true},
+		{true, "on", true},
+		{true, "true", true},
+		{false, "false", false},
+		{false, "0", false},
+		{false, "no", false},
+		{false, "Off", false},
+	} {
+		env := map[string]string{}
+		if tt.prod {
+			env = cfgProdEnv()
+		}
+		env["FLASHLIVE_SEED"] = tt.in
+		c, _, err := LoadConfig(cfgGetenv(env))
+		if err != nil {
+			t.Fatalf("prod=%v FLASHLIVE_SEED=%q: %v", tt.prod, tt.in, err)
+		}
+		if got := c.Seed; got != tt.want {
+			t.Fatalf("prod=%v FLASHLIVE_SEED=%q: Seed = %v, want %v", tt.prod, tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"flashlive/domain"
+	"flashlive/storage/nats"
+)
+
+// meteredSale counts purchases by outcome and times them.
+type meteredSale struct {
+	domain.FlashSaleService
+	purchases *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+}
+
+// Purchase implements domain.FlashSaleService.
+func (s *meteredSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*domain.PurchaseResult, error) {
+	start := time.Now()
+	res, err := s.FlashSaleService.Purchase(ctx, r)
+	outcome := "ERROR_" + domain.ErrorCode(err)
+	if err == nil {
+		outcome = string(res.Outcome)
+	}
+	s.purchases.WithLabelValues(outcome).Inc()
+	s.latency.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+// instrument registers the flash-sale metrics and returns the metered
+// sale service and the drift reporter of reconciliation.
+func instrument(reg prometheus.Registerer, sale domain.FlashSaleService, orders *nats.OrderStream) (domain.FlashSaleService, func(string, int)) {
+	m := &meteredSale{
+		FlashSaleService: sale,
+		purchases: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flashlive_purchases_total",
+			Help: "Flash purchase attempts by outcome (ERROR_<code> for errors).",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "flashlive_purchase_duration_seconds",
+			Help:    "Latency of flash purchase attempts inside the server, by outcome.",
+			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"outcome"}),
+	}
+	drift := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "flashlive_stock_drift_units",
+		Help: "stock - (remaining + live order units + outbox units) per checked event; anything but 0 is a bug or a crash to look at.",
+	}, []string{"event_id"})
+	reg.MustRegister(m.purchases, m.latency, drift,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "flashlive_order_publish_failures_total",
+			Help: "Reservations the order stream did not take (reconciliation publishes them again).",
+		}, func() float64 { return float64(orders.PublishFailures()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "flashlive_order_messages_parked_total",
+			Help: "Order-stream messages that could never be handled, parked in ORDERS_PARKED.",
+		}, func() float64 { return float64(orders.Parked()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "flashlive_order_stream_lag_messages",
+			Help: "Reservations in the order stream not yet written to PostgreSQL.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := orders.Lag(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}),
+	)
+	return m, func(eventID string, d int) { drift.WithLabelValues(eventID).Set(float64(d)) }
+}

@@ -1,0 +1,75 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"flashlive/domain"
+)
+
+// HotEventSource reads from PostgreSQL what the hot stock needs to load
+// or rebuild a flash event.
+type HotEventSource struct {
+	db *DB
+}
+
+var _ domain.HotEventSource = (*HotEventSource)(nil)
+
+// NewHotEventSource returns a HotEventSource on db.
+func NewHotEventSource(db *DB) *HotEventSource {
+	return &HotEventSource{db: db}
+}
+
+// HotEvent implements domain.HotEventSource. Remaining is the event's
+// stock less its sold count, and Held the units in live orders of each
+// buyer (never nil), both read from one snapshot so that they agree.
+// NOT_FOUND for unknown IDs.
+func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.HotEvent, error) {
+	var ev domain.HotEvent
+	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var sold int
+		err := tx.QueryRow(ctx, `
+			SELECT e.id, e.product_id, p.seller_id, e.price_cents, e.stock, e.sold, e.per_user_limit,
+				e.starts_at, e.ends_at, e.closed_at IS NOT NULL
+			FROM flash_events e JOIN products p ON p.id = e.product_id
+			WHERE e.id = $1`, eventID).Scan(&ev.ID, &ev.ProductID, &ev.SellerID, &ev.PriceCents, &ev.Stock, &sold,
+			&ev.PerUserLimit, &ev.StartsAt, &ev.EndsAt, &ev.Closed)
+		if err != nil {
+			return translate(err, "find flash event", "flash event")
+		}
+		ev.Remaining = ev.Stock - sold
+		rows, err := tx.Query(ctx, `
+			SELECT o.buyer_id, sum(i.quantity) FROM orders o JOIN order_items i ON i.order_id = o.id
+			WHERE o.flash_event_id = $1 AND o.status = ANY($2)
+			GROUP BY o.buyer_id`, eventID, liveStatuses)
+		if err != nil {
+			return translate(err, "find held units", "flash event")
+		}
+		ev.Held = make(map[string]int)
+		var buyer string
+		var units int
+		_, err = pgx.ForEachRow(rows, []any{&buyer, &units}, func() error { ev.Held[buyer] = units; return nil })
+		return translate(err, "find held units", "flash event")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// EventsToPreheat returns the IDs of the events worth loading into the hot
+// stock at now: not closed, not ended, starting before now+window (those
+// on sale already included), the earliest start first.
+func (s *HotEventSource) EventsToPreheat(ctx context.Context, now time.Time, window time.Duration) ([]string, error) {
+	rows, err := s.db.Pool.Query(ctx, `
+		SELECT id FROM flash_events
+		WHERE closed_at IS NULL AND ends_at > $1 AND starts_at < $2
+		ORDER BY starts_at, id`, now, now.Add(window))
+	if err != nil {
+		return nil, translate(err, "find events to preheat", "flash event")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, translate(err, "find events to preheat", "flash event")
+}

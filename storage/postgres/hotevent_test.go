@@ -1,0 +1,143 @@
+package postgres_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"flashlive/domain"
+)
+
+func TestHotEvent(t *testing.T) {
+	t.Parallel()
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	seller := e.user(t, domain.RoleSeller)
+	a, b, c := e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer)
+	in := e.eventInput(e.product(t, seller, 10).ID, 10)
+	in.PerUserLimit = 3
+	in.StartsAt = in.StartsAt.Add(time.Minute)
+	ev, err := e.events.CreateFlashEvent(as(seller), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := domain.HotEvent{
+		ID: ev.ID, ProductID: ev.ProductID, SellerID: seller.UserID, PriceCents: in.PriceCents,
+		Stock: 10, PerUserLimit: 3, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
+		Remaining: 10, Held: map[string]int{},
+	}
+	wantHot(t, e, "no orders", ev.ID, want)
+
+	// a holds 1+2 (one more unit cancelled), b 1 (two more expired), c
+	// nothing (its unit cancelled).
+	a1, a2, aGone := e.reservation(ev, a, 1, 0), e.reservation(ev, a, 2, 0), e.reservation(ev, a, 1, 0)
+	b1, bGone := e.reservation(ev, b, 1, 0), e.reservation(ev, b, 2, 0)
+	cGone := e.reservation(ev, c, 1, 0)
+	e.write(t, a1, a2, aGone, b1, cGone)
+	e.clock.Add(time.Minute)
+	e.write(t, bGone)
+	for _, cancel := range []struct {
+		who domain.Principal
+		id  string
+	}{{a, aGone.OrderID}, {c, cGone.OrderID}} {
+		if _, err := e.orders.CancelOrder(as(cancel.who), cancel.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.orders.PayOrder(as(a), a2.OrderID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(testPaymentTimeout)
+	if o, err := e.orders.ExpireOrder(ctx, bGone.OrderID); err != nil || o.Status != domain.OrderExpired {
+		t.Fatalf("ExpireOrder = %v, %v", o, err)
+	}
+	want.Remaining = 6
+	want.Held = map[string]int{a.UserID: 3, b.UserID: 1}
+	wantHot(t, e, "with orders", ev.ID, want)
+
+	if _, err := e.events.CloseFlashEvent(as(seller), ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	want.Closed = true
+	wantHot(t, e, "closed", ev.ID, want)
+
+	_, err = e.hot.HotEvent(ctx, "evt_unknown")
+	wantCode(t, err, domain.ENOTFOUND)
+}
+
+func wantHot(t *testing.T, e *orderEnv, what, id string, want domain.HotEvent) {
+	t.Helper()
+	got, err := e.hot.HotEvent(context.Background(), id)
+	if err != nil {
+		t.Fatalf("%s: HotEvent: %v", what, err)
+	}
+	if got.Held == nil {
+		t.Fatalf("%s: Held is nil, want a map", what)
+	}
+	g := got
+	if g.ID != want.ID || g.ProductID != want.ProductID || g.SellerID != want.SellerID || g.PriceCents != want.PriceCents ||
+		g.Stock != want.Stock || g.PerUserLimit != want.PerUserLimit || !g.StartsAt.Equal(want.StartsAt) ||
+		!g.EndsAt.Equal(want.EndsAt) || g.Closed != want.Closed || g.Remaining != want.Remaining || !maps.Equal(g.Held, want.Held) {
+		t.Fatalf("%s: HotEvent =\n %+v\nwant\n %+v", what, *got, want)
+	}
+	// Remaining agrees with the live orders.
+	live, err := e.orders.LiveUnits(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Remaining != got.Stock-live {
+		t.Fatalf("%s: Remaining %d, but stock %d less live units %d is %d", what, got.Remaining, got.Stock, live, got.Stock-live)
+	}
+}
+
+func TestHotEvent_EventsToPreheat(t *testing.T) {
+	t.Parallel()
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	seller := e.user(t, domain.RoleSeller)
+	t0 := e.clock.Now()
+	create := func(start, end time.Duration) *domain.FlashEvent {
+		t.Helper()
+		in := e.eventInput(e.product(t, seller, 1).ID, 1)
+		in.StartsAt, in.EndsAt = t0.Add(start), t0.Add(end)
+		ev, err := e.events.CreateFlashEvent(as(seller), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	soon := create(35*time.Minute, 2*time.Hour)
+	onSale := create(0, time.Hour)
+	later := create(45*time.Minute, 2*time.Hour)
+	ended := create(0, 20*time.Minute)
+	closed := create(31*time.Minute, time.Hour)
+	if _, err := e.events.CloseFlashEvent(as(seller), closed.ID); err != nil {
+		t.Fatal(err)
+	}
+	edge := create(40*time.Minute, time.Hour) // starts exactly at now+window: not yet
+
+	for _, tc := range []struct {
+		now    time.Duration
+		window time.Duration
+		want   []string
+	}{
+		{30 * time.Minute, 10 * time.Minute, []string{onSale.ID, soon.ID}},
+		{30 * time.Minute, 10*time.Minute + time.Microsecond, []string{onSale.ID, soon.ID, edge.ID}},
+		{30 * time.Minute, time.Hour, []string{onSale.ID, soon.ID, edge.ID, later.ID}},
+		{0, 0, []string{}},
+		{0, time.Microsecond, []string{onSale.ID, ended.ID}},
+		{time.Hour, 0, []string{soon.ID, later.ID}},
+		{3 * time.Hour, time.Hour, []string{}},
+	} {
+		got, err := e.hot.EventsToPreheat(ctx, t0.Add(tc.now), tc.window)
+		if err != nil {
+			t.Fatalf("EventsToPreheat(t0+%s, %s): %v", tc.now, tc.window, err)
+		}
+		// Same start: any order between them is fine.
+		if !slices.Equal(sorted(got), sorted(tc.want)) {
+			t.Fatalf("EventsToPreheat(t0+%s, %s) = %v, want %v", tc.now, tc.window, got, tc.want)
+		}
+	}
+}

@@ -120,6 +120,16 @@ type HotEvent struct {
 	Remaining int
 	// Held is the units in live orders of each buyer.
 	Held map[string]int
+	// Unpaid are the live orders whose units may still come back (by
+	// cancel or expiry): the hot stock's ledger of what it can release.
+	Unpaid []HeldOrder
+}
+
+// HeldOrder is an order's claim on an event's stock.
+type HeldOrder struct {
+	OrderID string
+	BuyerID string
+	Units   int
 }
 
 // HotSnapshot is the state of a loaded event in the hot stock.

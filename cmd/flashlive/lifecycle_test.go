@@ -367,7 +367,8 @@ func TestRedisLossNeverOversells(t *testing.T) {
 		}
 		return n
 	}
-	first := count(runSale(t, buyers[:30], eventID, 1, func() int { return 1 }))
+	firstAnswers := runSale(t, buyers[:30], eventID, 1, func() int { return 1 })
+	first := count(firstAnswers)
 	if first != 30 {
 		t.Fatalf("first wave reserved %d, want 30", first)
 	}
@@ -400,6 +401,14 @@ func TestRedisLossNeverOversells(t *testing.T) {
 	}
 	if got := app2.remaining(t, eventID); got != 0 {
 		t.Fatalf("remaining = %d, want 0", got)
+	}
+	// An order reserved before the loss, cancelled after the rebuild,
+	// gives its unit back to the rebuilt hot stock: exactly once.
+	lost := firstAnswers[0][0].Order.ID
+	buyers[0].must(t, cancelMutation, map[string]any{"id": lost}, nil)
+	buyers[0].wantCode(t, "CONFLICT", cancelMutation, map[string]any{"id": lost})
+	if got := app2.remaining(t, eventID); got != 1 {
+		t.Fatalf("remaining after cancelling an order from before the loss = %d, want 1", got)
 	}
 	app2.assertNoDrift(t, eventID)
 }

@@ -23,8 +23,9 @@ func NewHotEventSource(db *DB) *HotEventSource {
 }
 
 // HotEvent implements domain.HotEventSource. Remaining is the event's
-// stock less its sold count, and Held the units in live orders of each
-// buyer (never nil), both read from one snapshot so that they agree.
+// stock less its sold count, Held the units in live orders of each buyer
+// (never nil) and Unpaid the live orders not paid yet, all read from one
+// snapshot so that they agree.
 // NOT_FOUND for unknown IDs.
 func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.HotEvent, error) {
 	var ev domain.HotEvent
@@ -51,7 +52,22 @@ func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.
 		var buyer string
 		var units int
 		_, err = pgx.ForEachRow(rows, []any{&buyer, &units}, func() error { ev.Held[buyer] = units; return nil })
-		return translate(err, "find held units", "flash event")
+		if err != nil {
+			return translate(err, "find held units", "flash event")
+		}
+		rows, err = tx.Query(ctx, `
+			SELECT o.id, o.buyer_id, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id
+			WHERE o.flash_event_id = $1 AND o.status IN ('PENDING', 'AWAITING_PAYMENT')
+			ORDER BY o.id`, eventID)
+		if err != nil {
+			return translate(err, "find unpaid orders", "flash event")
+		}
+		ev.Unpaid, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.HeldOrder, error) {
+			var o domain.HeldOrder
+			err := r.Scan(&o.OrderID, &o.BuyerID, &o.Units)
+			return o, err
+		})
+		return translate(err, "find unpaid orders", "flash event")
 	})
 	if err != nil {
 		return nil, err

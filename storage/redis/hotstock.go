@@ -208,10 +208,13 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 		ev.PerUserLimit, ev.StartsAt.UnixMilli(), ev.EndsAt.UnixMilli(), boolArg(ev.Closed),
 	}
 	buyers := make([]string, 0, len(ev.Held))
-	for b := range ev.Held {
-		buyers = append(buyers, b)
+	for b, n := range ev.Held {
+		if n != 0 {
+			buyers = append(buyers, b)
+		}
 	}
 	sort.Strings(buyers)
+	args = append(args, len(buyers))
 	for _, b := range buyers {
 		n := ev.Held[b]
 		if n < 0 {
@@ -225,6 +228,12 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 	}
 	if ev.Stock < 0 || ev.Remaining < 0 || ev.Remaining+held != ev.Stock {
 		return false, fmt.Errorf("load event %s: remaining %d + held %d != stock %d", ev.ID, ev.Remaining, held, ev.Stock)
+	}
+	for _, o := range ev.Unpaid {
+		if o.Units < 1 || o.Units > ev.Held[o.BuyerID] {
+			return false, fmt.Errorf("load event %s: unpaid order %s of %d units is not held by %s", ev.ID, o.OrderID, o.Units, o.BuyerID)
+		}
+		args = append(args, o.OrderID, fmt.Sprintf("%d:%s", o.Units, o.BuyerID))
 	}
 	keys := []string{s.metaKey(ev.ID), s.heldKey(ev.ID), s.ordersKey(ev.ID)}
 	n, err := loadScript.Run(ctx, s.c.RDB, keys, args...).Int()

@@ -978,18 +978,30 @@ func TestHotStockReleaseAndLoad(t *testing.T) {
 		}
 		live := ev
 		live.Remaining, live.Held = 3, map[string]int{"usr_a": 2}
+		live.Unpaid = []domain.HeldOrder{{OrderID: "ord_1", BuyerID: "usr_a", Units: 2}}
 		mustLoad(t, s, live)
-		// The snapshot cannot tell which orders it counted: the units stay
-		// held (undersold until reconciliation), never counted twice.
-		if ok, err := s.Release(ctx, &domain.Order{ID: "ord_1", FlashEventID: ev.ID}); err != nil || ok {
-			t.Fatalf("Release = %v, %v; want false, nil", ok, err)
+		// The source names the unpaid order, so the reloaded ledger can
+		// give its units back: exactly once.
+		for i, want := range []bool{true, false} {
+			if ok, err := s.Release(ctx, &domain.Order{ID: "ord_1", FlashEventID: ev.ID}); err != nil || ok != want {
+				t.Fatalf("Release #%d = %v, %v; want %v, nil", i+1, ok, err, want)
+			}
 		}
 		st := checkConserved(t, s, ev.ID, 2)
-		if got, want := st.remaining, 3; got != want {
+		if got, want := st.remaining, 5; got != want {
 			t.Fatalf("remaining = %d, want %d", got, want)
 		}
-		if got, want := st.held["usr_a"], 2; got != want {
+		if got, want := st.held["usr_a"], 0; got != want {
 			t.Fatalf("held[usr_a] = %d, want %d", got, want)
+		}
+	})
+	t.Run("an unpaid order the buyer does not hold is refused", func(t *testing.T) {
+		s, _ := newTestHotStock(t)
+		ev := hotEvent("evt_rx", 5, 2)
+		ev.Remaining, ev.Held = 4, map[string]int{"usr_a": 1}
+		ev.Unpaid = []domain.HeldOrder{{OrderID: "ord_9", BuyerID: "usr_a", Units: 2}}
+		if loaded, err := s.Load(ctx, ev); err == nil || loaded {
+			t.Fatalf("Load = %v, %v; want an error", loaded, err)
 		}
 	})
 	t.Run("left-overs of a lost meta are replaced by Load", func(t *testing.T) {

@@ -7,9 +7,11 @@
 --
 -- ARGV[1..9] product, seller, price, stock, remaining, limit, starts_ms,
 --            ends_ms, closed ("1" or "0")
--- ARGV[10..] buyer ID, units, buyer ID, units, ...: the units each buyer
---            holds in live orders; the caller checks that
---            remaining + sum(units) = stock
+-- ARGV[10]   n, the number of buyer entries that follow
+-- ARGV[11..10+2n] buyer ID, units, ...: the units each buyer holds in live
+--            orders; the caller checks that remaining + sum(units) = stock
+-- ARGV[11+2n..] order ID, "<units>:<buyer ID>", ...: the unpaid orders
+--            among them, whose units Release may give back
 --
 -- Returns 1 when it loaded the event, 0 when meta was there already. A
 -- loaded event is never overwritten: its remaining stock is the truth, and
@@ -17,9 +19,8 @@
 -- because closing is irreversible.
 --
 -- A fresh load replaces held and orders (left-overs of a lost meta would
--- count units twice). It keeps outbox and idempotency keys: they stand for
--- answers already given. The orders the source counts are not in orders,
--- so Release does not give them back (see release.lua).
+-- count units twice) with the source's. It keeps outbox and idempotency
+-- keys: they stand for answers already given.
 --
 -- Invariant kept: stock = remaining + sum(held) from the first write on.
 
@@ -33,8 +34,12 @@ if redis.call('EXISTS', meta) == 1 then
 end
 
 redis.call('DEL', held, orders)
-for i = 10, #ARGV, 2 do
+local n = tonumber(ARGV[10])
+for i = 11, 10 + 2 * n, 2 do
   redis.call('HSET', held, ARGV[i], ARGV[i + 1])
+end
+for i = 11 + 2 * n, #ARGV, 2 do
+  redis.call('HSET', orders, ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', meta,
   'product', ARGV[1], 'seller', ARGV[2], 'price', ARGV[3], 'stock', ARGV[4],

@@ -123,6 +123,9 @@ type HotEvent struct {
 	// Unpaid are the live orders whose units may still come back (by
 	// cancel or expiry): the hot stock's ledger of what it can release.
 	Unpaid []HeldOrder
+	// LoadedBefore reports whether the event was loaded into the hot
+	// stock before: loading it again is a rebuild.
+	LoadedBefore bool
 }
 
 // HeldOrder is an order's claim on an event's stock.
@@ -195,6 +198,10 @@ type HotStock interface {
 
 	// Forget deletes the outbox records of orders that are written.
 	Forget(ctx context.Context, rs []Reservation) error
+
+	// Ledger returns the IDs of the orders of the event whose units the
+	// hot stock holds and could give back with Release.
+	Ledger(ctx context.Context, eventID string) ([]string, error)
 }
 
 // OrderPublisher sends reservations to the order stream, where the order
@@ -222,4 +229,8 @@ type HotEventSource interface {
 	// HotEvent returns the event with its remaining stock and the units
 	// each buyer holds in live orders. NOT_FOUND for unknown IDs.
 	HotEvent(ctx context.Context, eventID string) (*HotEvent, error)
+
+	// MarkLoaded records that the event is in the hot stock, so that any
+	// later load is known to be a rebuild.
+	MarkLoaded(ctx context.Context, eventID string) error
 }

@@ -24,7 +24,13 @@ func (o *Orders) FindOrderByID(ctx context.Context, id string) (*Order, error) {
 	if ErrorCode(err) != ENOTFOUND {
 		return ord, err
 	}
-	return o.pending(ctx, id, err)
+	pend, perr := o.pending(ctx, id, err)
+	if ErrorCode(perr) == ENOTFOUND {
+		// The writer may have written it (and forgotten the reservation)
+		// between the two reads: look once more.
+		return o.Store.FindOrderByID(ctx, id)
+	}
+	return pend, perr
 }
 
 // pending returns the PENDING order of a reservation of the caller, or

@@ -19,11 +19,13 @@ type FlashSale struct {
 	Publisher OrderPublisher
 	Tokens    PurchaseTokens
 	// Settled reports whether every reservation sent to the order stream
-	// is written. An event is (re)loaded from PostgreSQL only then, so
-	// that a rebuilt hot stock counts every unit already promised.
+	// is written. An event is reloaded from PostgreSQL (after the hot
+	// stock lost it) only then, so that the rebuilt hot stock counts every
+	// unit already promised. A first load waits for nothing.
 	Settled func(ctx context.Context) (bool, error)
-	// NewOrderID makes a unique, sortable order ID.
-	NewOrderID func() string
+	// NewOrderID makes a unique, time-sortable order ID for an order of
+	// the event (see FlashOrderID).
+	NewOrderID func(eventID string) string
 	Now        func() time.Time
 	Logger     *slog.Logger
 
@@ -84,7 +86,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseR
 	}
 	now := s.Now()
 	rsv := Reservation{
-		OrderID:   s.NewOrderID(),
+		OrderID:   s.NewOrderID(r.EventID),
 		BuyerID:   me.UserID,
 		EventID:   r.EventID,
 		Quantity:  r.Quantity,
@@ -128,23 +130,36 @@ func (s *FlashSale) ensureLoaded(ctx context.Context, eventID string) error {
 	if _, err := s.event(ctx, eventID); err != nil {
 		return err
 	}
-	return s.loads.do(eventID, func() error {
+	return s.loads.do(ctx, eventID, func(ctx context.Context) error {
 		if ok, err := s.Hot.IsLoaded(ctx, eventID); err != nil || ok {
 			return err
-		}
-		settled, err := s.Settled(ctx)
-		if err != nil {
-			return err
-		}
-		if !settled {
-			return Errorf(EUNAVAILABLE, "the flash event is being rebuilt; try again in a moment")
 		}
 		ev, err := s.Source.HotEvent(ctx, eventID)
 		if err != nil {
 			return err
 		}
-		_, err = s.Hot.Load(ctx, *ev)
-		return err
+		if ev.LoadedBefore {
+			// A rebuild: reservations the lost hot stock made may still be
+			// on their way to PostgreSQL. Wait until the stream has
+			// settled, then read again so that they are counted.
+			settled, err := s.Settled(ctx)
+			if err != nil {
+				return err
+			}
+			if !settled {
+				return Errorf(EUNAVAILABLE, "the flash event is being rebuilt; try again in a moment")
+			}
+			if ev, err = s.Source.HotEvent(ctx, eventID); err != nil {
+				return err
+			}
+		}
+		if _, err := s.Hot.Load(ctx, *ev); err != nil {
+			return err
+		}
+		if !ev.LoadedBefore {
+			return s.Source.MarkLoaded(ctx, eventID)
+		}
+		return nil
 	})
 }
 
@@ -175,7 +190,7 @@ func (s *FlashSale) event(ctx context.Context, id string) (*HotEvent, error) {
 		return ev, err
 	}
 	var ev *HotEvent
-	err := s.loads.do("read:"+id, func() error {
+	err := s.loads.do(ctx, "read:"+id, func(ctx context.Context) error {
 		var err error
 		if cached, cerr, ok := s.events.get(id, s.Now()); ok {
 			ev, err = cached, cerr
@@ -244,26 +259,38 @@ type flight struct {
 	err  error
 }
 
-func (g *flightGroup) do(key string, fn func() error) error {
-	g.mu.Lock()
-	if f, ok := g.m[key]; ok {
-		g.mu.Unlock()
-		<-f.done
-		return f.err
-	}
-	if g.m == nil {
-		g.m = map[string]*flight{}
-	}
-	f := &flight{done: make(chan struct{})}
-	g.m[key] = f
-	g.mu.Unlock()
+// flightTimeout bounds a shared call: it runs detached from the first
+// caller's context, so that one buyer leaving does not fail the others.
+const flightTimeout = 5 * time.Second
 
-	f.err = fn()
+// do runs fn once for all concurrent callers with key. Each caller waits
+// at most until its own ctx ends.
+func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Context) error) error {
 	g.mu.Lock()
-	delete(g.m, key)
+	f, ok := g.m[key]
+	if !ok {
+		if g.m == nil {
+			g.m = map[string]*flight{}
+		}
+		f = &flight{done: make(chan struct{})}
+		g.m[key] = f
+		go func() {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flightTimeout)
+			defer cancel()
+			f.err = fn(fctx)
+			g.mu.Lock()
+			delete(g.m, key)
+			g.mu.Unlock()
+			close(f.done)
+		}()
+	}
 	g.mu.Unlock()
-	close(f.done)
-	return f.err
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return Errorf(EUNAVAILABLE, "the flash event is still loading; try again in a moment")
+	}
 }
 
 // eventCache remembers events (and unknown IDs) for eventCacheTTL. It

@@ -12,10 +12,15 @@ import (
 // Reconciler proves, and where it can restores, that every reservation
 // becomes an order and that stock is conserved:
 //
-//   - an outbox record older than OrphanAge whose order is not written is
-//     a reservation whose publish was lost (a crash between the script and
-//     the publish): it is published again; one whose order is written is
-//     forgotten;
+//   - once the order stream has settled (the writer has written all it
+//     was given), an outbox record older than OrphanAge whose order is not
+//     written is a reservation whose publish was lost (a crash between the
+//     script and the publish): it is published again; one whose order is
+//     written is forgotten;
+//   - an order the hot stock still holds units for, but that PostgreSQL
+//     has cancelled or expired (a crash or a Redis error between the two,
+//     or a rebuild that read the order a moment before it died), gets its
+//     units back through the idempotent Release;
 //   - once the order stream has settled, for every loaded event,
 //     stock = remaining + units in live orders + units still in the outbox;
 //     the difference is reported through Drift (0 when all is well) and
@@ -26,6 +31,7 @@ type Reconciler struct {
 	}
 	Orders interface {
 		OrdersExist(ctx context.Context, ids []string) (map[string]bool, error)
+		OrderStatuses(ctx context.Context, ids []string) (map[string]domain.OrderStatus, error)
 		LiveUnits(ctx context.Context, eventID string) (int, error)
 	}
 	Hot       domain.HotStock
@@ -45,14 +51,20 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("events to reconcile: %w", err)
 	}
+	// Only a settled stream tells an orphan (never published) from a
+	// reservation the writer has not reached yet; republishing the latter
+	// would only add load while the writer is behind.
+	settled, err := r.Settled(ctx)
+	if err != nil || !settled {
+		return err
+	}
 	for _, ev := range events {
 		if err := r.republishOrphans(ctx, ev.ID); err != nil {
 			return err
 		}
-	}
-	settled, err := r.Settled(ctx)
-	if err != nil || !settled {
-		return err
+		if err := r.releaseDead(ctx, ev.ID); err != nil {
+			return err
+		}
 	}
 	for _, ev := range events {
 		drift, loaded, err := r.drift(ctx, ev)
@@ -104,6 +116,31 @@ func (r *Reconciler) republishOrphans(ctx context.Context, eventID string) error
 	}
 	if len(written) > 0 {
 		return r.Hot.Forget(ctx, written)
+	}
+	return nil
+}
+
+// releaseDead gives back the hot units of the event's cancelled and
+// expired orders that the hot stock still holds.
+func (r *Reconciler) releaseDead(ctx context.Context, eventID string) error {
+	ids, err := r.Hot.Ledger(ctx, eventID)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	statuses, err := r.Orders.OrderStatuses(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if st, ok := statuses[id]; ok && !st.Live() {
+			released, err := r.Hot.Release(ctx, &domain.Order{ID: id, FlashEventID: eventID, Status: st})
+			if err != nil {
+				return err
+			}
+			if released {
+				r.Logger.Warn("released the hot units of a dead order", "order_id", id, "event_id", eventID, "status", st)
+			}
+		}
 	}
 	return nil
 }

@@ -36,9 +36,10 @@ const PreheatWindow = 10 * time.Minute
 // reconciliation publishes it again.
 const OrphanAge = 5 * time.Second
 
-// newOrderID makes an order ID: unique across instances, sortable by time.
-func newOrderID() string {
-	return domain.PrefixOrder + strings.ToLower(ulid.Make().String())
+// newOrderID makes the ID of a flash order of the event: unique across
+// instances, sortable by time.
+func newOrderID(eventID string) string {
+	return domain.FlashOrderID(strings.ToLower(ulid.Make().String()), eventID)
 }
 
 // Main is one flashlive process: its adapters, services, jobs and HTTP

@@ -23,18 +23,29 @@ import (
 //	floor:    { serverTime }
 func BenchmarkPurchase(b *testing.B) {
 	app := startApp(b, nil)
-	_, bigEvent := app.liveEvent(b, 1_000_000, 1000)
-	_, goneEvent := app.liveEvent(b, 1, 1)
+	seller, bigEvent := app.liveEvent(b, 1_000_000, 1000)
 	buyers := app.buyers(b, 1000)
-	// Sell the one unit of goneEvent.
-	if a := buyers[0].buy(b, goneEvent, buyers[0].purchaseToken(b, goneEvent), 1, "first"); a.Outcome != "RESERVED" {
-		b.Fatalf("setup purchase: %s", a.Outcome)
-	}
 	// Purchase tokens live a minute: each run gets fresh ones.
-	tokens := map[string][]string{bigEvent: make([]string, len(buyers)), goneEvent: make([]string, len(buyers))}
+	tokens := map[string][]string{}
 	refresh := func(event string) {
+		tokens[event] = make([]string, len(buyers))
 		for i, c := range buyers {
 			tokens[event][i] = c.purchaseToken(b, event)
+		}
+	}
+	// Each sold-out run gets a new one-unit event: tokens are issued while
+	// it is LIVE, then its unit is sold.
+	var goneEvent string
+	soldOut := func() {
+		p := seller.newProduct(b, "One-off", 1)
+		now := app.Clock.Now()
+		goneEvent = seller.newEvent(b, map[string]any{
+			"productId": p.ID, "priceCents": 500, "stock": 1, "perUserLimit": 1,
+			"startsAt": ts(now.Add(-time.Second)), "endsAt": ts(now.Add(time.Hour)),
+		}).ID
+		refresh(goneEvent)
+		if a := buyers[0].buy(b, goneEvent, tokens[goneEvent][0], 1, "first"); a.Outcome != "RESERVED" {
+			b.Fatalf("selling the one unit: %s", a.Outcome)
 		}
 	}
 	transport := &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}
@@ -87,10 +98,10 @@ func BenchmarkPurchase(b *testing.B) {
 			b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
 		}
 	}
-	purchase := func(event string) func(i int) []byte {
+	purchase := func(event *string) func(i int) []byte {
 		return func(i int) []byte {
 			body, _ := json.Marshal(map[string]any{"query": purchaseMutation, "variables": map[string]any{"in": map[string]any{
-				"eventId": event, "token": tokens[event][i%len(buyers)], "quantity": 1, "idempotencyKey": fmt.Sprintf("b-%d", i),
+				"eventId": *event, "token": tokens[*event][i%len(buyers)], "quantity": 1, "idempotencyKey": fmt.Sprintf("b-%d", i),
 			}}})
 			return body
 		}
@@ -99,6 +110,6 @@ func BenchmarkPurchase(b *testing.B) {
 		body := []byte(`{"query":"{ serverTime }"}`)
 		run(b, func() {}, func(int) []byte { return body }, "serverTime")
 	})
-	b.Run("accept", func(b *testing.B) { run(b, func() { refresh(bigEvent) }, purchase(bigEvent), `"RESERVED"`) })
-	b.Run("soldout", func(b *testing.B) { run(b, func() { refresh(goneEvent) }, purchase(goneEvent), `"SOLD_OUT"`) })
+	b.Run("accept", func(b *testing.B) { run(b, func() { refresh(bigEvent) }, purchase(&bigEvent), `"RESERVED"`) })
+	b.Run("soldout", func(b *testing.B) { run(b, soldOut, purchase(&goneEvent), `"SOLD_OUT"`) })
 }

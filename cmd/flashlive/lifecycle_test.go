@@ -272,7 +272,7 @@ func TestLostPublishIsRecovered(t *testing.T) {
 
 	now := app.Clock.Now()
 	res, err := app.Sale.Hot.Reserve(context.Background(), domain.Reservation{
-		OrderID: newOrderID(), BuyerID: me.Me.ID, EventID: eventID, Quantity: 2, CreatedAt: now,
+		OrderID: newOrderID(eventID), BuyerID: me.Me.ID, EventID: eventID, Quantity: 2, CreatedAt: now,
 	}, "lost", now)
 	if err != nil || res.Outcome != domain.OutcomeReserved {
 		t.Fatalf("reserve: %+v %v", res, err)
@@ -411,4 +411,37 @@ func TestRedisLossNeverOversells(t *testing.T) {
 		t.Fatalf("remaining after cancelling an order from before the loss = %d, want 1", got)
 	}
 	app2.assertNoDrift(t, eventID)
+}
+
+// TestDeadOrderUnitsAreReleased simulates a crash between PostgreSQL
+// cancelling an order and the hot stock giving its units back:
+// reconciliation finds the dead order in the hot ledger and releases it,
+// once.
+func TestDeadOrderUnitsAreReleased(t *testing.T) {
+	app := startApp(t, nil)
+	_, eventID := app.liveEvent(t, 5, 2)
+	buyer := app.buyers(t, 1)[0]
+	a := buyer.buy(t, eventID, buyer.purchaseToken(t, eventID), 2, "k")
+	buyer.waitStatus(t, a.Order.ID, "AWAITING_PAYMENT")
+
+	// PostgreSQL cancels it; the process dies before Release.
+	store := postgres.NewOrderStore(app.DB, app.Config.PaymentTimeout)
+	var me struct{ Me struct{ ID string } }
+	buyer.must(t, meQuery, nil, &me)
+	ctx := domain.NewContextWithPrincipal(context.Background(), domain.Principal{UserID: me.Me.ID, Role: domain.RoleBuyer})
+	if _, err := store.CancelOrder(ctx, a.Order.ID); err != nil {
+		t.Fatalf("cancel in PostgreSQL: %v", err)
+	}
+	if got := app.remaining(t, eventID); got != 3 {
+		t.Fatalf("remaining before reconciliation = %d, want 3 (units still held)", got)
+	}
+	for i := 0; i < 3; i++ {
+		if err := app.Reconciler.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := app.remaining(t, eventID); got != 5 {
+		t.Fatalf("remaining after reconciliation = %d, want 5 (released exactly once)", got)
+	}
+	app.assertNoDrift(t, eventID)
 }

@@ -36,9 +36,9 @@ const (
 )
 
 // OrderStream is the JetStream side of the order path: reservations go in
-// (message ID = order ID, so a second publish of one is dropped by the
-// stream's duplicate window, and one that comes later is harmless because
-// the writer's insert is idempotent); the order writer takes them out in
+// (message ID = order ID, so a second publish of one within the stream's
+// 15-minute duplicate window is dropped, and one that comes later is
+// harmless because the writer's insert is idempotent); the order writer takes them out in
 // batches; expiry messages go through it too. Messages that can never be
 // handled are parked in ORDERS_PARKED and counted, never dropped.
 type OrderStream struct {
@@ -77,7 +77,7 @@ func NewOrderStream(ctx context.Context, c *Conn, logger *slog.Logger) (*OrderSt
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		MaxAge:     7 * 24 * time.Hour,
-		Duplicates: 2 * time.Minute,
+		Duplicates: 15 * time.Minute,
 	}); err != nil {
 		return nil, fmt.Errorf("declare stream %s: %w", OrdersStream, err)
 	}
@@ -123,8 +123,8 @@ func (s *OrderStream) PublishReservation(_ context.Context, r domain.Reservation
 }
 
 // PublishExpiry asks the expiry consumer to expire an order. Publishing the
-// same order twice within two minutes stores it once; later, the consumer's
-// conditional update makes it harmless.
+// same order twice within the duplicate window (15 minutes) stores it once;
+// later, the consumer's conditional update makes it harmless.
 func (s *OrderStream) PublishExpiry(ctx context.Context, orderID string) error {
 	_, err := s.js.Publish(ctx, SubjectExpire, []byte(orderID), jetstream.WithMsgID("expire:"+orderID))
 	if err != nil {

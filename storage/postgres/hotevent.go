@@ -33,10 +33,10 @@ func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.
 		var sold int
 		err := tx.QueryRow(ctx, `
 			SELECT e.id, e.product_id, p.seller_id, e.price_cents, e.stock, e.sold, e.per_user_limit,
-				e.starts_at, e.ends_at, e.closed_at IS NOT NULL
+				e.starts_at, e.ends_at, e.closed_at IS NOT NULL, e.hot_loaded_at IS NOT NULL
 			FROM flash_events e JOIN products p ON p.id = e.product_id
 			WHERE e.id = $1`, eventID).Scan(&ev.ID, &ev.ProductID, &ev.SellerID, &ev.PriceCents, &ev.Stock, &sold,
-			&ev.PerUserLimit, &ev.StartsAt, &ev.EndsAt, &ev.Closed)
+			&ev.PerUserLimit, &ev.StartsAt, &ev.EndsAt, &ev.Closed, &ev.LoadedBefore)
 		if err != nil {
 			return translate(err, "find flash event", "flash event")
 		}
@@ -88,4 +88,10 @@ func (s *HotEventSource) EventsToPreheat(ctx context.Context, now time.Time, win
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return ids, translate(err, "find events to preheat", "flash event")
+}
+
+// MarkLoaded implements domain.HotEventSource.
+func (s *HotEventSource) MarkLoaded(ctx context.Context, eventID string) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE flash_events SET hot_loaded_at = coalesce(hot_loaded_at, $2) WHERE id = $1`, eventID, s.db.Now())
+	return translate(err, "mark flash event loaded", "flash event")
 }

@@ -805,6 +805,26 @@ func (s *OrderStore) OrdersExist(ctx context.Context, ids []string) (map[string]
 	return exist, nil
 }
 
+// OrderStatuses returns the status of each written order among ids;
+// unwritten ones are absent.
+func (s *OrderStore) OrderStatuses(ctx context.Context, ids []string) (map[string]domain.OrderStatus, error) {
+	out := make(map[string]domain.OrderStatus, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Pool.Query(ctx, `SELECT id, status FROM orders WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, translate(err, "find order statuses", "order")
+	}
+	var id string
+	var st domain.OrderStatus
+	_, err = pgx.ForEachRow(rows, []any{&id, &st}, func() error { out[id] = st; return nil })
+	if err != nil {
+		return nil, translate(err, "find order statuses", "order")
+	}
+	return out, nil
+}
+
 // LiveUnits returns the units in the event's live orders (PENDING,
 // AWAITING_PAYMENT, PAID, COMPLETED): what stock conservation compares
 // with the event's sold count. 0 for unknown events.

@@ -37,11 +37,6 @@ var (
 // an idempotency key when NewHotStock is given no TTL.
 const DefaultIdempotencyTTL = 24 * time.Hour
 
-// PendingTTL is how long FindReservation can find a reservation by its
-// order ID alone; the order writer turns reservations into orders well
-// within it.
-const PendingTTL = time.Hour
-
 // createdAtLayout is RFC 3339 with milliseconds, the precision a
 // reservation's CreatedAt keeps.
 const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -57,7 +52,7 @@ const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
 //	                                      orders reserved here and not released
 //	<prefix>{ev:ID}:outbox                hash: order ID -> reservation JSON, until Forget
 //	<prefix>{ev:ID}:idem:<buyer>:<key>    string: the first answer to the key (TTL)
-//	<prefix>pending:<orderID>             string: event ID, for FindReservation (TTL)
+//	<prefix>{ev:ID}:closed                string: "1" once closed, loaded or not
 //
 // At every step stock = remaining + sum(held), remaining >= 0 and no
 // buyer holds more than the limit. A HotStock is safe for concurrent use.
@@ -86,13 +81,10 @@ func (s *HotStock) metaKey(eventID string) string   { return s.eventKey(eventID,
 func (s *HotStock) heldKey(eventID string) string   { return s.eventKey(eventID, "held") }
 func (s *HotStock) ordersKey(eventID string) string { return s.eventKey(eventID, "orders") }
 func (s *HotStock) outboxKey(eventID string) string { return s.eventKey(eventID, "outbox") }
+func (s *HotStock) closedKey(eventID string) string { return s.eventKey(eventID, "closed") }
 
 func (s *HotStock) idemKey(eventID, buyerID, key string) string {
 	return s.eventKey(eventID, "idem:"+buyerID+":"+key)
-}
-
-func (s *HotStock) pendingKey(orderID string) string {
-	return s.c.Prefix + "pending:" + orderID
 }
 
 // reserveAnswer is the JSON answer of reserve.lua, also stored under the
@@ -163,16 +155,8 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		return domain.ReserveResult{}, domain.ErrNotLoaded
 	}
 	res := domain.ReserveResult{Outcome: a.Outcome, Remaining: a.Remaining, Reservation: a.Reservation}
-	if a.Outcome == domain.OutcomeReserved {
-		if a.Reservation == nil {
-			return domain.ReserveResult{}, fmt.Errorf("reserve stock: RESERVED without a reservation")
-		}
-		// The lookup lives in another slot, so it cannot be written by the
-		// script. It only helps FindReservation before the order is
-		// written; failing to write it loses nothing (the outbox has the
-		// reservation), so the answer stands. A repeated key writes it
-		// again, in case the first call stopped before.
-		_ = s.c.RDB.Set(ctx, s.pendingKey(a.Reservation.OrderID), r.EventID, PendingTTL).Err()
+	if a.Outcome == domain.OutcomeReserved && a.Reservation == nil {
+		return domain.ReserveResult{}, fmt.Errorf("reserve stock: RESERVED without a reservation")
 	}
 	return res, nil
 }
@@ -235,7 +219,7 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 		}
 		args = append(args, o.OrderID, fmt.Sprintf("%d:%s", o.Units, o.BuyerID))
 	}
-	keys := []string{s.metaKey(ev.ID), s.heldKey(ev.ID), s.ordersKey(ev.ID)}
+	keys := []string{s.metaKey(ev.ID), s.heldKey(ev.ID), s.ordersKey(ev.ID), s.closedKey(ev.ID)}
 	n, err := loadScript.Run(ctx, s.c.RDB, keys, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("load event %s: %w", ev.ID, err)
@@ -264,7 +248,7 @@ func (s *HotStock) IsLoaded(ctx context.Context, eventID string) (bool, error) {
 // every later Reserve answers CLOSED; an event not loaded is left alone
 // (Load carries Closed from the source).
 func (s *HotStock) Close(ctx context.Context, eventID string) error {
-	if err := closeScript.Run(ctx, s.c.RDB, []string{s.metaKey(eventID)}).Err(); err != nil {
+	if err := closeScript.Run(ctx, s.c.RDB, []string{s.metaKey(eventID), s.closedKey(eventID)}).Err(); err != nil {
 		return fmt.Errorf("close event %s: %w", eventID, err)
 	}
 	return nil
@@ -290,6 +274,16 @@ func (s *HotStock) Release(ctx context.Context, o *domain.Order) (bool, error) {
 		return false, fmt.Errorf("release order %s: %w", o.ID, err)
 	}
 	return n == 1, nil
+}
+
+// Ledger implements domain.HotStock: the fields of the event's orders
+// hash.
+func (s *HotStock) Ledger(ctx context.Context, eventID string) ([]string, error) {
+	ids, err := s.c.RDB.HKeys(ctx, s.ordersKey(eventID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read ledger of %s: %w", eventID, err)
+	}
+	return ids, nil
 }
 
 // Snapshot implements domain.HotStock with one HMGET of the event's meta.
@@ -368,15 +362,13 @@ func (s *HotStock) Reservations(ctx context.Context, eventID string, before time
 }
 
 // FindReservation implements domain.HotStock: the outbox record of the
-// order, found through the lookup Reserve writes for PendingTTL. NOT_FOUND
-// when the lookup expired or the record is forgotten (the order is
-// written).
+// order, in the slot of the event its ID carries (domain.FlashOrderID).
+// NOT_FOUND for IDs of no flash order, and once the record is forgotten
+// (the order is written).
 func (s *HotStock) FindReservation(ctx context.Context, orderID string) (*domain.Reservation, error) {
-	eventID, err := s.c.RDB.Get(ctx, s.pendingKey(orderID)).Result()
-	if errors.Is(err, goredis.Nil) {
+	eventID, ok := domain.EventOfFlashOrder(orderID)
+	if !ok {
 		return nil, domain.Errorf(domain.ENOTFOUND, "order not found")
-	} else if err != nil {
-		return nil, fmt.Errorf("find reservation %s: %w", orderID, err)
 	}
 	raw, err := s.c.RDB.HGet(ctx, s.outboxKey(eventID), orderID).Result()
 	if errors.Is(err, goredis.Nil) {
@@ -399,18 +391,12 @@ func (s *HotStock) Forget(ctx context.Context, rs []domain.Reservation) error {
 		return nil
 	}
 	byEvent := make(map[string][]string)
-	pending := make([]string, 0, len(rs))
 	for _, r := range rs {
 		byEvent[r.EventID] = append(byEvent[r.EventID], r.OrderID)
-		pending = append(pending, s.pendingKey(r.OrderID))
 	}
 	pipe := s.c.RDB.Pipeline()
 	for eventID, ids := range byEvent {
 		pipe.HDel(ctx, s.outboxKey(eventID), ids...)
-	}
-	// One DEL per key keeps each command in one Cluster slot.
-	for _, k := range pending {
-		pipe.Del(ctx, k)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("forget reservations: %w", err)

@@ -4,6 +4,8 @@
 --                       starts_ms, ends_ms, closed
 -- KEYS[2] held    hash  buyer ID -> units in live orders
 -- KEYS[3] orders  hash  order ID -> "<units>:<buyer ID>" (see reserve.lua)
+-- KEYS[4] closed  string  set by close.lua: the event is closed whatever
+--                         the source said
 --
 -- ARGV[1..9] product, seller, price, stock, remaining, limit, starts_ms,
 --            ends_ms, closed ("1" or "0")
@@ -25,9 +27,13 @@
 -- Invariant kept: stock = remaining + sum(held) from the first write on.
 
 local meta, held, orders = KEYS[1], KEYS[2], KEYS[3]
+local closed = ARGV[9]
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  closed = '1'
+end
 
 if redis.call('EXISTS', meta) == 1 then
-  if ARGV[9] == '1' then
+  if closed == '1' then
     redis.call('HSET', meta, 'closed', '1')
   end
   return 0
@@ -44,5 +50,5 @@ end
 redis.call('HSET', meta,
   'product', ARGV[1], 'seller', ARGV[2], 'price', ARGV[3], 'stock', ARGV[4],
   'remaining', ARGV[5], 'limit', ARGV[6], 'starts_ms', ARGV[7],
-  'ends_ms', ARGV[8], 'closed', ARGV[9])
+  'ends_ms', ARGV[8], 'closed', closed)
 return 1

@@ -24,6 +24,9 @@ func Open(ctx context.Context, url, prefix string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
+	// RESP2: flashlive uses no push messages, and RESP3 makes every reply
+	// be checked for pending ones.
+	opts.Protocol = 2
 	rdb := goredis.NewClient(opts)
 	c := &Client{RDB: rdb, Prefix: prefix}
 	if err := c.Ping(ctx); err != nil {

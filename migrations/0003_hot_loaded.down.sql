@@ -1,0 +1,1 @@
+ALTER TABLE flash_events DROP COLUMN IF EXISTS hot_loaded_at;

@@ -1,0 +1,152 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"flashlive/domain"
+)
+
+// openStream starts an embedded NATS for the test and the order stream on it.
+func openStream(t *testing.T) (*Conn, *OrderStream) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Open(ctx, "", "test", EmbeddedOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("open nats: %v", err)
+	}
+	t.Cleanup(c.Close)
+	s, err := NewOrderStream(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("order stream: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return c, s
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func reservation(id string) domain.Reservation {
+	return domain.Reservation{OrderID: id, BuyerID: "usr_b", EventID: "evt_e", Quantity: 1, UnitPriceCents: 100, CreatedAt: time.Now().UTC()}
+}
+
+// TestWriterParksPoisonAndRetriesWeather: an undecodable message and one
+// the writer calls INVALID are parked; one that fails for a while (the
+// database away) is retried until it is written; none of them holds the
+// others back, and nothing is written twice.
+func TestWriterParksPoisonAndRetriesWeather(t *testing.T) {
+	c, s := openStream(t)
+	var mu sync.Mutex
+	written := map[string]int{}
+	var flaky atomic.Int64
+	write := func(_ context.Context, rs []domain.Reservation) error {
+		for _, r := range rs {
+			switch r.OrderID {
+			case "ord_invalid":
+				return domain.Errorf(domain.EINVALID, "this reservation can never be written")
+			case "ord_flaky":
+				if flaky.Add(1) <= 2 {
+					return errors.New("connection refused")
+				}
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rs {
+			written[r.OrderID]++
+		}
+		return nil
+	}
+	if err := s.Start(write, func(context.Context, string) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, id := range []string{"ord_1", "ord_invalid", "ord_flaky", "ord_2"} {
+		if err := s.PublishReservation(ctx, reservation(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.NC.Publish(SubjectReserved, []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	// The same order again: the stream's duplicate window drops it.
+	if err := s.PublishReservation(ctx, reservation("ord_1")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the good and the flaky reservations to be written", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return written["ord_1"] > 0 && written["ord_2"] > 0 && written["ord_flaky"] > 0
+	})
+	waitUntil(t, "two messages parked", func() bool { return s.Parked() == 2 })
+	waitUntil(t, "the stream to settle", func() bool { ok, err := s.Settled(ctx); return err == nil && ok })
+
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range written {
+		if n != 1 && id != "ord_flaky" {
+			t.Errorf("%s written %d times, want 1", id, n)
+		}
+	}
+	if written["ord_invalid"] != 0 {
+		t.Errorf("the invalid reservation was written")
+	}
+	info, err := s.js.Stream(ctx, ParkedStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := info.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := si.State.Msgs, uint64(2); got != want {
+		t.Fatalf("%d messages in %s, want %d", got, ParkedStream, want)
+	}
+}
+
+// TestExpiryMessagesAreDeduplicated: the scan publishes an order's expiry
+// every second until it is expired; the consumer sees it once per window.
+func TestExpiryMessagesAreDeduplicated(t *testing.T) {
+	_, s := openStream(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	if err := s.Start(func(context.Context, []domain.Reservation) error { return nil }, func(_ context.Context, id string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[id]++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		for _, id := range []string{"ord_a", "ord_b"} {
+			if err := s.PublishExpiry(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitUntil(t, "both expiries", func() bool { mu.Lock(); defer mu.Unlock(); return seen["ord_a"] == 1 && seen["ord_b"] == 1 })
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["ord_a"] != 1 || seen["ord_b"] != 1 {
+		t.Fatalf("expiries seen %v, want each once", seen)
+	}
+}

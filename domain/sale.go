@@ -153,13 +153,16 @@ func (s *FlashSale) ensureLoaded(ctx context.Context, eventID string) error {
 				return err
 			}
 		}
-		if _, err := s.Hot.Load(ctx, *ev); err != nil {
-			return err
-		}
 		if !ev.LoadedBefore {
-			return s.Source.MarkLoaded(ctx, eventID)
+			// Marked before it is loaded: should the load fail, the next
+			// one waits as a rebuild does, which is safe; the other way
+			// round, a lost hot stock could be rebuilt without waiting.
+			if err := s.Source.MarkLoaded(ctx, eventID); err != nil {
+				return err
+			}
 		}
-		return nil
+		_, err = s.Hot.Load(ctx, *ev)
+		return err
 	})
 }
 
@@ -206,7 +209,11 @@ func (s *FlashSale) event(ctx context.Context, id string) (*HotEvent, error) {
 		return nil, err
 	}
 	if ev == nil { // read by another caller of the same flight
-		ev, err, _ = s.events.get(id, s.Now())
+		var ok bool
+		if ev, err, ok = s.events.get(id, s.Now()); !ok {
+			// Gone from the cache already (it was reset): read it.
+			ev, err = s.Source.HotEvent(ctx, id)
+		}
 	}
 	return ev, err
 }

@@ -17,7 +17,7 @@ func TestHotEvent(t *testing.T) {
 	seller := e.user(t, domain.RoleSeller)
 	a, b, c := e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer)
 	in := e.eventInput(e.product(t, seller, 10).ID, 10)
-	in.PerUserLimit = 3
+	in.PerUserLimit = 4
 	in.StartsAt = in.StartsAt.Add(time.Minute)
 	ev, err := e.events.CreateFlashEvent(as(seller), in)
 	if err != nil {
@@ -25,7 +25,7 @@ func TestHotEvent(t *testing.T) {
 	}
 	want := domain.HotEvent{
 		ID: ev.ID, ProductID: ev.ProductID, SellerID: seller.UserID, PriceCents: in.PriceCents,
-		Stock: 10, PerUserLimit: 3, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
+		Stock: 10, PerUserLimit: 4, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
 		Remaining: 10, Held: map[string]int{},
 	}
 	wantHot(t, e, "no orders", ev.ID, want)

@@ -200,7 +200,8 @@ func validStatus(s domain.OrderStatus) bool {
 //     redelivered reservation changes nothing), so its outbox record may
 //     be forgotten;
 //   - refused: its order was written CANCELLED because the event's stock
-//     in PostgreSQL could not take its units (the hot stock had drifted).
+//     in PostgreSQL could not take its units, or its buyer would pass the
+//     event's per-buyer limit (the hot stock had lost its state).
 //     PostgreSQL is the last line against overselling: the event's sold
 //     count never passes its stock. When a batch asks more than is left,
 //     the earliest reservations (by CreatedAt) are served first.
@@ -239,7 +240,7 @@ func (s *OrderStore) WriteReservations(ctx context.Context, rs []domain.Reservat
 		// Lock the events first, in ID order, so that concurrent batches
 		// queue instead of deadlocking. NO KEY UPDATE (what UPDATE takes)
 		// leaves the foreign-key checks of other writers alone.
-		left, err := lockEvents(ctx, tx, eventIDs)
+		left, limit, err := lockEvents(ctx, tx, eventIDs)
 		if err != nil {
 			return err
 		}
@@ -247,8 +248,12 @@ func (s *OrderStore) WriteReservations(ctx context.Context, rs []domain.Reservat
 		if err != nil {
 			return err
 		}
+		held, err := heldUnits(ctx, tx, uniq, inserted)
+		if err != nil {
+			return err
+		}
 		var take map[string]int
-		take, refusedIDs = allot(uniq, inserted, left)
+		take, refusedIDs = allot(uniq, inserted, left, limit, held)
 		if err := takeSold(ctx, tx, take); err != nil {
 			return err
 		}
@@ -296,26 +301,57 @@ func validReservation(r *domain.Reservation) error {
 }
 
 // lockEvents locks the events (ids sorted) and returns the units each has
-// left. NOT_FOUND names the first unknown one.
-func lockEvents(ctx context.Context, tx pgx.Tx, ids []string) (map[string]int, error) {
+// left and its per-buyer limit. NOT_FOUND names the first unknown one.
+func lockEvents(ctx context.Context, tx pgx.Tx, ids []string) (left, limit map[string]int, err error) {
 	rows, err := tx.Query(ctx, `
-		SELECT id, stock - sold FROM flash_events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+		SELECT id, stock - sold, per_user_limit FROM flash_events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
 	if err != nil {
-		return nil, translate(err, "lock flash events", "flash event")
+		return nil, nil, translate(err, "lock flash events", "flash event")
 	}
-	left := make(map[string]int, len(ids))
+	left, limit = make(map[string]int, len(ids)), make(map[string]int, len(ids))
 	var id string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { left[id] = n; return nil }); err != nil {
-		return nil, translate(err, "lock flash events", "flash event")
+	var n, l int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n, &l}, func() error { left[id], limit[id] = n, l; return nil }); err != nil {
+		return nil, nil, translate(err, "lock flash events", "flash event")
 	}
 	for _, id := range ids {
 		if _, ok := left[id]; !ok {
-			return nil, domain.Errorf(domain.ENOTFOUND, "flash event %s not found", id)
+			return nil, nil, domain.Errorf(domain.ENOTFOUND, "flash event %s not found", id)
 		}
 	}
-	return left, nil
+	return left, limit, nil
 }
+
+// heldUnits returns the units each buyer of rs holds in live orders of the
+// events of rs, leaving out the orders in except (this batch's new ones).
+// The events are locked, so no other writer changes them meanwhile.
+func heldUnits(ctx context.Context, tx pgx.Tx, rs []domain.Reservation, except map[string]bool) (map[buyerEvent]int, error) {
+	var events, buyers, skip []string
+	for _, r := range rs {
+		events, buyers = append(events, r.EventID), append(buyers, r.BuyerID)
+	}
+	for id := range except {
+		skip = append(skip, id)
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT o.flash_event_id, o.buyer_id, sum(i.quantity)
+		FROM orders o JOIN order_items i ON i.order_id = o.id
+		WHERE o.flash_event_id = ANY($1) AND o.buyer_id = ANY($2) AND o.status = ANY($3) AND NOT (o.id = ANY($4))
+		GROUP BY 1, 2`, events, buyers, liveStatuses, skip)
+	if err != nil {
+		return nil, translate(err, "find held units", "order")
+	}
+	held := map[buyerEvent]int{}
+	var k buyerEvent
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&k.event, &k.buyer, &n}, func() error { held[k] = n; return nil }); err != nil {
+		return nil, translate(err, "find held units", "order")
+	}
+	return held, nil
+}
+
+// buyerEvent keys a buyer's units in one event.
+type buyerEvent struct{ event, buyer string }
 
 // insertReservations inserts the orders and items of rs (unique order
 // IDs) that are not written yet, in one statement, and returns the IDs it
@@ -359,37 +395,29 @@ func insertReservations(ctx context.Context, tx pgx.Tx, rs []domain.Reservation,
 	return inserted, nil
 }
 
-// allot decides which newly inserted orders the events' stock can take:
-// all of them when an event's total fits what it has left, otherwise
-// order by order, earliest CreatedAt first. It returns the units to add
-// to each event's sold count and the IDs of the orders refused.
-func allot(rs []domain.Reservation, inserted map[string]bool, left map[string]int) (take map[string]int, refused map[string]bool) {
-	want := make(map[string]int)
+// allot decides which newly inserted orders PostgreSQL takes, earliest
+// CreatedAt first: an order is refused when the event's stock left cannot
+// take its units, or when its buyer would hold more than the event's
+// per-buyer limit. Both are the hot stock's own rules; PostgreSQL checks
+// them again because it is the last line when the hot stock lost its
+// state. It returns the units to add to each event's sold count and the
+// IDs of the orders refused.
+func allot(rs []domain.Reservation, inserted map[string]bool, left, limit map[string]int, held map[buyerEvent]int) (take map[string]int, refused map[string]bool) {
+	var fresh []domain.Reservation
 	for _, r := range rs {
 		if inserted[r.OrderID] {
-			want[r.EventID] += r.Quantity
+			fresh = append(fresh, r)
 		}
 	}
-	take = make(map[string]int, len(want))
-	var short []domain.Reservation
-	for ev, n := range want {
-		if n <= left[ev] {
-			take[ev] = n
-		}
-	}
-	for _, r := range rs {
-		if inserted[r.OrderID] {
-			if _, ok := take[r.EventID]; !ok {
-				short = append(short, r)
-			}
-		}
-	}
-	slices.SortFunc(short, func(a, b domain.Reservation) int {
+	slices.SortFunc(fresh, func(a, b domain.Reservation) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.OrderID, b.OrderID))
 	})
-	for _, r := range short {
-		if r.Quantity <= left[r.EventID]-take[r.EventID] {
+	take = make(map[string]int)
+	for _, r := range fresh {
+		k := buyerEvent{r.EventID, r.BuyerID}
+		if r.Quantity <= left[r.EventID]-take[r.EventID] && held[k]+r.Quantity <= limit[r.EventID] {
 			take[r.EventID] += r.Quantity
+			held[k] += r.Quantity
 			continue
 		}
 		if refused == nil {

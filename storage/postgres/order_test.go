@@ -41,7 +41,11 @@ func newOrderEnv(t testing.TB) *orderEnv {
 // on sale from now for an hour.
 func (e *orderEnv) flashEvent(t testing.TB, seller domain.Principal, stock int) *domain.FlashEvent {
 	t.Helper()
-	ev, err := e.events.CreateFlashEvent(as(seller), e.eventInput(e.product(t, seller, stock).ID, stock))
+	in := e.eventInput(e.product(t, seller, stock).ID, stock)
+	// These tests are about stock: one buyer may hold all of it. The
+	// per-buyer limit has tests of its own.
+	in.PerUserLimit = domain.MaxPerUserLimit
+	ev, err := e.events.CreateFlashEvent(as(seller), in)
 	if err != nil {
 		t.Fatalf("CreateFlashEvent: %v", err)
 	}
@@ -391,6 +395,41 @@ func TestOrder_WriteReservationsConcurrent(t *testing.T) {
 // can see different times at once.
 func newEnvDB(e *orderEnv, now time.Time) *postgres.DB {
 	return &postgres.DB{Pool: e.db.Pool, Now: func() time.Time { return now }}
+}
+
+// TestOrder_WriteReservationsPerBuyerLimit: after the hot stock lost its
+// state, PostgreSQL still holds each buyer to the event's limit, counting
+// the orders already written, earliest reservation first.
+func TestOrder_WriteReservationsPerBuyerLimit(t *testing.T) {
+	e := newOrderEnv(t)
+	seller := e.user(t, domain.RoleSeller)
+	a, b := e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer)
+	in := e.eventInput(e.product(t, seller, 10).ID, 10)
+	in.PerUserLimit = 2
+	ev, err := e.events.CreateFlashEvent(as(seller), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := e.reservation(ev, a, 1, 0)
+	if _, refused := e.write(t, first); len(refused) != 0 {
+		t.Fatalf("first reservation refused")
+	}
+	late1 := e.reservation(ev, a, 1, time.Second)   // a holds 2: fits
+	late2 := e.reservation(ev, a, 1, 2*time.Second) // a would hold 3: refused
+	other := e.reservation(ev, b, 2, 3*time.Second) // b's own limit
+	written, refused := e.write(t, late2, other, late1)
+	if got, want := orderIDs(refused), []string{late2.OrderID}; !slices.Equal(got, want) {
+		t.Fatalf("refused %v, want %v", got, want)
+	}
+	if got, want := len(written), 2; got != want {
+		t.Fatalf("written %d, want %d", got, want)
+	}
+	if got, want := e.status(t, late2.OrderID), domain.OrderCancelled; got != want {
+		t.Fatalf("refused order is %s, want %s", got, want)
+	}
+	if got, want := e.sold(t, ev.ID), 4; got != want {
+		t.Fatalf("sold = %d, want %d", got, want)
+	}
 }
 
 func TestOrder_PayExpireRace(t *testing.T) {

@@ -62,6 +62,7 @@ type Main struct {
 	Registry   *prometheus.Registry
 
 	jobs      *jobs.Scheduler
+	hot       *redis.HotStock
 	closeOnce sync.Once
 	closeErr  error
 	server    *http.Server
@@ -130,6 +131,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	hot := redis.NewHotStock(m.Redis, 0)
+	m.hot = hot
 	orderStore := postgres.NewOrderStore(m.DB, cfg.PaymentTimeout)
 	eventStore := postgres.NewFlashEventService(m.DB)
 	source := postgres.NewHotEventSource(m.DB)
@@ -258,6 +260,9 @@ func (m *Main) close() error {
 		}
 		cancel()
 		m.Orders.Stop()
+	}
+	if m.hot != nil {
+		m.hot.Stop()
 	}
 	if m.NATS != nil {
 		m.NATS.Close()

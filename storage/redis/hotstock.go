@@ -59,18 +59,26 @@ const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
 type HotStock struct {
 	c       *Client
 	idemTTL time.Duration
+	reserve *scriptBatcher
 }
 
 var _ domain.HotStock = (*HotStock)(nil)
 
 // NewHotStock returns the hot stock kept in c. The first answer to an
 // idempotency key is remembered for idemTTL (DefaultIdempotencyTTL when
-// idemTTL <= 0).
+// idemTTL <= 0). Reservations that arrive together go to Redis in one
+// pipeline, sent by a goroutine that Stop stops.
 func NewHotStock(c *Client, idemTTL time.Duration) *HotStock {
 	if idemTTL <= 0 {
 		idemTTL = DefaultIdempotencyTTL
 	}
-	return &HotStock{c: c, idemTTL: idemTTL}
+	return &HotStock{c: c, idemTTL: idemTTL, reserve: newScriptBatcher(c.RDB, reserveScript)}
+}
+
+// Stop stops sending reservations; Reserve fails afterwards. It does not
+// close the client.
+func (s *HotStock) Stop() {
+	s.reserve.close()
 }
 
 func (s *HotStock) eventKey(eventID, name string) string {
@@ -131,7 +139,7 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		s.ordersKey(r.EventID),
 		s.idemKey(r.EventID, r.BuyerID, idempotencyKey),
 	}
-	vals, err := reserveScript.Run(ctx, s.c.RDB, keys,
+	reply, err := s.reserve.do(ctx, keys,
 		r.BuyerID,
 		r.Quantity,
 		now.UnixMilli(),
@@ -140,7 +148,11 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		r.CreatedAt.UTC().Format(createdAtLayout),
 		r.RequestID,
 		s.idemTTL.Milliseconds(),
-	).Slice()
+	)
+	vals, _ := reply.([]any)
+	if err == nil && vals == nil {
+		err = fmt.Errorf("unexpected reply %T", reply)
+	}
 	if err != nil {
 		if goredis.HasErrorPrefix(err, "DUPORDER") {
 			return domain.ReserveResult{}, domain.Errorf(domain.ECONFLICT, "order %s is already reserved", r.OrderID)

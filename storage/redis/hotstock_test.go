@@ -48,7 +48,9 @@ func openTestClient(t *testing.T) *Client {
 func newTestHotStock(t *testing.T) (*HotStock, *Client) {
 	t.Helper()
 	c := openTestClient(t)
-	return NewHotStock(c, time.Hour), c
+	s := NewHotStock(c, time.Hour)
+	t.Cleanup(s.Stop)
+	return s, c
 }
 
 func hotEvent(id string, stock, limit int) domain.HotEvent {
@@ -714,7 +716,9 @@ func TestHotStockKeys(t *testing.T) {
 	if idemTTL <= 59*time.Minute || idemTTL > time.Hour {
 		t.Errorf("idempotency key TTL = %v, want about 1h", idemTTL)
 	}
-	if got, want := NewHotStock(c, 0).idemTTL, DefaultIdempotencyTTL; got != want {
+	h := NewHotStock(c, 0)
+	defer h.Stop()
+	if got, want := h.idemTTL, DefaultIdempotencyTTL; got != want {
 		t.Errorf("NewHotStock(c, 0) TTL = %v, want %v", got, want)
 	}
 }

@@ -24,8 +24,8 @@
 -- idempotency key was seen before: answer is then the stored first answer,
 -- byte for byte, and nothing else happened. Every answer but NOT_LOADED is
 -- stored under KEYS[5] with the TTL, so a key always gets its first answer.
--- Errors: ERR for a bad quantity; DUPORDER when the order ID is already
--- reserved (in orders or outbox). Neither writes anything.
+-- Errors: ERR for a bad quantity; DUPORDER when a reservation would take an
+-- order ID already reserved (in orders or outbox). Neither writes anything.
 --
 -- Invariants kept: remaining >= 0; held[buyer] <= limit; and
 -- stock = remaining + sum(held), with orders mirroring held per order ID
@@ -52,15 +52,18 @@ local m = redis.call('HMGET', meta, 'remaining', 'limit', 'starts_ms', 'ends_ms'
 if not m[1] then
   return {0, cjson.encode({outcome = 'NOT_LOADED'})}
 end
-if redis.call('HEXISTS', orders, orderID) == 1 or redis.call('HEXISTS', outbox, orderID) == 1 then
-  return redis.error_reply('DUPORDER order ID already reserved')
-end
-
 local remaining = tonumber(m[1])
 local limit = tonumber(m[2])
 
+-- answer stores and returns the answer; reservation, when given, is the
+-- reservation's JSON (encoded once, for the outbox and the answer alike).
 local function answer(outcome, rem, reservation)
-  local a = cjson.encode({outcome = outcome, remaining = rem, reservation = reservation})
+  local a
+  if reservation then
+    a = '{"outcome":"' .. outcome .. '","remaining":' .. rem .. ',"reservation":' .. reservation .. '}'
+  else
+    a = '{"outcome":"' .. outcome .. '","remaining":' .. rem .. '}'
+  end
   redis.call('SET', idem, a, 'PX', ARGV[8])
   return {0, a}
 end
@@ -82,6 +85,9 @@ if has + qty > limit then
   return answer('LIMIT_REACHED', remaining)
 end
 
+if redis.call('HEXISTS', orders, orderID) == 1 or redis.call('HEXISTS', outbox, orderID) == 1 then
+  return redis.error_reply('DUPORDER order ID already reserved')
+end
 remaining = redis.call('HINCRBY', meta, 'remaining', -qty)
 redis.call('HINCRBY', held, buyer, qty)
 redis.call('HSET', orders, orderID, qty .. ':' .. buyer)
@@ -98,5 +104,6 @@ local reservation = {
 if ARGV[7] ~= '' then
   reservation.requestId = ARGV[7]
 end
-redis.call('HSET', outbox, orderID, cjson.encode(reservation))
-return answer('RESERVED', remaining, reservation)
+local rjson = cjson.encode(reservation)
+redis.call('HSET', outbox, orderID, rjson)
+return answer('RESERVED', remaining, rjson)

@@ -135,6 +135,14 @@ type HeldOrder struct {
 	Units   int
 }
 
+// HotTally is the hot stock's side of an event's stock conservation.
+type HotTally struct {
+	Remaining int
+	// Outbox holds the units of each reservation whose order may not be
+	// written yet, by order ID.
+	Outbox map[string]int
+}
+
 // HotSnapshot is the state of a loaded event in the hot stock.
 type HotSnapshot struct {
 	Remaining int
@@ -199,9 +207,10 @@ type HotStock interface {
 	// Forget deletes the outbox records of orders that are written.
 	Forget(ctx context.Context, rs []Reservation) error
 
-	// Ledger returns the IDs of the orders of the event whose units the
-	// hot stock holds and could give back with Release.
-	Ledger(ctx context.Context, eventID string) ([]string, error)
+	// Tally returns, in one atomic read, the event's stock left and the
+	// units of each outbox record: what the hot stock says of stock
+	// conservation. ErrNotLoaded when the event is not loaded.
+	Tally(ctx context.Context, eventID string) (HotTally, error)
 }
 
 // OrderPublisher sends reservations to the order stream, where the order

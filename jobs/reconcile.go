@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"flashlive/domain"
@@ -17,22 +19,23 @@ import (
 //     written is a reservation whose publish was lost (a crash between the
 //     script and the publish): it is published again; one whose order is
 //     written is forgotten;
-//   - an order the hot stock still holds units for, but that PostgreSQL
-//     has cancelled or expired (a crash or a Redis error between the two,
-//     or a rebuild that read the order a moment before it died), gets its
-//     units back through the idempotent Release;
+//   - an order that PostgreSQL cancelled or expired since the last pass,
+//     and whose units the hot stock still holds (a crash or a Redis error
+//     between the two, or a rebuild that read the order a moment before
+//     it died), gets them back through the idempotent Release;
 //   - once the order stream has settled, for every loaded event,
 //     stock = remaining + units in live orders + units still in the outbox;
 //     the difference is reported through Drift (0 when all is well) and
-//     logged loudly when it is not 0 twice in a row.
+//     logged loudly when it is not; a pass during which the hot stock
+//     moved proves nothing and reports nothing.
 type Reconciler struct {
 	Events interface {
 		EventsToReconcile(ctx context.Context, now time.Time) ([]*domain.FlashEvent, error)
 	}
 	Orders interface {
 		OrdersExist(ctx context.Context, ids []string) (map[string]bool, error)
-		OrderStatuses(ctx context.Context, ids []string) (map[string]domain.OrderStatus, error)
-		LiveUnits(ctx context.Context, eventID string) (int, error)
+		DeadOrdersSince(ctx context.Context, eventID string, since time.Time) ([]string, error)
+		Conservation(ctx context.Context, eventID string, ids []string) (live int, written map[string]bool, err error)
 	}
 	Hot       domain.HotStock
 	Publisher domain.OrderPublisher
@@ -43,7 +46,18 @@ type Reconciler struct {
 	Drift  func(eventID string, drift int)
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	// deadSince is where the next pass looks for dead orders from: the
+	// start of the last complete pass, less a margin.
+	deadSince time.Time
 }
+
+// deadLookback is how far back the first pass looks for dead orders, and
+// deadMargin how far before the previous pass the next one looks.
+const (
+	deadLookback = 15 * time.Minute
+	deadMargin   = 30 * time.Second
+)
 
 // Run is the job body: one pass over recent events.
 func (r *Reconciler) Run(ctx context.Context) error {
@@ -58,27 +72,27 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	if err != nil || !settled {
 		return err
 	}
+	start := r.Now()
+	since := r.deadSince
+	if since.IsZero() {
+		since = start.Add(-deadLookback)
+	}
 	for _, ev := range events {
 		if err := r.republishOrphans(ctx, ev.ID); err != nil {
 			return err
 		}
-		if err := r.releaseDead(ctx, ev.ID); err != nil {
+		if err := r.releaseDead(ctx, ev.ID, since); err != nil {
 			return err
 		}
 	}
+	r.deadSince = start.Add(-deadMargin)
 	for _, ev := range events {
-		drift, loaded, err := r.drift(ctx, ev)
+		drift, known, err := r.drift(ctx, ev)
 		if err != nil {
 			return err
 		}
-		if !loaded {
+		if !known {
 			continue
-		}
-		if drift != 0 {
-			// A purchase may have landed between the reads: look again.
-			if drift, _, err = r.drift(ctx, ev); err != nil {
-				return err
-			}
 		}
 		r.Drift(ev.ID, drift)
 		if drift != 0 {
@@ -120,63 +134,54 @@ func (r *Reconciler) republishOrphans(ctx context.Context, eventID string) error
 	return nil
 }
 
-// releaseDead gives back the hot units of the event's cancelled and
-// expired orders that the hot stock still holds.
-func (r *Reconciler) releaseDead(ctx context.Context, eventID string) error {
-	ids, err := r.Hot.Ledger(ctx, eventID)
-	if err != nil || len(ids) == 0 {
-		return err
-	}
-	statuses, err := r.Orders.OrderStatuses(ctx, ids)
+// releaseDead gives back the hot units of the event's orders that died
+// (cancelled, expired, refused) since the last pass: Release acts only on
+// the ones the hot stock still holds, once.
+func (r *Reconciler) releaseDead(ctx context.Context, eventID string, since time.Time) error {
+	ids, err := r.Orders.DeadOrdersSince(ctx, eventID, since)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if st, ok := statuses[id]; ok && !st.Live() {
-			released, err := r.Hot.Release(ctx, &domain.Order{ID: id, FlashEventID: eventID, Status: st})
-			if err != nil {
-				return err
-			}
-			if released {
-				r.Logger.Warn("released the hot units of a dead order", "order_id", id, "event_id", eventID, "status", st)
-			}
+		released, err := r.Hot.Release(ctx, &domain.Order{ID: id, FlashEventID: eventID})
+		if err != nil {
+			return err
+		}
+		if released {
+			r.Logger.Warn("released the hot units of a dead order", "order_id", id, "event_id", eventID)
 		}
 	}
 	return nil
 }
 
 // drift returns stock - (remaining + live units + outbox units not yet
-// written) for ev, and whether ev is in the hot stock at all.
+// written) for ev, and whether it could tell: the event must be loaded,
+// and the hot stock must not change while PostgreSQL is read (else a
+// reservation made in between would count twice or not at all).
 func (r *Reconciler) drift(ctx context.Context, ev *domain.FlashEvent) (int, bool, error) {
-	left, err := r.Hot.Remaining(ctx, []string{ev.ID})
+	before, err := r.Hot.Tally(ctx, ev.ID)
+	if errors.Is(err, domain.ErrNotLoaded) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, err
+	}
+	ids := make([]string, 0, len(before.Outbox))
+	for id := range before.Outbox {
+		ids = append(ids, id)
+	}
+	live, written, err := r.Orders.Conservation(ctx, ev.ID, ids)
 	if err != nil {
 		return 0, false, err
 	}
-	remaining, loaded := left[ev.ID]
-	if !loaded {
-		return 0, false, nil
-	}
-	live, err := r.Orders.LiveUnits(ctx, ev.ID)
-	if err != nil {
-		return 0, true, err
-	}
-	rs, err := r.Hot.Reservations(ctx, ev.ID, r.Now().Add(time.Hour))
-	if err != nil {
-		return 0, true, err
-	}
-	ids := make([]string, len(rs))
-	for i, x := range rs {
-		ids[i] = x.OrderID
-	}
-	exist, err := r.Orders.OrdersExist(ctx, ids)
-	if err != nil {
-		return 0, true, err
+	after, err := r.Hot.Tally(ctx, ev.ID)
+	if err != nil || after.Remaining != before.Remaining || !maps.Equal(after.Outbox, before.Outbox) {
+		return 0, false, err // still selling: look again next time
 	}
 	outbox := 0
-	for _, x := range rs {
-		if !exist[x.OrderID] {
-			outbox += x.Quantity
+	for id, units := range before.Outbox {
+		if !written[id] {
+			outbox += units
 		}
 	}
-	return ev.Stock - (remaining + live + outbox), true, nil
+	return ev.Stock - (before.Remaining + live + outbox), true, nil
 }

@@ -833,6 +833,19 @@ func (s *OrderStore) OrdersExist(ctx context.Context, ids []string) (map[string]
 	return exist, nil
 }
 
+// DeadOrdersSince returns the IDs of the event's orders that became
+// CANCELLED or EXPIRED at or after since.
+func (s *OrderStore) DeadOrdersSince(ctx context.Context, eventID string, since time.Time) ([]string, error) {
+	rows, err := s.db.Pool.Query(ctx, `
+		SELECT id FROM orders WHERE flash_event_id = $1 AND status IN ('CANCELLED', 'EXPIRED') AND updated_at >= $2
+		ORDER BY id`, eventID, since)
+	if err != nil {
+		return nil, translate(err, "find dead orders", "order")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, translate(err, "find dead orders", "order")
+}
+
 // OrderStatuses returns the status of each written order among ids;
 // unwritten ones are absent.
 func (s *OrderStore) OrderStatuses(ctx context.Context, ids []string) (map[string]domain.OrderStatus, error) {
@@ -851,6 +864,31 @@ func (s *OrderStore) OrderStatuses(ctx context.Context, ids []string) (map[strin
 		return nil, translate(err, "find order statuses", "order")
 	}
 	return out, nil
+}
+
+// Conservation returns, from one snapshot, the units in the event's live
+// orders and which of the given order IDs are written: PostgreSQL's side
+// of stock conservation.
+func (s *OrderStore) Conservation(ctx context.Context, eventID string, ids []string) (live int, written map[string]bool, err error) {
+	written = make(map[string]bool, len(ids))
+	err = pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `
+			SELECT coalesce(sum(i.quantity), 0) FROM orders o JOIN order_items i ON i.order_id = o.id
+			WHERE o.flash_event_id = $1 AND o.status = ANY($2)`, eventID, liveStatuses).Scan(&live); err != nil {
+			return translate(err, "count live units", "order")
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `SELECT id FROM orders WHERE id = ANY($1)`, ids)
+		if err != nil {
+			return translate(err, "find orders", "order")
+		}
+		var id string
+		_, err = pgx.ForEachRow(rows, []any{&id}, func() error { written[id] = true; return nil })
+		return translate(err, "find orders", "order")
+	})
+	return live, written, err
 }
 
 // LiveUnits returns the units in the event's live orders (PENDING,

@@ -37,6 +37,10 @@ var (
 // an idempotency key when NewHotStock is given no TTL.
 const DefaultIdempotencyTTL = 24 * time.Hour
 
+// RefusalTTL bounds how long the answer to a purchase that took nothing
+// (SOLD_OUT, LIMIT_REACHED, ...) is remembered under its idempotency key.
+const RefusalTTL = 10 * time.Minute
+
 // createdAtLayout is RFC 3339 with milliseconds, the precision a
 // reservation's CreatedAt keeps.
 const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -148,6 +152,7 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		r.CreatedAt.UTC().Format(createdAtLayout),
 		r.RequestID,
 		s.idemTTL.Milliseconds(),
+		min(s.idemTTL, RefusalTTL).Milliseconds(),
 	)
 	vals, _ := reply.([]any)
 	if err == nil && vals == nil {
@@ -288,14 +293,34 @@ func (s *HotStock) Release(ctx context.Context, o *domain.Order) (bool, error) {
 	return n == 1, nil
 }
 
-// Ledger implements domain.HotStock: the fields of the event's orders
-// hash.
-func (s *HotStock) Ledger(ctx context.Context, eventID string) ([]string, error) {
-	ids, err := s.c.RDB.HKeys(ctx, s.ordersKey(eventID)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read ledger of %s: %w", eventID, err)
+// Tally implements domain.HotStock: remaining and the outbox read in one
+// MULTI/EXEC (one slot), so that they agree.
+func (s *HotStock) Tally(ctx context.Context, eventID string) (domain.HotTally, error) {
+	var rem *goredis.StringCmd
+	var out *goredis.MapStringStringCmd
+	_, err := s.c.RDB.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		rem = p.HGet(ctx, s.metaKey(eventID), "remaining")
+		out = p.HGetAll(ctx, s.outboxKey(eventID))
+		return nil
+	})
+	if errors.Is(err, goredis.Nil) {
+		return domain.HotTally{}, domain.ErrNotLoaded
+	} else if err != nil {
+		return domain.HotTally{}, fmt.Errorf("tally %s: %w", eventID, err)
 	}
-	return ids, nil
+	n, err := strconv.Atoi(rem.Val())
+	if err != nil {
+		return domain.HotTally{}, fmt.Errorf("tally %s: remaining %q: %w", eventID, rem.Val(), err)
+	}
+	t := domain.HotTally{Remaining: n, Outbox: make(map[string]int, len(out.Val()))}
+	for id, raw := range out.Val() {
+		var r domain.Reservation
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			return domain.HotTally{}, fmt.Errorf("tally %s: decode %s: %w", eventID, id, err)
+		}
+		t.Outbox[id] = r.Quantity
+	}
+	return t, nil
 }
 
 // Snapshot implements domain.HotStock with one HMGET of the event's meta.

@@ -15,7 +15,9 @@
 -- ARGV[5] event ID
 -- ARGV[6] createdAt, RFC 3339 with milliseconds
 -- ARGV[7] request ID, "" for none
--- ARGV[8] idempotency key TTL, milliseconds
+-- ARGV[8] idempotency key TTL of a RESERVED answer, milliseconds
+-- ARGV[9] idempotency key TTL of any other answer, milliseconds (shorter:
+--         a storm of sold-out presses must not fill Redis for a day)
 --
 -- Returns {duplicate, answer}. answer is JSON
 -- {"outcome":..., "remaining":..., "reservation":{...}}; outcome is one of
@@ -64,7 +66,11 @@ local function answer(outcome, rem, reservation)
   else
     a = '{"outcome":"' .. outcome .. '","remaining":' .. rem .. '}'
   end
-  redis.call('SET', idem, a, 'PX', ARGV[8])
+  local ttl = ARGV[9]
+  if reservation then
+    ttl = ARGV[8]
+  end
+  redis.call('SET', idem, a, 'PX', ttl)
   return {0, a}
 end
 

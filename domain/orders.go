@@ -13,6 +13,8 @@ type Orders struct {
 	Store  OrderService
 	Hot    HotStock
 	Logger *slog.Logger
+	// Live is told of every status change made here (nil: nobody).
+	Live LiveNotifier
 }
 
 var _ OrderService = (*Orders)(nil)
@@ -65,7 +67,11 @@ func (o *Orders) PlaceOrder(ctx context.Context, p PlaceOrder) (*Order, error) {
 // PayOrder implements OrderService.
 func (o *Orders) PayOrder(ctx context.Context, id string) (*Order, error) {
 	ord, err := o.Store.PayOrder(ctx, id)
-	return ord, o.whilePending(ctx, id, err)
+	if err != nil {
+		return nil, o.whilePending(ctx, id, err)
+	}
+	notifierOr(o.Live).OrderChanged(ord)
+	return ord, nil
 }
 
 // CancelOrder implements OrderService. PostgreSQL takes the order back
@@ -80,13 +86,20 @@ func (o *Orders) CancelOrder(ctx context.Context, id string) (*Order, error) {
 		if _, err := o.Hot.Release(ctx, ord); err != nil {
 			o.Logger.ErrorContext(ctx, "release hot stock of a cancelled order; reconciliation will", "order_id", id, "err", err)
 		}
+		notifierOr(o.Live).StockChanged(ord.FlashEventID)
 	}
+	notifierOr(o.Live).OrderChanged(ord)
 	return ord, nil
 }
 
 // CompleteOrder implements OrderService.
 func (o *Orders) CompleteOrder(ctx context.Context, id string) (*Order, error) {
-	return o.Store.CompleteOrder(ctx, id)
+	ord, err := o.Store.CompleteOrder(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	notifierOr(o.Live).OrderChanged(ord)
+	return ord, nil
 }
 
 // whilePending turns NOT_FOUND for an order still being written into a

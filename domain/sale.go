@@ -28,6 +28,8 @@ type FlashSale struct {
 	NewOrderID func(eventID string) string
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// Live is told of stock and order changes (nil: nobody).
+	Live LiveNotifier
 
 	loads  flightGroup
 	events eventCache
@@ -117,6 +119,11 @@ func (s *FlashSale) Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseR
 			}
 		}
 		out.Order = got.Order(OrderPending, nil)
+		if got.OrderID == rsv.OrderID {
+			live := notifierOr(s.Live)
+			live.StockChanged(r.EventID)
+			live.OrderChanged(out.Order)
+		}
 	}
 	return out, nil
 }

@@ -56,10 +56,13 @@ func (r *Resolver) authPayload(ctx context.Context, s *domain.Session) *AuthPayl
 	return &AuthPayload{AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, User: s.User}
 }
 
-// viewerCount is the number of viewers of a room's realtime feed. No hub
-// serves feeds yet, so no one can be watching.
-func (r *Resolver) viewerCount(_ context.Context, _ *domain.LiveRoom) (int, error) {
-	return 0, nil
+// viewerCount is the number of viewers of a room's realtime feed, on every
+// instance.
+func (r *Resolver) viewerCount(_ context.Context, room *domain.LiveRoom) (int, error) {
+	if r.ViewerCounter == nil {
+		return 0, nil
+	}
+	return r.ViewerCounter.ViewerCount(room.ID), nil
 }
 
 // orders returns a page of orders as a connection.

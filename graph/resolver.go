@@ -24,6 +24,8 @@ type Resolver struct {
 	OrderService      domain.OrderService
 	// StockReader is the one source of FlashEvent.remaining and status.
 	StockReader domain.StockReader
+	// ViewerCounter counts a room's viewers on every instance (nil: none).
+	ViewerCounter interface{ ViewerCount(roomID string) int }
 	// Now is the server's clock.
 	Now func() time.Time
 }

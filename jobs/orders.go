@@ -80,7 +80,7 @@ type releaser interface {
 // the order (conditionally: a payment that came first wins), then the hot
 // stock gets its units back. Both steps are idempotent, so a message that
 // comes again after a crash in between finishes the work.
-func ExpireOrder(store expirer, hot releaser, logger *slog.Logger) func(context.Context, string) error {
+func ExpireOrder(store expirer, hot releaser, live domain.LiveNotifier, logger *slog.Logger) func(context.Context, string) error {
 	return func(ctx context.Context, id string) error {
 		o, err := store.ExpireOrder(ctx, id)
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
@@ -98,6 +98,8 @@ func ExpireOrder(store expirer, hot releaser, logger *slog.Logger) func(context.
 		}
 		if released {
 			logger.InfoContext(ctx, "order expired", "order_id", id, "event_id", o.FlashEventID, "units", o.Quantity())
+			live.OrderChanged(o)
+			live.StockChanged(o.FlashEventID)
 		}
 		return nil
 	}
@@ -122,18 +124,24 @@ type outbox interface {
 // failure there only leaves work for reconciliation, never a lost order).
 // A reservation PostgreSQL refused, because the event's sold count would
 // pass its stock, is logged loudly and its hot units are given back.
-func WriteOrders(store reservationStore, hot outbox, logger *slog.Logger) func(context.Context, []domain.Reservation) error {
+func WriteOrders(store reservationStore, hot outbox, live domain.LiveNotifier, logger *slog.Logger) func(context.Context, []domain.Reservation) error {
 	return func(ctx context.Context, rs []domain.Reservation) error {
 		written, refused, err := store.WriteReservations(ctx, rs)
 		if err != nil {
 			return err
 		}
+		for _, r := range written {
+			live.OrderChanged(r.Order(domain.OrderAwaitingPayment, nil))
+		}
 		for _, r := range refused {
 			logger.ErrorContext(ctx, "PostgreSQL refused a reservation that would oversell; its order is CANCELLED",
 				"order_id", r.OrderID, "event_id", r.EventID, "request_id", r.RequestID)
-			if _, err := hot.Release(ctx, r.Order(domain.OrderCancelled, nil)); err != nil {
+			o := r.Order(domain.OrderCancelled, nil)
+			if _, err := hot.Release(ctx, o); err != nil {
 				logger.ErrorContext(ctx, "release refused reservation", "order_id", r.OrderID, "err", err)
 			}
+			live.OrderChanged(o)
+			live.StockChanged(r.EventID)
 		}
 		if err := hot.Forget(ctx, append(written, refused...)); err != nil {
 			logger.WarnContext(ctx, "forget written reservations; reconciliation will", "err", err)

@@ -39,6 +39,8 @@ type Reconciler struct {
 	}
 	Hot       domain.HotStock
 	Publisher domain.OrderPublisher
+	// Live is told of the stock reconciliation gives back (nil: nobody).
+	Live domain.LiveNotifier
 	Settled   func(ctx context.Context) (bool, error)
 	// OrphanAge is how old an outbox record must be to count as orphaned.
 	OrphanAge time.Duration
@@ -149,6 +151,9 @@ func (r *Reconciler) releaseDead(ctx context.Context, eventID string, since time
 		}
 		if released {
 			r.Logger.Warn("released the hot units of a dead order", "order_id", id, "event_id", eventID)
+			if r.Live != nil {
+				r.Live.StockChanged(eventID)
+			}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"flashlive/domain"
 	"flashlive/graph"
 	"flashlive/jobs"
+	"flashlive/realtime"
 	"flashlive/storage/nats"
 	"flashlive/storage/postgres"
 	"flashlive/storage/redis"
@@ -59,7 +61,9 @@ type Main struct {
 	Sale       *domain.FlashSale
 	Orders     *nats.OrderStream
 	Reconciler *jobs.Reconciler
-	Registry   *prometheus.Registry
+	// Hub is the live-room feed behind /ws.
+	Hub      *realtime.Hub
+	Registry *prometheus.Registry
 
 	jobs      *jobs.Scheduler
 	hot       *redis.HotStock
@@ -170,12 +174,31 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
-	if err := m.Orders.Start(jobs.WriteOrders(orderStore, hot, m.Logger), jobs.ExpireOrder(orderStore, hot, m.Logger)); err != nil {
+	m.Hub, err = realtime.NewHub(realtime.Config{
+		Source: &liveSource{
+			rooms: m.Resolver.LiveRoomService, events: eventStore, stock: m.Resolver.StockReader, now: m.Now,
+		},
+		Broker:         nats.NewBroker(m.NATS),
+		Authenticate:   m.Auth.Authenticate,
+		AllowedOrigins: cfg.AllowedOrigins,
+		Dev:            cfg.Dev(),
+		Instance:       instanceName(),
+		Logger:         m.Logger,
+		Now:            m.Now,
+	})
+	if err != nil {
+		return err
+	}
+	m.Sale.Live, orders.Live = m.Hub, m.Hub
+	m.Resolver.ViewerCounter = m.Hub
+	instrumentHub(m.Registry, m.Hub)
+
+	if err := m.Orders.Start(jobs.WriteOrders(orderStore, hot, m.Hub, m.Logger), jobs.ExpireOrder(orderStore, hot, m.Hub, m.Logger)); err != nil {
 		return err
 	}
 	m.Reconciler = &jobs.Reconciler{
 		Events: eventStore, Orders: orderStore, Hot: hot, Publisher: m.Orders, Settled: m.Orders.Settled,
-		OrphanAge: OrphanAge, Logger: m.Logger, Now: m.Now,
+		Live: m.Hub, OrphanAge: OrphanAge, Logger: m.Logger, Now: m.Now,
 		Drift: reportDrift,
 	}
 	if m.jobs, err = jobs.NewScheduler(m.Logger); err != nil {
@@ -261,6 +284,9 @@ func (m *Main) close() error {
 		cancel()
 		m.Orders.Stop()
 	}
+	if m.Hub != nil {
+		m.Hub.Close()
+	}
 	if m.hot != nil {
 		m.hot.Stop()
 	}
@@ -274,6 +300,13 @@ func (m *Main) close() error {
 		m.DB.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// instanceName names this process among its peers: host, process ID and a
+// random suffix (a restarted process is a new peer).
+func instanceName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(ulid.Make().String())[20:])
 }
 
 // displayAddr turns a listen address into one a person can open.

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"flashlive/domain"
+	"flashlive/realtime"
 	"flashlive/storage/nats"
 )
 
@@ -72,4 +73,18 @@ func instrument(reg prometheus.Registerer, sale domain.FlashSaleService, orders 
 		}),
 	)
 	return m, func(eventID string, d int) { drift.WithLabelValues(eventID).Set(float64(d)) }
+}
+
+// instrumentHub registers the live feed's metrics.
+func instrumentHub(reg prometheus.Registerer, hub *realtime.Hub) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "flashlive_live_connections",
+			Help: "Open /ws connections on this instance.",
+		}, func() float64 { return float64(hub.Connected()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "flashlive_live_slow_viewers_dropped_total",
+			Help: "Viewers disconnected because their queue was full.",
+		}, func() float64 { return float64(hub.Dropped()) }),
+	)
 }

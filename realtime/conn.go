@@ -1,0 +1,288 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"flashlive/domain"
+)
+
+// client is one viewer's connection: its reader runs in the HTTP handler's
+// goroutine, its writer in a goroutine of its own that owns all writes.
+type client struct {
+	hub   *Hub
+	ws    *websocket.Conn
+	queue chan *websocket.PreparedMessage
+	done  chan struct{}
+	once  sync.Once
+
+	// guarded by hub.mu
+	user  string
+	rooms map[string]struct{}
+}
+
+// ServeHTTP upgrades a viewer to the room feed. A token in ?token= must be
+// valid (401 otherwise); a foreign Origin is refused (403).
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var user string
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		p, err := h.cfg.Authenticate(r.Context(), tok)
+		if err != nil {
+			http.Error(w, domain.ErrorMessage(err), http.StatusUnauthorized)
+			return
+		}
+		user = p.UserID
+	}
+	if !h.originAllowed(r) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := &client{
+		hub:   h,
+		ws:    ws,
+		queue: make(chan *websocket.PreparedMessage, h.cfg.QueueSize),
+		done:  make(chan struct{}),
+		rooms: map[string]struct{}{},
+	}
+	h.connected.Add(1)
+	if user != "" {
+		h.setUser(c, user)
+	}
+	go c.write()
+	c.read()
+}
+
+// originAllowed admits requests without an Origin (not from a browser),
+// from the server's own origin, from AllowedOrigins, and in Dev from
+// localhost.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range h.cfg.AllowedOrigins {
+		if strings.EqualFold(o, u.Scheme+"://"+u.Host) {
+			return true
+		}
+	}
+	if h.cfg.Dev {
+		switch u.Hostname() {
+		case "localhost", "127.0.0.1", "::1":
+			return true
+		}
+	}
+	return false
+}
+
+// read handles the viewer's frames until the connection ends, then
+// unregisters it.
+func (c *client) read() {
+	h := c.hub
+	defer func() {
+		c.shut()
+		h.mu.Lock()
+		for room := range c.rooms {
+			delete(h.rooms[room], c)
+			if len(h.rooms[room]) == 0 {
+				delete(h.rooms, room)
+			}
+		}
+		if c.user != "" {
+			delete(h.users[c.user], c)
+			if len(h.users[c.user]) == 0 {
+				delete(h.users, c.user)
+			}
+		}
+		h.mu.Unlock()
+		h.connected.Add(-1)
+	}()
+	c.ws.SetReadLimit(h.cfg.MaxFrameBytes)
+	_ = c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	})
+	bad := 0
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return // closed, too large, or silent too long
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+		var f clientFrame
+		if err := json.Unmarshal(data, &f); err != nil || f.Type == "" {
+			if bad++; bad > maxBadFrames {
+				return
+			}
+			c.sendError("frames are JSON objects with a type")
+			continue
+		}
+		if msg := c.handle(f); msg != "" {
+			if bad++; bad > maxBadFrames {
+				return
+			}
+			c.sendError(msg)
+		}
+	}
+}
+
+// handle acts on one frame and returns an error message for the viewer, or
+// "".
+func (c *client) handle(f clientFrame) string {
+	h := c.hub
+	switch f.Type {
+	case "ping":
+		c.send(pongFrame{Type: "pong", ServerTime: wireTime(h.cfg.Now())})
+	case "auth":
+		ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
+		p, err := h.cfg.Authenticate(ctx, f.Token)
+		cancel()
+		if err != nil {
+			return domain.ErrorMessage(err)
+		}
+		h.setUser(c, p.UserID)
+	case "join":
+		if !strings.HasPrefix(f.Room, domain.PrefixLiveRoom) || len(f.Room) > 64 {
+			return "room is not a live room ID"
+		}
+		return c.join(f.Room)
+	case "leave":
+		h.mu.Lock()
+		delete(c.rooms, f.Room)
+		delete(h.rooms[f.Room], c)
+		if len(h.rooms[f.Room]) == 0 {
+			delete(h.rooms, f.Room)
+		}
+		h.mu.Unlock()
+	default:
+		return "unknown frame type " + truncate(f.Type, 32)
+	}
+	return ""
+}
+
+// join adds the viewer to a room and sends it the room's snapshot.
+func (c *client) join(room string) string {
+	h := c.hub
+	ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
+	events, err := h.cfg.Source.RoomEvents(ctx, room)
+	cancel()
+	if err != nil {
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return "no such live room"
+		}
+		h.cfg.Logger.Warn("realtime: snapshot", "room", room, "err", err)
+		return "the room cannot be shown right now; try again"
+	}
+	h.watch(events)
+	h.mu.Lock()
+	if _, ok := c.rooms[room]; !ok && len(c.rooms) >= maxRoomsPerConn {
+		h.mu.Unlock()
+		return "too many rooms on one connection"
+	}
+	c.rooms[room] = struct{}{}
+	if h.rooms[room] == nil {
+		h.rooms[room] = map[*client]struct{}{}
+	}
+	h.rooms[room][c] = struct{}{}
+	h.mu.Unlock()
+	snap := snapshotFrame{Type: "snapshot", Room: room, ServerTime: wireTime(h.cfg.Now()), Events: []snapshotEvent{}}
+	for _, st := range events {
+		snap.Events = append(snap.Events, snapshotEvent{
+			EventID: st.EventID, Status: st.Status, Remaining: st.Remaining,
+			StartsAt: wireTime(st.StartsAt), EndsAt: wireTime(st.EndsAt),
+		})
+	}
+	c.send(snap)
+	return ""
+}
+
+func (h *Hub) setUser(c *client, user string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.user != "" {
+		delete(h.users[c.user], c)
+	}
+	c.user = user
+	if h.users[user] == nil {
+		h.users[user] = map[*client]struct{}{}
+	}
+	h.users[user][c] = struct{}{}
+}
+
+func (c *client) send(v any) {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, mustJSON(v))
+	if err == nil {
+		c.enqueue(pm)
+	}
+}
+
+func (c *client) sendError(msg string) { c.send(errorFrame{Type: "error", Message: msg}) }
+
+// enqueue queues a frame without ever blocking; a viewer whose queue is
+// full is too slow and is disconnected.
+func (c *client) enqueue(pm *websocket.PreparedMessage) {
+	select {
+	case <-c.done:
+	case c.queue <- pm:
+	default:
+		c.hub.dropped.Add(1)
+		c.shut()
+	}
+}
+
+// shut ends the connection once: the writer stops and the reader's next
+// read fails, which unregisters the viewer.
+func (c *client) shut() {
+	c.once.Do(func() {
+		close(c.done)
+		_ = c.ws.Close()
+	})
+}
+
+// write writes queued frames and pings until the connection ends.
+func (c *client) write() {
+	h := c.hub
+	ping := time.NewTicker(h.cfg.PongWait * 9 / 10)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case pm := <-c.queue:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
+			if err := c.ws.WritePreparedMessage(pm); err != nil {
+				c.shut()
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
+				c.shut()
+				return
+			}
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

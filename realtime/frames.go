@@ -1,0 +1,104 @@
+package realtime
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// timeLayout is how times go on the wire: RFC 3339, UTC, milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// wireTime marshals as timeLayout.
+type wireTime time.Time
+
+// MarshalJSON implements json.Marshaler.
+func (t wireTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(timeLayout) + `"`), nil
+}
+
+// EventState is what a viewer is shown of one flash event.
+type EventState struct {
+	EventID   string
+	RoomID    string // "" when the event is pinned to no room
+	Status    string // a FlashEventStatus name
+	Remaining int
+	StartsAt  time.Time
+	EndsAt    time.Time
+}
+
+type snapshotEvent struct {
+	EventID   string   `json:"eventId"`
+	Status    string   `json:"status"`
+	Remaining int      `json:"remaining"`
+	StartsAt  wireTime `json:"startsAt"`
+	EndsAt    wireTime `json:"endsAt"`
+}
+
+type snapshotFrame struct {
+	Type       string          `json:"type"`
+	Room       string          `json:"room"`
+	ServerTime wireTime        `json:"serverTime"`
+	Events     []snapshotEvent `json:"events"`
+}
+
+type countdownFrame struct {
+	Type        string   `json:"type"`
+	Room        string   `json:"room"`
+	EventID     string   `json:"eventId"`
+	StartsAt    wireTime `json:"startsAt"`
+	ServerTime  wireTime `json:"serverTime"`
+	SecondsLeft int      `json:"secondsLeft"`
+}
+
+type stockFrame struct {
+	Type      string `json:"type"`
+	Room      string `json:"room"`
+	EventID   string `json:"eventId"`
+	Remaining int    `json:"remaining"`
+	Status    string `json:"status"`
+}
+
+type eventFrame struct {
+	Type    string `json:"type"`
+	Room    string `json:"room"`
+	EventID string `json:"eventId"`
+	Status  string `json:"status"`
+}
+
+type viewersFrame struct {
+	Type  string `json:"type"`
+	Room  string `json:"room"`
+	Count int    `json:"count"`
+}
+
+type orderFrame struct {
+	Type    string `json:"type"`
+	OrderID string `json:"orderId"`
+	EventID string `json:"eventId,omitempty"`
+	Status  string `json:"status"`
+}
+
+type pongFrame struct {
+	Type       string   `json:"type"`
+	ServerTime wireTime `json:"serverTime"`
+}
+
+type errorFrame struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// clientFrame is any frame a viewer sends.
+type clientFrame struct {
+	Type  string `json:"type"`
+	Room  string `json:"room"`
+	Token string `json:"token"`
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("realtime: encode frame: " + err.Error()) // only our own structs are encoded
+	}
+	return b
+}

@@ -1,0 +1,471 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"flashlive/domain"
+)
+
+// Broker publishes and subscribes bytes on subjects, across instances
+// (NATS core subjects; a trailing ".*" subscribes to one more token).
+type Broker interface {
+	Publish(subject string, data []byte) error
+	Subscribe(subject string, handle func(subject string, data []byte)) (unsubscribe func(), err error)
+}
+
+// Source is what the hub shows: the current state of events.
+type Source interface {
+	// RoomEvents returns the flash events pinned to a room.
+	RoomEvents(ctx context.Context, roomID string) ([]EventState, error)
+	// EventState returns one event's current state.
+	EventState(ctx context.Context, eventID string) (EventState, error)
+}
+
+// Config configures a Hub. Source, Broker and Authenticate are required.
+type Config struct {
+	Source Source
+	Broker Broker
+	// Authenticate checks an access token (from ?token= or an auth frame).
+	Authenticate func(ctx context.Context, token string) (domain.Principal, error)
+	// AllowedOrigins may open sockets from browsers besides the server's
+	// own origin; in Dev, localhost origins are allowed too.
+	AllowedOrigins []string
+	Dev            bool
+	// QueueSize is the frames a viewer may have waiting (default 256).
+	QueueSize int
+	// PongWait is how long a viewer may stay silent, pongs included
+	// (default 60s); pings go every PongWait*9/10.
+	PongWait time.Duration
+	// WriteWait bounds each write (default 10s).
+	WriteWait time.Duration
+	// MaxFrameBytes is the largest frame a viewer may send (default 4096).
+	MaxFrameBytes int64
+	// Instance names this process among the hub's peers.
+	Instance string
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Broker subjects.
+const (
+	subjectStock   = "fl.live.stock"   // data: event ID
+	subjectEvent   = "fl.live.event"   // data: event ID
+	subjectViewers = "fl.live.viewers" // data: viewerReport JSON
+	subjectOrder   = "fl.live.order."  // + buyer ID; data: an order frame
+)
+
+const (
+	coalescePeriod  = 100 * time.Millisecond
+	tickPeriod      = time.Second
+	viewersPeriod   = 2 * time.Second
+	viewersStale    = 3 * viewersPeriod
+	countdownWithin = time.Hour
+	maxRoomsPerConn = 16
+	maxBadFrames    = 20
+	sourceTimeout   = 2 * time.Second
+)
+
+// Hub is the live-room hub of one instance. It implements the live
+// notifications of domain.LiveNotifier by publishing them on the Broker,
+// and builds the frames of its own viewers from what every instance
+// publishes.
+type Hub struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+
+	mu          sync.RWMutex
+	rooms       map[string]map[*client]struct{} // room → its viewers here
+	users       map[string]map[*client]struct{} // buyer → their connections here
+	events      map[string]*eventView           // events of rooms with viewers here
+	peers       map[string]map[string]peerCount // room → instance → count
+	sentViewers map[string]int                  // room → count last sent here
+
+	pendingMu   sync.Mutex
+	outStock    map[string]struct{} // events whose stock changed here, to announce
+	dirtyEvents map[string]struct{} // events announced by anyone, to refresh
+
+	dropped   atomic.Int64
+	connected atomic.Int64
+
+	unsubscribe []func()
+	stop        chan struct{}
+	wg          sync.WaitGroup
+}
+
+// eventView is what the hub last showed of an event.
+type eventView struct {
+	state      EventState
+	sentStatus string
+	sentLeft   int
+}
+
+type peerCount struct {
+	count int
+	at    time.Time
+}
+
+type viewerReport struct {
+	Instance string         `json:"instance"`
+	Rooms    map[string]int `json:"rooms"`
+}
+
+// NewHub subscribes to the broker and starts the hub's goroutines; Close
+// stops them.
+func NewHub(cfg Config) (*Hub, error) {
+	if cfg.Source == nil || cfg.Broker == nil || cfg.Authenticate == nil {
+		return nil, errors.New("realtime: Source, Broker and Authenticate are required")
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 256
+	}
+	if cfg.PongWait <= 0 {
+		cfg.PongWait = 60 * time.Second
+	}
+	if cfg.WriteWait <= 0 {
+		cfg.WriteWait = 10 * time.Second
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = 4096
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Hub{
+		cfg:         cfg,
+		rooms:       map[string]map[*client]struct{}{},
+		users:       map[string]map[*client]struct{}{},
+		events:      map[string]*eventView{},
+		peers:       map[string]map[string]peerCount{},
+		sentViewers: map[string]int{},
+		outStock:    map[string]struct{}{},
+		dirtyEvents: map[string]struct{}{},
+		stop:        make(chan struct{}),
+	}
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		CheckOrigin:     h.originAllowed,
+	}
+	subs := []struct {
+		subject string
+		handle  func(string, []byte)
+	}{
+		{subjectStock, func(_ string, d []byte) { h.markDirty(string(d)) }},
+		{subjectEvent, func(_ string, d []byte) { h.markDirty(string(d)) }},
+		{subjectViewers, h.onViewers},
+		{subjectOrder + "*", h.onOrder},
+	}
+	for _, s := range subs {
+		unsub, err := cfg.Broker.Subscribe(s.subject, s.handle)
+		if err != nil {
+			h.Close()
+			return nil, fmt.Errorf("realtime: subscribe %s: %w", s.subject, err)
+		}
+		h.unsubscribe = append(h.unsubscribe, unsub)
+	}
+	h.wg.Add(3)
+	go h.every(coalescePeriod, h.flush)
+	go h.every(tickPeriod, h.tick)
+	go h.every(viewersPeriod, h.reportViewers)
+	return h, nil
+}
+
+// Close unsubscribes, stops the hub's goroutines and disconnects every
+// viewer.
+func (h *Hub) Close() {
+	select {
+	case <-h.stop:
+		return
+	default:
+	}
+	close(h.stop)
+	for _, u := range h.unsubscribe {
+		u()
+	}
+	h.wg.Wait()
+	h.mu.RLock()
+	var all []*client
+	for _, cs := range h.rooms {
+		for c := range cs {
+			all = append(all, c)
+		}
+	}
+	for _, cs := range h.users {
+		for c := range cs {
+			all = append(all, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range all {
+		c.shut()
+	}
+}
+
+func (h *Hub) every(d time.Duration, fn func()) {
+	defer h.wg.Done()
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// StockChanged announces that an event's stock moved. It never blocks:
+// announcements are coalesced and sent every 100 ms.
+func (h *Hub) StockChanged(eventID string) {
+	h.pendingMu.Lock()
+	h.outStock[eventID] = struct{}{}
+	h.pendingMu.Unlock()
+}
+
+// EventChanged announces that an event's status may have changed (closed,
+// for instance).
+func (h *Hub) EventChanged(eventID string) {
+	if err := h.cfg.Broker.Publish(subjectEvent, []byte(eventID)); err != nil {
+		h.cfg.Logger.Warn("realtime: publish event change", "event_id", eventID, "err", err)
+	}
+}
+
+// OrderChanged sends an order frame to the buyer's connections, on every
+// instance.
+func (h *Hub) OrderChanged(o *domain.Order) {
+	data := mustJSON(orderFrame{Type: "order", OrderID: o.ID, EventID: o.FlashEventID, Status: string(o.Status)})
+	if err := h.cfg.Broker.Publish(subjectOrder+o.BuyerID, data); err != nil {
+		h.cfg.Logger.Warn("realtime: publish order change", "order_id", o.ID, "err", err)
+	}
+	if o.FlashEventID != "" && (o.Status == domain.OrderCancelled || o.Status == domain.OrderExpired) {
+		h.StockChanged(o.FlashEventID)
+	}
+}
+
+// ViewerCount returns the viewers of a room on every instance, as last
+// reported.
+func (h *Hub) ViewerCount(roomID string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.viewerCountLocked(roomID)
+}
+
+func (h *Hub) viewerCountLocked(roomID string) int {
+	n := len(h.rooms[roomID])
+	now := h.cfg.Now()
+	for inst, pc := range h.peers[roomID] {
+		if inst != h.cfg.Instance && now.Sub(pc.at) < viewersStale {
+			n += pc.count
+		}
+	}
+	return n
+}
+
+// Dropped returns how many viewers were disconnected for being too slow.
+func (h *Hub) Dropped() int64 { return h.dropped.Load() }
+
+// Connected returns the open connections of this instance.
+func (h *Hub) Connected() int64 { return h.connected.Load() }
+
+func (h *Hub) markDirty(eventID string) {
+	h.pendingMu.Lock()
+	h.dirtyEvents[eventID] = struct{}{}
+	h.pendingMu.Unlock()
+}
+
+// flush announces the stock changes made here, then refreshes the events
+// anyone announced and sends their frames.
+func (h *Hub) flush() {
+	h.pendingMu.Lock()
+	out, dirty := h.outStock, h.dirtyEvents
+	h.outStock, h.dirtyEvents = map[string]struct{}{}, map[string]struct{}{}
+	h.pendingMu.Unlock()
+	for id := range out {
+		if err := h.cfg.Broker.Publish(subjectStock, []byte(id)); err != nil {
+			h.cfg.Logger.Warn("realtime: publish stock change", "event_id", id, "err", err)
+		}
+	}
+	for id := range dirty {
+		h.mu.RLock()
+		_, watched := h.events[id]
+		h.mu.RUnlock()
+		if !watched {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
+		st, err := h.cfg.Source.EventState(ctx, id)
+		cancel()
+		if err != nil {
+			h.cfg.Logger.Warn("realtime: read event state", "event_id", id, "err", err)
+			continue
+		}
+		h.show(st, true)
+	}
+}
+
+// show sends the frames that st differs by from what was shown: a stock
+// frame (when stock is true and remaining moved) and an event frame when
+// the status moved.
+func (h *Hub) show(st EventState, stock bool) {
+	h.mu.Lock()
+	v, ok := h.events[st.EventID]
+	if !ok {
+		h.mu.Unlock()
+		return
+	}
+	v.state = st
+	var frames [][]byte
+	if stock && st.Remaining != v.sentLeft {
+		v.sentLeft = st.Remaining
+		frames = append(frames, mustJSON(stockFrame{Type: "stock", Room: st.RoomID, EventID: st.EventID, Remaining: st.Remaining, Status: st.Status}))
+	}
+	if st.Status != v.sentStatus {
+		v.sentStatus = st.Status
+		frames = append(frames, mustJSON(eventFrame{Type: "event", Room: st.RoomID, EventID: st.EventID, Status: st.Status}))
+	}
+	h.mu.Unlock()
+	for _, f := range frames {
+		h.broadcast(st.RoomID, f)
+	}
+}
+
+// tick refreshes the events of every room with viewers here, sends their
+// status changes (LIVE at start, ENDED at end) and the countdowns.
+func (h *Hub) tick() {
+	h.mu.RLock()
+	rooms := make([]string, 0, len(h.rooms))
+	for r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.RUnlock()
+	now := h.cfg.Now()
+	for _, room := range rooms {
+		ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
+		events, err := h.cfg.Source.RoomEvents(ctx, room)
+		cancel()
+		if err != nil {
+			h.cfg.Logger.Warn("realtime: read room events", "room", room, "err", err)
+			continue
+		}
+		h.watch(events)
+		for _, st := range events {
+			h.show(st, true)
+			if st.Status == string(domain.FlashEventScheduled) && st.StartsAt.Sub(now) <= countdownWithin {
+				h.broadcast(room, mustJSON(countdownFrame{
+					Type: "countdown", Room: room, EventID: st.EventID, StartsAt: wireTime(st.StartsAt),
+					ServerTime: wireTime(now), SecondsLeft: int(max(st.StartsAt.Sub(now), 0).Round(time.Second) / time.Second),
+				}))
+			}
+		}
+	}
+}
+
+// watch starts tracking events not tracked yet, as shown by a snapshot.
+func (h *Hub) watch(events []EventState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, st := range events {
+		if _, ok := h.events[st.EventID]; !ok {
+			h.events[st.EventID] = &eventView{state: st, sentStatus: st.Status, sentLeft: st.Remaining}
+		}
+	}
+}
+
+// reportViewers publishes this instance's viewer counts, then sends the
+// rooms here whose total moved a viewers frame.
+func (h *Hub) reportViewers() {
+	h.mu.RLock()
+	rep := viewerReport{Instance: h.cfg.Instance, Rooms: make(map[string]int, len(h.rooms))}
+	for r, cs := range h.rooms {
+		rep.Rooms[r] = len(cs)
+	}
+	h.mu.RUnlock()
+	if err := h.cfg.Broker.Publish(subjectViewers, mustJSON(rep)); err != nil {
+		h.cfg.Logger.Warn("realtime: publish viewer counts", "err", err)
+	}
+	for r := range rep.Rooms {
+		h.mu.RLock()
+		n := h.viewerCountLocked(r)
+		h.mu.RUnlock()
+		h.sendViewers(r, n)
+	}
+}
+
+// sendViewers sends room's viewers here its audience, unless unchanged.
+func (h *Hub) sendViewers(room string, n int) {
+	h.mu.Lock()
+	prev, ok := h.sentViewers[room]
+	h.sentViewers[room] = n
+	h.mu.Unlock()
+	if ok && prev == n {
+		return
+	}
+	h.broadcast(room, mustJSON(viewersFrame{Type: "viewers", Room: room, Count: n}))
+}
+
+func (h *Hub) onViewers(_ string, data []byte) {
+	var rep viewerReport
+	if err := json.Unmarshal(data, &rep); err != nil || rep.Instance == "" {
+		return
+	}
+	now := h.cfg.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for room, m := range h.peers {
+		if _, ok := rep.Rooms[room]; !ok {
+			delete(m, rep.Instance)
+		}
+	}
+	for room, n := range rep.Rooms {
+		m := h.peers[room]
+		if m == nil {
+			m = map[string]peerCount{}
+			h.peers[room] = m
+		}
+		m[rep.Instance] = peerCount{count: n, at: now}
+	}
+}
+
+func (h *Hub) onOrder(subject string, data []byte) {
+	buyer := strings.TrimPrefix(subject, subjectOrder)
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.users[buyer] {
+		c.enqueue(pm)
+	}
+}
+
+// broadcast queues one frame, encoded once, to every viewer of room here.
+func (h *Hub) broadcast(room string, frame []byte) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	viewers := h.rooms[room]
+	if len(viewers) == 0 {
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	if err != nil {
+		return
+	}
+	for c := range viewers {
+		c.enqueue(pm)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sync"
 	"time"
 
 	"flashlive/domain"
@@ -40,8 +41,8 @@ type Reconciler struct {
 	Hot       domain.HotStock
 	Publisher domain.OrderPublisher
 	// Live is told of the stock reconciliation gives back (nil: nobody).
-	Live domain.LiveNotifier
-	Settled   func(ctx context.Context) (bool, error)
+	Live    domain.LiveNotifier
+	Settled func(ctx context.Context) (bool, error)
 	// OrphanAge is how old an outbox record must be to count as orphaned.
 	OrphanAge time.Duration
 	// Drift receives the conservation difference of each checked event.
@@ -49,8 +50,10 @@ type Reconciler struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	// deadSince is where the next pass looks for dead orders from: the
-	// start of the last complete pass, less a margin.
+	// mu makes passes run one at a time; it guards deadSince, where the
+	// next pass looks for dead orders from (the start of the last complete
+	// pass, less a margin).
+	mu        sync.Mutex
 	deadSince time.Time
 }
 
@@ -61,8 +64,11 @@ const (
 	deadMargin   = 30 * time.Second
 )
 
-// Run is the job body: one pass over recent events.
+// Run is the job body: one pass over recent events. Passes run one at a
+// time.
 func (r *Reconciler) Run(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	events, err := r.Events.EventsToReconcile(ctx, r.Now())
 	if err != nil {
 		return fmt.Errorf("events to reconcile: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"flashlive/auth"
 	"flashlive/domain"
+	"flashlive/jobs"
 )
 
 const (
@@ -266,11 +267,15 @@ func (a *testApp) assertNoDrift(t testing.TB, eventID string) {
 	t.Helper()
 	var drift atomic.Int64
 	drift.Store(-1 << 40)
-	r := *a.Reconciler
-	r.Drift = func(id string, d int) {
-		if id == eventID {
-			drift.Store(int64(d))
-		}
+	rc := a.Reconciler
+	r := &jobs.Reconciler{
+		Events: rc.Events, Orders: rc.Orders, Hot: rc.Hot, Publisher: rc.Publisher, Settled: rc.Settled,
+		OrphanAge: rc.OrphanAge, Logger: rc.Logger, Now: rc.Now,
+		Drift: func(id string, d int) {
+			if id == eventID {
+				drift.Store(int64(d))
+			}
+		},
 	}
 	waitFor(t, 20*time.Second, "the order stream to settle and reconciliation to check the event", func() bool {
 		if err := r.Run(context.Background()); err != nil {

@@ -8,6 +8,7 @@ package graph
 //go:generate go run github.com/99designs/gqlgen generate
 
 import (
+	"context"
 	"time"
 
 	"flashlive/domain"
@@ -26,6 +27,11 @@ type Resolver struct {
 	StockReader domain.StockReader
 	// ViewerCounter counts a room's viewers on every instance (nil: none).
 	ViewerCounter interface{ ViewerCount(roomID string) int }
+	// Live streams the frames of the realtime feed to subscriptions (nil:
+	// subscriptions are unavailable). See realtime.Hub.Listen.
+	Live interface {
+		Listen(ctx context.Context, roomID, userID string) (<-chan []byte, error)
+	}
 	// Now is the server's clock.
 	Now func() time.Time
 }

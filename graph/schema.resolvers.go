@@ -346,12 +346,50 @@ func (r *queryResolver) SellerOrders(ctx context.Context, flashEventID *string, 
 
 // LiveRoom is the resolver for the liveRoom field.
 func (r *subscriptionResolver) LiveRoom(ctx context.Context, id string) (<-chan LiveRoomUpdate, error) {
-	return nil, errNotYet("subscriptions")
+	frames, err := r.listen(ctx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan LiveRoomUpdate, 1)
+	go func() {
+		defer close(out)
+		for data := range frames {
+			if u := r.roomUpdate(ctx, data); u != nil {
+				select {
+				case out <- u:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }
 
 // MyOrderUpdates is the resolver for the myOrderUpdates field.
 func (r *subscriptionResolver) MyOrderUpdates(ctx context.Context) (<-chan *domain.Order, error) {
-	return nil, errNotYet("subscriptions")
+	me, err := domain.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	frames, err := r.listen(ctx, "", me.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *domain.Order, 1)
+	go func() {
+		defer close(out)
+		for data := range frames {
+			if o := r.orderUpdate(ctx, data); o != nil {
+				select {
+				case out <- o:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }
 
 // Email is the resolver for the email field.

@@ -2,14 +2,18 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"flashlive/domain"
@@ -38,6 +42,13 @@ type Options struct {
 	Dev    bool
 	Limits Limits
 	Logger *slog.Logger
+	// Authenticate checks the access token of a subscription, sent in the
+	// connection_init payload as "Authorization: Bearer <token>".
+	Authenticate func(ctx context.Context, token string) (domain.Principal, error)
+	// OriginPatterns are the host patterns (such as "shop.example.com" or
+	// "localhost:*") whose pages may open subscriptions besides the
+	// server's own origin.
+	OriginPatterns []string
 }
 
 // NewHandler returns the /graphql HTTP handler: POST JSON, GET for queries
@@ -62,6 +73,11 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	setComplexity(&cfg.Complexity)
 
 	srv := handler.New(NewExecutableSchema(cfg))
+	srv.AddTransport(transport.Websocket{
+		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.OriginPatterns}},
+		KeepAlivePingInterval: 15 * time.Second,
+		InitFunc:              initSubscription(o.Authenticate),
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -93,6 +109,33 @@ func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []domain.R
 		return nil, err
 	}
 	return next(ctx)
+}
+
+// initSubscription authenticates a graphql-transport-ws connection from
+// its connection_init payload. No token: an anonymous subscriber. A bad
+// token closes the socket with 4403, so that a client asks for a new token
+// instead of retrying.
+func initSubscription(authenticate func(context.Context, string) (domain.Principal, error)) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		h := p.Authorization()
+		if h == "" {
+			return ctx, nil, nil
+		}
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		var err error
+		var who domain.Principal
+		if !ok || authenticate == nil {
+			err = domain.Errorf(domain.EUNAUTHENTICATED, "the Authorization must be 'Bearer <accessToken>'")
+		} else {
+			who, err = authenticate(ctx, strings.TrimSpace(token))
+		}
+		if err != nil {
+			ctx = transport.WithWebsocketCloseCode(ctx, 4403)
+			ctx = transport.AppendCloseReason(ctx, "Forbidden")
+			return ctx, nil, errors.New(domain.ErrorMessage(err))
+		}
+		return domain.NewContextWithPrincipal(ctx, who), nil, nil
+	}
 }
 
 // setComplexity weights list fields by how many items they may return.

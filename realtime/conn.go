@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,8 +19,8 @@ import (
 // goroutine, its writer in a goroutine of its own that owns all writes.
 type client struct {
 	hub   *Hub
-	ws    *websocket.Conn
-	queue chan *websocket.PreparedMessage
+	ws    *websocket.Conn // nil for a listener (see Hub.Listen)
+	queue chan *message
 	done  chan struct{}
 	once  sync.Once
 
@@ -51,7 +52,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &client{
 		hub:   h,
 		ws:    ws,
-		queue: make(chan *websocket.PreparedMessage, h.cfg.QueueSize),
+		queue: make(chan *message, h.cfg.QueueSize),
 		done:  make(chan struct{}),
 		rooms: map[string]struct{}{},
 	}
@@ -96,24 +97,7 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 // unregisters it.
 func (c *client) read() {
 	h := c.hub
-	defer func() {
-		c.shut()
-		h.mu.Lock()
-		for room := range c.rooms {
-			delete(h.rooms[room], c)
-			if len(h.rooms[room]) == 0 {
-				delete(h.rooms, room)
-			}
-		}
-		if c.user != "" {
-			delete(h.users[c.user], c)
-			if len(h.users[c.user]) == 0 {
-				delete(h.users, c.user)
-			}
-		}
-		h.mu.Unlock()
-		h.connected.Add(-1)
-	}()
+	defer h.unregister(c)
 	c.ws.SetReadLimit(h.cfg.MaxFrameBytes)
 	_ = c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
 	c.ws.SetPongHandler(func(string) error {
@@ -191,17 +175,9 @@ func (c *client) join(room string) string {
 		return "the room cannot be shown right now; try again"
 	}
 	h.watch(events)
-	h.mu.Lock()
-	if _, ok := c.rooms[room]; !ok && len(c.rooms) >= maxRoomsPerConn {
-		h.mu.Unlock()
+	if !h.addToRoom(c, room) {
 		return "too many rooms on one connection"
 	}
-	c.rooms[room] = struct{}{}
-	if h.rooms[room] == nil {
-		h.rooms[room] = map[*client]struct{}{}
-	}
-	h.rooms[room][c] = struct{}{}
-	h.mu.Unlock()
 	snap := snapshotFrame{Type: "snapshot", Room: room, ServerTime: wireTime(h.cfg.Now()), Events: []snapshotEvent{}}
 	for _, st := range events {
 		snap.Events = append(snap.Events, snapshotEvent{
@@ -211,6 +187,21 @@ func (c *client) join(room string) string {
 	}
 	c.send(snap)
 	return ""
+}
+
+// addToRoom adds c to room's viewers, unless c watches too many rooms.
+func (h *Hub) addToRoom(c *client, room string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := c.rooms[room]; !ok && len(c.rooms) >= maxRoomsPerConn {
+		return false
+	}
+	c.rooms[room] = struct{}{}
+	if h.rooms[room] == nil {
+		h.rooms[room] = map[*client]struct{}{}
+	}
+	h.rooms[room][c] = struct{}{}
+	return true
 }
 
 func (h *Hub) setUser(c *client, user string) {
@@ -226,21 +217,36 @@ func (h *Hub) setUser(c *client, user string) {
 	h.users[user][c] = struct{}{}
 }
 
-func (c *client) send(v any) {
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, mustJSON(v))
-	if err == nil {
-		c.enqueue(pm)
-	}
-}
+func (c *client) send(v any) { c.enqueue(newMessage(mustJSON(v))) }
 
 func (c *client) sendError(msg string) { c.send(errorFrame{Type: "error", Message: msg}) }
 
+// message is one frame, encoded once for every viewer it goes to.
+type message struct {
+	data []byte
+	once sync.Once
+	pm   *websocket.PreparedMessage
+}
+
+func newMessage(data []byte) *message { return &message{data: data} }
+
+// prepared returns the frame as a WebSocket message, framed once however
+// many connections write it.
+func (m *message) prepared() (*websocket.PreparedMessage, error) {
+	var err error
+	m.once.Do(func() { m.pm, err = websocket.NewPreparedMessage(websocket.TextMessage, m.data) })
+	if m.pm == nil && err == nil {
+		err = errors.New("realtime: frame could not be prepared")
+	}
+	return m.pm, err
+}
+
 // enqueue queues a frame without ever blocking; a viewer whose queue is
 // full is too slow and is disconnected.
-func (c *client) enqueue(pm *websocket.PreparedMessage) {
+func (c *client) enqueue(m *message) {
 	select {
 	case <-c.done:
-	case c.queue <- pm:
+	case c.queue <- m:
 	default:
 		c.hub.dropped.Add(1)
 		c.shut()
@@ -252,8 +258,32 @@ func (c *client) enqueue(pm *websocket.PreparedMessage) {
 func (c *client) shut() {
 	c.once.Do(func() {
 		close(c.done)
-		_ = c.ws.Close()
+		if c.ws != nil {
+			_ = c.ws.Close()
+		}
 	})
+}
+
+// unregister removes a viewer from its rooms and its buyer's connections.
+func (h *Hub) unregister(c *client) {
+	c.shut()
+	h.mu.Lock()
+	for room := range c.rooms {
+		delete(h.rooms[room], c)
+		if len(h.rooms[room]) == 0 {
+			delete(h.rooms, room)
+		}
+	}
+	if c.user != "" {
+		delete(h.users[c.user], c)
+		if len(h.users[c.user]) == 0 {
+			delete(h.users, c.user)
+		}
+	}
+	h.mu.Unlock()
+	if c.ws != nil {
+		h.connected.Add(-1)
+	}
 }
 
 // write writes queued frames and pings until the connection ends.
@@ -265,7 +295,11 @@ func (c *client) write() {
 		select {
 		case <-c.done:
 			return
-		case pm := <-c.queue:
+		case m := <-c.queue:
+			pm, err := m.prepared()
+			if err != nil {
+				continue
+			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
 			if err := c.ws.WritePreparedMessage(pm); err != nil {
 				c.shut()

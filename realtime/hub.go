@@ -442,14 +442,11 @@ func (h *Hub) onViewers(_ string, data []byte) {
 
 func (h *Hub) onOrder(subject string, data []byte) {
 	buyer := strings.TrimPrefix(subject, subjectOrder)
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
-	if err != nil {
-		return
-	}
+	m := newMessage(data)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for c := range h.users[buyer] {
-		c.enqueue(pm)
+		c.enqueue(m)
 	}
 }
 
@@ -461,11 +458,8 @@ func (h *Hub) broadcast(room string, frame []byte) {
 	if len(viewers) == 0 {
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-	if err != nil {
-		return
-	}
+	m := newMessage(frame)
 	for c := range viewers {
-		c.enqueue(pm)
+		c.enqueue(m)
 	}
 }

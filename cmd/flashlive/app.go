@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,7 +191,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Sale.Live, orders.Live = m.Hub, m.Hub
-	m.Resolver.ViewerCounter = m.Hub
+	m.Resolver.ViewerCounter, m.Resolver.Live = m.Hub, m.Hub
 	instrumentHub(m.Registry, m.Hub)
 
 	if err := m.Orders.Start(jobs.WriteOrders(orderStore, hot, m.Hub, m.Logger), jobs.ExpireOrder(orderStore, hot, m.Hub, m.Logger)); err != nil {
@@ -220,7 +221,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.jobs.Start()
 
-	gql := graph.NewHandler(m.Resolver, graph.Options{Dev: cfg.Dev(), Logger: m.Logger})
+	gql := graph.NewHandler(m.Resolver, graph.Options{
+		Dev: cfg.Dev(), Logger: m.Logger, Authenticate: m.Auth.Authenticate, OriginPatterns: originPatterns(cfg),
+	})
 	handler := m.routes(gql)
 
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -300,6 +303,21 @@ func (m *Main) close() error {
 		m.DB.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// originPatterns are the hosts whose pages may open GraphQL subscriptions
+// besides the server's own: the allowed origins, and localhost in dev.
+func originPatterns(cfg Config) []string {
+	var ps []string
+	for _, o := range cfg.AllowedOrigins {
+		if u, err := url.Parse(o); err == nil {
+			ps = append(ps, u.Host)
+		}
+	}
+	if cfg.Dev() {
+		ps = append(ps, "localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*")
+	}
+	return ps
 }
 
 // instanceName names this process among its peers: host, process ID and a

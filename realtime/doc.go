@@ -8,7 +8,8 @@
 // once a second for each event that is SCHEDULED and starts within the hour;
 // a stock frame when an event's stock changes, coalesced to at most one per
 // event every 100 ms (the last value is always sent: it is read from the
-// stock source when the frame is built, not carried by the notice); an
+// stock source when the frame is built, not carried by the notice; a lone
+// change goes out within about 40 ms); an
 // event frame on every status change (LIVE, SOLD_OUT, ENDED, CLOSED, and
 // LIVE again when returned stock reopens a sold-out event); a viewers frame
 // when the room's audience, summed over every instance, changes; and, on

@@ -65,7 +65,12 @@ const (
 )
 
 const (
-	coalescePeriod  = 100 * time.Millisecond
+	// A stock change is announced, and a stock frame sent, at most once
+	// per minInterval per event; the rest are coalesced into the next one.
+	// The queues are looked at every coalescePeriod, so a lone change
+	// goes out within about two periods.
+	minInterval     = 100 * time.Millisecond
+	coalescePeriod  = 20 * time.Millisecond
 	tickPeriod      = time.Second
 	viewersPeriod   = 2 * time.Second
 	viewersStale    = 3 * viewersPeriod
@@ -91,8 +96,10 @@ type Hub struct {
 	sentViewers map[string]int                  // room → count last sent here
 
 	pendingMu   sync.Mutex
-	outStock    map[string]struct{} // events whose stock changed here, to announce
-	dirtyEvents map[string]struct{} // events announced by anyone, to refresh
+	outStock    map[string]struct{}  // events whose stock changed here, to announce
+	dirtyEvents map[string]struct{}  // events announced by anyone, to refresh
+	announced   map[string]time.Time // event → when its change was last announced
+	refreshed   map[string]time.Time // event → when it was last refreshed
 
 	dropped   atomic.Int64
 	connected atomic.Int64
@@ -152,11 +159,16 @@ func NewHub(cfg Config) (*Hub, error) {
 		sentViewers: map[string]int{},
 		outStock:    map[string]struct{}{},
 		dirtyEvents: map[string]struct{}{},
+		announced:   map[string]time.Time{},
+		refreshed:   map[string]time.Time{},
 		stop:        make(chan struct{}),
 	}
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
+		// Viewers send little: a small read buffer. Write buffers come
+		// from a pool between writes, so an idle viewer holds none.
+		ReadBufferSize:  512,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     h.originAllowed,
 	}
 	subs := []struct {
@@ -288,18 +300,43 @@ func (h *Hub) markDirty(eventID string) {
 }
 
 // flush announces the stock changes made here, then refreshes the events
-// anyone announced and sends their frames.
+// anyone announced and sends their frames, each at most once per
+// minInterval per event (the others wait for the next flush).
 func (h *Hub) flush() {
+	now := time.Now()
+	var out, dirty []string
 	h.pendingMu.Lock()
-	out, dirty := h.outStock, h.dirtyEvents
-	h.outStock, h.dirtyEvents = map[string]struct{}{}, map[string]struct{}{}
+	for id := range h.outStock {
+		if now.Sub(h.announced[id]) >= minInterval {
+			out = append(out, id)
+			h.announced[id] = now
+			delete(h.outStock, id)
+		}
+	}
+	for id := range h.dirtyEvents {
+		if now.Sub(h.refreshed[id]) >= minInterval {
+			dirty = append(dirty, id)
+			h.refreshed[id] = now
+			delete(h.dirtyEvents, id)
+		}
+	}
+	for id, at := range h.announced {
+		if now.Sub(at) > time.Minute {
+			delete(h.announced, id)
+		}
+	}
+	for id, at := range h.refreshed {
+		if now.Sub(at) > time.Minute {
+			delete(h.refreshed, id)
+		}
+	}
 	h.pendingMu.Unlock()
-	for id := range out {
+	for _, id := range out {
 		if err := h.cfg.Broker.Publish(subjectStock, []byte(id)); err != nil {
 			h.cfg.Logger.Warn("realtime: publish stock change", "event_id", id, "err", err)
 		}
 	}
-	for id := range dirty {
+	for _, id := range dirty {
 		h.mu.RLock()
 		_, watched := h.events[id]
 		h.mu.RUnlock()

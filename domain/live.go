@@ -33,3 +33,10 @@ func notifierOr(n LiveNotifier) LiveNotifier {
 	}
 	return n
 }
+
+// Crossing is an event reaching a boundary of its window: LIVE at its
+// start, ENDED at its end.
+type Crossing struct {
+	EventID string
+	Status  FlashEventStatus
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,5 +88,50 @@ func TestReconcilerDrift(t *testing.T) {
 				t.Fatalf("drift = %d, want %d", *got, tc.wantDrift)
 			}
 		})
+	}
+}
+
+type crossingEvents []domain.Crossing
+
+func (c crossingEvents) EventsCrossing(context.Context, time.Time, time.Time) ([]domain.Crossing, error) {
+	return c, nil
+}
+
+type countingLive struct {
+	domain.NopNotifier
+	mu     sync.Mutex
+	events []string
+}
+
+func (l *countingLive) EventChanged(id string) {
+	l.mu.Lock()
+	l.events = append(l.events, id)
+	l.mu.Unlock()
+}
+
+// TestTransitionsAnnounceOncePerCluster: three instances scan the same
+// crossings; each crossing is announced by exactly one of them.
+func TestTransitionsAnnounceOncePerCluster(t *testing.T) {
+	var mu sync.Mutex
+	claimed := map[string]bool{}
+	claim := func(_ context.Context, key string, _ time.Duration) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if claimed[key] {
+			return false, nil
+		}
+		claimed[key] = true
+		return true, nil
+	}
+	events := crossingEvents{{EventID: "evt_a", Status: domain.FlashEventLive}, {EventID: "evt_b", Status: domain.FlashEventEnded}}
+	live := &countingLive{}
+	for i := 0; i < 3; i++ {
+		tr := &Transitions{Events: events, Claim: claim, Live: live, Now: time.Now}
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := len(live.events), 2; got != want {
+		t.Fatalf("%d announcements %v, want %d (one per crossing)", got, live.events, want)
 	}
 }

@@ -214,6 +214,9 @@ func (m *Main) Open(ctx context.Context) error {
 		{"preheat", 5 * time.Second, 30 * time.Second, jobs.Preheat(source, m.Sale, PreheatWindow, m.Logger, m.Now)},
 		{"scan-expiries", time.Second, 10 * time.Second, jobs.ScanExpiries(orderStore, m.Orders, m.Now)},
 		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},
+		{"transitions", time.Second, 10 * time.Second, (&jobs.Transitions{
+			Events: eventStore, Claim: m.Redis.Claim, Live: m.Hub, Now: m.Now,
+		}).Run},
 	} {
 		if err := m.jobs.Every(j.name, j.interval, j.timeout, j.run); err != nil {
 			return err

@@ -7,6 +7,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -47,4 +48,14 @@ func (c *Client) Ping(ctx context.Context) error {
 // Close closes the client's connections.
 func (c *Client) Close() error {
 	return c.RDB.Close()
+}
+
+// Claim reports whether this caller is the first to claim key (prefixed)
+// within ttl: one instance of many acts, the others see false.
+func (c *Client) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := c.RDB.SetNX(ctx, c.Prefix+"claim:"+key, "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	return ok, nil
 }

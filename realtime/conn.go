@@ -60,8 +60,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if user != "" {
 		h.setUser(c, user)
 	}
+	// Both loops get goroutines of their own, and the handler returns: the
+	// HTTP server's per-request state (its buffers, the request, a stack
+	// grown by serving) is freed instead of held for the life of the feed.
 	go c.write()
-	c.read()
+	go c.read()
 }
 
 // originAllowed admits requests without an Origin (not from a browser),
@@ -300,7 +303,9 @@ func (c *client) write() {
 			if err != nil {
 				continue
 			}
-			_ = c.ws.SetWriteDeadline(time.Now().Add(h.cfg.WriteWait))
+			// No deadline per frame: a viewer too slow to take its frames
+			// fills its queue and is shut, which closes the socket and
+			// ends a write stuck on it.
 			if err := c.ws.WritePreparedMessage(pm); err != nil {
 				c.shut()
 				return

@@ -33,7 +33,7 @@
 //
 // # Backpressure and slow viewers
 //
-// Each viewer has a queue of QueueSize frames. Queuing never blocks: a
+// Each viewer has a queue of QueueSize frames (64 by default). Queuing never blocks: a
 // viewer whose queue is full is disconnected (counted in Dropped), so one
 // slow phone never holds a room or the hub's memory. A viewer that does
 // not answer pings within PongWait is disconnected too. Frames from

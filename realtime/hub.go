@@ -41,12 +41,14 @@ type Config struct {
 	// own origin; in Dev, localhost origins are allowed too.
 	AllowedOrigins []string
 	Dev            bool
-	// QueueSize is the frames a viewer may have waiting (default 256).
+	// QueueSize is the frames a viewer may have waiting (default 64: a
+	// few seconds of a busy room).
 	QueueSize int
 	// PongWait is how long a viewer may stay silent, pongs included
 	// (default 60s); pings go every PongWait*9/10.
 	PongWait time.Duration
-	// WriteWait bounds each write (default 10s).
+	// WriteWait bounds each ping (default 10s). Frames have no deadline: a
+	// viewer that cannot take them fills its queue and is cut off.
 	WriteWait time.Duration
 	// MaxFrameBytes is the largest frame a viewer may send (default 4096).
 	MaxFrameBytes int64
@@ -133,7 +135,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		return nil, errors.New("realtime: Source, Broker and Authenticate are required")
 	}
 	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 256
+		cfg.QueueSize = 64
 	}
 	if cfg.PongWait <= 0 {
 		cfg.PongWait = 60 * time.Second

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Environment variables that point tests at their services.
@@ -86,8 +87,30 @@ func withDatabase(t testing.TB, raw, db string) string {
 }
 
 // Redis returns the URL of the test Redis server and a key prefix no other
-// test uses.
+// test uses. The prefix's keys are deleted when the test ends.
 func Redis(t testing.TB) (url, prefix string) {
 	t.Helper()
-	return required(t, RedisEnv), "fltest:" + suffix() + ":"
+	url, prefix = required(t, RedisEnv), "fltest:"+suffix()+":"
+	t.Cleanup(func() {
+		opts, err := goredis.ParseURL(url)
+		if err != nil {
+			t.Errorf("parse %s: %v", RedisEnv, err)
+			return
+		}
+		rdb := goredis.NewClient(opts)
+		defer rdb.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
+				t.Errorf("delete test keys: %v", err)
+				return
+			}
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("scan test keys: %v", err)
+		}
+	})
+	return url, prefix
 }

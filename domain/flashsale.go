@@ -239,6 +239,11 @@ type HotEventSource interface {
 	// each buyer holds in live orders. NOT_FOUND for unknown IDs.
 	HotEvent(ctx context.Context, eventID string) (*HotEvent, error)
 
+	// BriefHotEvent is HotEvent without Held and Unpaid (which may list
+	// every buyer): a cheap read for checks that need the window, the
+	// price and whether the event is closed. NOT_FOUND for unknown IDs.
+	BriefHotEvent(ctx context.Context, eventID string) (*HotEvent, error)
+
 	// MarkLoaded records that the event is in the hot stock, so that any
 	// later load is known to be a rebuild.
 	MarkLoaded(ctx context.Context, eventID string) error

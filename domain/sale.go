@@ -206,7 +206,7 @@ func (s *FlashSale) event(ctx context.Context, id string) (*HotEvent, error) {
 			ev, err = cached, cerr
 			return err
 		}
-		ev, err = s.Source.HotEvent(ctx, id)
+		ev, err = s.Source.BriefHotEvent(ctx, id)
 		if err == nil || ErrorCode(err) == ENOTFOUND {
 			s.events.put(id, ev, err, s.Now())
 		}
@@ -219,7 +219,7 @@ func (s *FlashSale) event(ctx context.Context, id string) (*HotEvent, error) {
 		var ok bool
 		if ev, err, ok = s.events.get(id, s.Now()); !ok {
 			// Gone from the cache already (it was reset): read it.
-			ev, err = s.Source.HotEvent(ctx, id)
+			ev, err = s.Source.BriefHotEvent(ctx, id)
 		}
 	}
 	return ev, err

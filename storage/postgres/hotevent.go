@@ -22,6 +22,31 @@ func NewHotEventSource(db *DB) *HotEventSource {
 	return &HotEventSource{db: db}
 }
 
+// BriefHotEvent implements domain.HotEventSource: one row, no holdings.
+func (s *HotEventSource) BriefHotEvent(ctx context.Context, eventID string) (*domain.HotEvent, error) {
+	return scanBriefHotEvent(s.db.Pool.QueryRow(ctx, briefHotEventQuery, eventID))
+}
+
+// briefHotEventQuery reads an event as BriefHotEvent returns it; $1 is
+// its ID.
+const briefHotEventQuery = `
+	SELECT e.id, e.product_id, p.seller_id, e.price_cents, e.stock, e.sold, e.per_user_limit,
+		e.starts_at, e.ends_at, e.closed_at IS NOT NULL, e.hot_loaded_at IS NOT NULL
+	FROM flash_events e JOIN products p ON p.id = e.product_id
+	WHERE e.id = $1`
+
+func scanBriefHotEvent(row pgx.Row) (*domain.HotEvent, error) {
+	var ev domain.HotEvent
+	var sold int
+	err := row.Scan(&ev.ID, &ev.ProductID, &ev.SellerID, &ev.PriceCents, &ev.Stock, &sold,
+		&ev.PerUserLimit, &ev.StartsAt, &ev.EndsAt, &ev.Closed, &ev.LoadedBefore)
+	if err != nil {
+		return nil, translate(err, "find flash event", "flash event")
+	}
+	ev.Remaining = ev.Stock - sold
+	return &ev, nil
+}
+
 // HotEvent implements domain.HotEventSource. Remaining is the event's
 // stock less its sold count, Held the units in live orders of each buyer
 // (never nil) and Unpaid the live orders not paid yet, all read from one
@@ -30,17 +55,11 @@ func NewHotEventSource(db *DB) *HotEventSource {
 func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.HotEvent, error) {
 	var ev domain.HotEvent
 	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var sold int
-		err := tx.QueryRow(ctx, `
-			SELECT e.id, e.product_id, p.seller_id, e.price_cents, e.stock, e.sold, e.per_user_limit,
-				e.starts_at, e.ends_at, e.closed_at IS NOT NULL, e.hot_loaded_at IS NOT NULL
-			FROM flash_events e JOIN products p ON p.id = e.product_id
-			WHERE e.id = $1`, eventID).Scan(&ev.ID, &ev.ProductID, &ev.SellerID, &ev.PriceCents, &ev.Stock, &sold,
-			&ev.PerUserLimit, &ev.StartsAt, &ev.EndsAt, &ev.Closed, &ev.LoadedBefore)
+		brief, err := scanBriefHotEvent(tx.QueryRow(ctx, briefHotEventQuery, eventID))
 		if err != nil {
-			return translate(err, "find flash event", "flash event")
+			return err
 		}
-		ev.Remaining = ev.Stock - sold
+		ev = *brief
 		rows, err := tx.Query(ctx, `
 			SELECT o.buyer_id, sum(i.quantity) FROM orders o JOIN order_items i ON i.order_id = o.id
 			WHERE o.flash_event_id = $1 AND o.status = ANY($2)

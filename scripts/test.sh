@@ -35,6 +35,9 @@ export FLASHLIVE_TEST_REDIS_URL="$FLASHLIVE_REDIS_URL"
 echo "test.sh: FLASHLIVE_TEST_POSTGRES_URL=$FLASHLIVE_TEST_POSTGRES_URL" >&2
 echo "test.sh: FLASHLIVE_TEST_REDIS_URL=$FLASHLIVE_TEST_REDIS_URL" >&2
 
+# The browser test (cmd/flashlive/browser_test.go) drives Debian's chromium.
+scripts/ensure-chromium.sh
+
 vet_rc=0
 echo "test.sh: go vet ./..." >&2
 go vet ./... || vet_rc=$?

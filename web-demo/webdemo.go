@@ -4,7 +4,8 @@ package webdemo
 
 import "embed"
 
-// FS holds the demo's files; index.html is the page at /.
+// FS holds the demo's files: index.html (the live-room page at /),
+// seller.html (the seller console), their scripts and the stylesheet.
 //
-//go:embed *.html
+//go:embed *.html *.js *.css
 var FS embed.FS

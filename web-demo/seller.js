@@ -1,0 +1,239 @@
+// The seller console: products, rooms, flash deals; live stock over /ws and
+// orders polled every 2 s.
+'use strict';
+
+(() => {
+  const {gql, $, el, setText, formatCents, formatDuration, serverNow, statusLabel} = FL;
+  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status product { id name } liveRoom { id title }';
+
+  const state = {me: null, products: [], rooms: [], events: new Map(), orders: new Map()};
+
+  function message(id, text, kind) {
+    const e = $(id);
+    e.textContent = text;
+    e.className = 'message' + (kind ? ' ' + kind : '');
+  }
+  const toCents = v => Math.round(parseFloat(v) * 100);
+  const int = id => parseInt($(id).value, 10);
+
+  // ---- session ---------------------------------------------------------------------
+  function renderSession() {
+    const s = FL.getSession();
+    const seller = s && (s.user.role === 'SELLER' || s.user.role === 'ADMIN');
+    state.me = seller ? s.user : null;
+    $('login-panel').hidden = !!seller;
+    $('whoami').hidden = !seller;
+    for (const p of document.querySelectorAll('.console')) p.hidden = !seller;
+    if (seller) {
+      setText('me-name', s.user.displayName);
+      setText('me-email', '(' + s.user.email + ')');
+      loadAll();
+    }
+  }
+  FL.onSession(renderSession);
+
+  $('login-form').addEventListener('submit', async e => {
+    e.preventDefault();
+    message('login-message', 'Signing in…', '');
+    try {
+      const s = await FL.login($('login-email').value.trim(), $('login-password').value);
+      if (s.user.role !== 'SELLER' && s.user.role !== 'ADMIN') {
+        FL.setSession(null);
+        message('login-message', 'This account is not a seller account.', 'error');
+        return;
+      }
+      message('login-message', '', '');
+    } catch (err) { message('login-message', err.message, 'error'); }
+  });
+  $('logout').addEventListener('click', () => FL.logout());
+
+  // ---- loading -----------------------------------------------------------------------
+  async function loadAll() {
+    if (!state.me) return;
+    try {
+      // Two operations: each stays well under the server's complexity limit.
+      const [pd, d] = await Promise.all([
+        gql('{ serverTime products(first: 50) { edges { node { id name priceCents stock seller { id } } } } }'),
+        gql(`{ liveRooms(first: 20) { edges { node { id title status seller { id } flashEvents { ${EVENT_FIELDS} } } } } }`)]);
+      d.products = pd.products;
+      const mine = n => n.seller.id === state.me.id;
+      state.products = d.products.edges.map(e => e.node).filter(mine);
+      state.rooms = d.liveRooms.edges.map(e => e.node).filter(mine);
+      for (const r of state.rooms) {
+        feed.join(r.id);
+        for (const ev of r.flashEvents) state.events.set(ev.id, Object.assign(state.events.get(ev.id) || {}, ev));
+      }
+      render();
+    } catch (err) { message('event-message', 'Could not load your catalog: ' + err.message, 'error'); }
+  }
+
+  function fillSelect(sel, items, label) {
+    const keep = sel.value;
+    sel.replaceChildren(...items.map(i => el('option', {value: i.id}, label(i))));
+    if (items.some(i => i.id === keep)) sel.value = keep;
+  }
+
+  function render() {
+    fillSelect($('event-product'), state.products, p => p.name + ' — ' + formatCents(p.priceCents) + ' (' + p.stock + ' in stock)');
+    fillSelect($('event-room'), state.rooms.filter(r => r.status !== 'ENDED'), r => r.title + ' (' + statusLabel(r.status) + ')');
+    $('room-list').replaceChildren(...state.rooms.map(r => el('li', {class: 'seller-event'},
+      el('div', {class: 'row', style: 'align-items:center;margin:0'},
+        el('strong', {style: 'flex:1'}, r.title), el('span', {class: 'badge badge-' + (r.status === 'LIVE' ? 'live' : r.status.toLowerCase())}, statusLabel(r.status))),
+      el('div', {class: 'row'},
+        r.status === 'SCHEDULED' ? el('button', {type: 'button', class: 'btn btn-secondary', onclick: () => roomAction('startLiveRoom', r.id)}, 'Go live') : null,
+        r.status === 'LIVE' ? el('button', {type: 'button', class: 'btn btn-ghost', onclick: () => roomAction('endLiveRoom', r.id)}, 'End stream') : null,
+        el('a', {href: '/#room=' + encodeURIComponent(r.id), class: 'btn btn-ghost', style: 'text-decoration:none;text-align:center'}, 'Open viewer page')))));
+    renderEvents();
+  }
+
+  function renderEvents() {
+    const box = $('seller-events');
+    const evs = [...state.events.values()].sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt));
+    $('events-empty').hidden = evs.length > 0;
+    box.replaceChildren(...evs.map(ev => {
+      const orders = state.orders.get(ev.id) || [];
+      const pct = ev.stock ? 100 * ev.remaining / ev.stock : 0;
+      const open = ev.status === 'SCHEDULED' || ev.status === 'LIVE' || ev.status === 'SOLD_OUT';
+      return el('article', {class: 'seller-event', 'data-event': ev.id, 'data-status': ev.status},
+        el('div', {class: 'row', style: 'align-items:center;margin:0'},
+          el('h3', {style: 'flex:1;margin:0'}, ev.product.name + ' · ' + formatCents(ev.priceCents)),
+          el('span', {class: 'badge badge-' + ev.status.toLowerCase()}, statusLabel(ev.status))),
+        el('p', {class: 'muted'}, (ev.liveRoom ? 'In ' + ev.liveRoom.title + ' · ' : '') + 'limit ' + ev.perUserLimit + ' per buyer · ',
+          el('span', {class: 'ev-clock', 'data-starts': ev.startsAt, 'data-ends': ev.endsAt, 'data-status': ev.status}, '')),
+        el('div', {class: 'stock-bar', role: 'progressbar', 'aria-label': 'Units left', 'aria-valuemin': '0', 'aria-valuemax': String(ev.stock), 'aria-valuenow': String(ev.remaining)},
+          el('div', {class: 'stock-fill', style: 'width:' + pct + '%'})),
+        el('p', {class: 'stock-text'}, el('strong', {class: 'ev-remaining'}, String(ev.remaining)), ' of ' + ev.stock + ' left'),
+        open ? el('div', {class: 'row', style: 'margin:0'}, el('button', {type: 'button', class: 'btn btn-danger', onclick: ev2 => closeEvent(ev.id, ev2.currentTarget)}, 'Close deal')) : null,
+        el('h4', {style: 'margin:.5rem 0 0'}, 'Orders (' + orders.length + ')'),
+        orders.length ? el('div', {class: 'table-wrap'}, el('table', null,
+          el('thead', null, el('tr', null, el('th', {scope: 'col'}, 'Buyer'), el('th', {scope: 'col'}, 'Total'), el('th', {scope: 'col'}, 'Status'), el('th', {scope: 'col'}, el('span', {class: 'muted'}, 'Action')))),
+          el('tbody', null, orders.map(o => el('tr', {'data-order': o.id},
+            el('td', null, o.buyer ? o.buyer.displayName : '—'),
+            el('td', null, formatCents(o.totalCents)),
+            el('td', null, el('span', {class: 'badge badge-' + o.status.toLowerCase()}, statusLabel(o.status))),
+            el('td', null, o.status === 'PAID' ? el('button', {type: 'button', class: 'btn', onclick: e => completeOrder(o.id, e.currentTarget)}, 'Complete') : '')))))) : el('p', {class: 'muted'}, 'No orders yet.'));
+    }));
+    tick();
+  }
+
+  function tick() {
+    setText('server-clock', new Date(serverNow()).toLocaleTimeString());
+    for (const c of document.querySelectorAll('.ev-clock')) {
+      const now = serverNow(), st = c.dataset.status;
+      let t = '';
+      if (st === 'SCHEDULED') t = 'starts in ' + formatDuration(Date.parse(c.dataset.starts) - now);
+      else if (st === 'LIVE') t = 'ends in ' + formatDuration(Date.parse(c.dataset.ends) - now);
+      else t = statusLabel(st).toLowerCase();
+      if (c.textContent !== t) c.textContent = t;
+    }
+  }
+
+  // ---- actions ---------------------------------------------------------------------------
+  $('product-form').addEventListener('submit', async e => {
+    e.preventDefault();
+    const name = $('product-name').value.trim();
+    if (!name) { message('product-message', 'Give the product a name.', 'error'); return; }
+    try {
+      const d = await gql('mutation($in: CreateProductInput!) { createProduct(input: $in) { id name } }',
+        {in: {name, description: $('product-desc').value, priceCents: toCents($('product-price').value), stock: int('product-stock')}});
+      message('product-message', 'Created “' + d.createProduct.name + '”.', 'ok');
+      $('product-name').value = '';
+      await loadAll();
+      $('event-product').value = d.createProduct.id;
+    } catch (err) { message('product-message', err.message, 'error'); }
+  });
+
+  $('room-form').addEventListener('submit', async e => {
+    e.preventDefault();
+    const title = $('room-name').value.trim();
+    if (!title) { message('room-message', 'Give the room a title.', 'error'); return; }
+    try {
+      const d = await gql('mutation($in: CreateLiveRoomInput!) { createLiveRoom(input: $in) { id title } }', {in: {title}});
+      await gql('mutation($id: ID!) { startLiveRoom(id: $id) { id } }', {id: d.createLiveRoom.id});
+      message('room-message', '“' + d.createLiveRoom.title + '” is live.', 'ok');
+      $('room-name').value = '';
+      await loadAll();
+      $('event-room').value = d.createLiveRoom.id;
+    } catch (err) { message('room-message', err.message, 'error'); }
+  });
+
+  async function roomAction(mutation, id) {
+    try { await gql(`mutation($id: ID!) { ${mutation}(id: $id) { id } }`, {id}); await loadAll(); }
+    catch (err) { message('room-message', err.message, 'error'); }
+  }
+
+  $('event-form').addEventListener('submit', async e => {
+    e.preventDefault();
+    const productId = $('event-product').value, liveRoomId = $('event-room').value;
+    if (!productId || !liveRoomId) { message('event-message', 'Create a product and a room first.', 'error'); return; }
+    try {
+      await gql('{ serverTime }'); // fresh clock offset
+      const starts = serverNow() + int('event-in') * 1000;
+      const ends = starts + int('event-minutes') * 60000;
+      const d = await gql(`mutation($in: CreateFlashEventInput!) { createFlashEvent(input: $in) { ${EVENT_FIELDS} } }`, {in: {
+        productId, liveRoomId, priceCents: toCents($('event-price').value), stock: int('event-stock'),
+        perUserLimit: int('event-limit'), startsAt: new Date(starts).toISOString(), endsAt: new Date(ends).toISOString()}});
+      state.events.set(d.createFlashEvent.id, d.createFlashEvent);
+      message('event-message', 'Scheduled “' + d.createFlashEvent.product.name + '”.', 'ok');
+      renderEvents();
+      loadAll();
+    } catch (err) { message('event-message', err.message, 'error'); }
+  });
+
+  async function closeEvent(id, btn) {
+    if (!confirm('Close this deal? No one can buy after this, and it cannot be undone.')) return;
+    btn.disabled = true;
+    try {
+      const d = await gql('mutation($id: ID!) { closeFlashEvent(id: $id) { id status remaining } }', {id});
+      Object.assign(state.events.get(id), d.closeFlashEvent);
+      renderEvents();
+    } catch (err) { btn.disabled = false; message('event-message', err.message, 'error'); }
+  }
+
+  async function completeOrder(id, btn) {
+    btn.disabled = true;
+    try { await gql('mutation($id: ID!) { completeOrder(id: $id) { id status } }', {id}); await pollOrders(); }
+    catch (err) { btn.disabled = false; message('event-message', err.message, 'error'); }
+  }
+
+  // ---- live data ---------------------------------------------------------------------------
+  let polling = false;
+  async function pollOrders() {
+    if (!state.me || polling) return;
+    polling = true;
+    try {
+      const evs = [...state.events.values()].filter(e => e.status !== 'ENDED' && e.status !== 'CLOSED' || !state.orders.has(e.id)).slice(0, 10);
+      let changed = false;
+      for (const ev of evs) {
+        const d = await gql('query($e: ID) { sellerOrders(flashEventId: $e, first: 50) { edges { node { id status totalCents createdAt buyer { displayName } } } } }', {e: ev.id});
+        const next = d.sellerOrders.edges.map(x => x.node);
+        if (JSON.stringify(next) !== JSON.stringify(state.orders.get(ev.id) || [])) { state.orders.set(ev.id, next); changed = true; }
+      }
+      if (changed) renderEvents();
+    } catch { /* try again in 2 s */ } finally { polling = false; }
+  }
+
+  function onFrame(f) {
+    const ev = f.eventId && state.events.get(f.eventId);
+    switch (f.type) {
+    case 'snapshot':
+      for (const s of f.events || []) {
+        const e = state.events.get(s.eventId);
+        if (e) { e.status = s.status; e.remaining = s.remaining; }
+      }
+      renderEvents();
+      break;
+    case 'stock':
+      if (ev) { ev.remaining = f.remaining; if (f.status) ev.status = f.status; renderEvents(); }
+      break;
+    case 'event':
+      if (ev) { ev.status = f.status; renderEvents(); } else loadAll();
+      break;
+    }
+  }
+  const feed = new FL.Feed(onFrame);
+
+  renderSession();
+  setInterval(tick, 500);
+  setInterval(pollOrders, 2000);
+})();

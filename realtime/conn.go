@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -18,11 +19,12 @@ import (
 // client is one viewer's connection: its reader runs in the HTTP handler's
 // goroutine, its writer in a goroutine of its own that owns all writes.
 type client struct {
-	hub   *Hub
-	ws    *websocket.Conn // nil for a listener (see Hub.Listen)
-	queue chan *message
-	done  chan struct{}
-	once  sync.Once
+	hub    *Hub
+	ws     *websocket.Conn // nil for a listener (see Hub.Listen)
+	queue  chan *message   // never closed: nil tells the writer to stop
+	done   chan struct{}
+	once   sync.Once
+	closed atomic.Bool
 
 	// guarded by hub.mu
 	user  string
@@ -57,6 +59,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rooms: map[string]struct{}{},
 	}
 	h.connected.Add(1)
+	h.mu.Lock()
+	h.clients[c] = struct{}{}
+	h.mu.Unlock()
 	if user != "" {
 		h.setUser(c, user)
 	}
@@ -247,8 +252,10 @@ func (m *message) prepared() (*websocket.PreparedMessage, error) {
 // enqueue queues a frame without ever blocking; a viewer whose queue is
 // full is too slow and is disconnected.
 func (c *client) enqueue(m *message) {
+	if c.closed.Load() {
+		return
+	}
 	select {
-	case <-c.done:
 	case c.queue <- m:
 	default:
 		c.hub.dropped.Add(1)
@@ -260,9 +267,16 @@ func (c *client) enqueue(m *message) {
 // read fails, which unregisters the viewer.
 func (c *client) shut() {
 	c.once.Do(func() {
+		c.closed.Store(true)
 		close(c.done)
 		if c.ws != nil {
 			_ = c.ws.Close()
+			// Wake an idle writer. A writer with a full queue is not idle:
+			// its next write fails on the closed socket.
+			select {
+			case c.queue <- nil:
+			default:
+			}
 		}
 	})
 }
@@ -283,38 +297,43 @@ func (h *Hub) unregister(c *client) {
 			delete(h.users, c.user)
 		}
 	}
+	_, wasClient := h.clients[c]
+	delete(h.clients, c)
 	h.mu.Unlock()
-	if c.ws != nil {
+	if wasClient {
 		h.connected.Add(-1)
 	}
 }
 
-// write writes queued frames and pings until the connection ends.
+// pingMessage, queued by the hub's pinger, makes the writer send a ping.
+var pingMessage = &message{}
+
+// write writes queued frames and pings until the connection ends. It
+// waits on the queue alone: one channel receive per frame, the cheapest
+// wake-up there is, for the goroutine that 10,000 viewers each have.
 func (c *client) write() {
 	h := c.hub
-	ping := time.NewTicker(h.cfg.PongWait * 9 / 10)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.done:
+	for m := range c.queue {
+		if m == nil || c.closed.Load() {
 			return
-		case m := <-c.queue:
-			pm, err := m.prepared()
-			if err != nil {
-				continue
-			}
-			// No deadline per frame: a viewer too slow to take its frames
-			// fills its queue and is shut, which closes the socket and
-			// ends a write stuck on it.
-			if err := c.ws.WritePreparedMessage(pm); err != nil {
-				c.shut()
-				return
-			}
-		case <-ping.C:
+		}
+		if m == pingMessage {
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
 				c.shut()
 				return
 			}
+			continue
+		}
+		pm, err := m.prepared()
+		if err != nil {
+			continue
+		}
+		// No deadline per frame: a viewer too slow to take its frames
+		// fills its queue and is shut, which closes the socket and ends a
+		// write stuck on it.
+		if err := c.ws.WritePreparedMessage(pm); err != nil {
+			c.shut()
+			return
 		}
 	}
 }

@@ -91,6 +91,7 @@ type Hub struct {
 	upgrader websocket.Upgrader
 
 	mu          sync.RWMutex
+	clients     map[*client]struct{}            // every /ws connection here
 	rooms       map[string]map[*client]struct{} // room → its viewers here
 	users       map[string]map[*client]struct{} // buyer → their connections here
 	events      map[string]*eventView           // events of rooms with viewers here
@@ -154,6 +155,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{
 		cfg:         cfg,
+		clients:     map[*client]struct{}{},
 		rooms:       map[string]map[*client]struct{}{},
 		users:       map[string]map[*client]struct{}{},
 		events:      map[string]*eventView{},
@@ -190,7 +192,8 @@ func NewHub(cfg Config) (*Hub, error) {
 		}
 		h.unsubscribe = append(h.unsubscribe, unsub)
 	}
-	h.wg.Add(3)
+	h.wg.Add(4)
+	go h.every(cfg.PongWait*9/10, h.ping)
 	go h.every(coalescePeriod, h.flush)
 	go h.every(tickPeriod, h.tick)
 	go h.every(viewersPeriod, h.reportViewers)
@@ -212,6 +215,9 @@ func (h *Hub) Close() {
 	h.wg.Wait()
 	h.mu.RLock()
 	var all []*client
+	for c := range h.clients {
+		all = append(all, c)
+	}
 	for _, cs := range h.rooms {
 		for c := range cs {
 			all = append(all, c)
@@ -239,6 +245,16 @@ func (h *Hub) every(d time.Duration, fn func()) {
 		case <-t.C:
 			fn()
 		}
+	}
+}
+
+// ping queues a ping to every connection here; the pong, or any frame,
+// keeps it alive for PongWait more.
+func (h *Hub) ping() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		c.enqueue(pingMessage)
 	}
 }
 

@@ -25,6 +25,7 @@ type client struct {
 	done   chan struct{}
 	once   sync.Once
 	closed atomic.Bool
+	slow   atomic.Bool // cut off for being too slow
 
 	// guarded by hub.mu
 	user  string
@@ -258,7 +259,11 @@ func (c *client) enqueue(m *message) {
 	select {
 	case c.queue <- m:
 	default:
-		c.hub.dropped.Add(1)
+		// Two broadcasts may find the queue full at once: count the
+		// viewer once.
+		if c.slow.CompareAndSwap(false, true) {
+			c.hub.dropped.Add(1)
+		}
 		c.shut()
 	}
 }

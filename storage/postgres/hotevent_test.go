@@ -83,7 +83,7 @@ func wantHot(t *testing.T, e *orderEnv, what, id string, want domain.HotEvent) {
 		t.Fatalf("%s: HotEvent =\n %+v\nwant\n %+v", what, *got, want)
 	}
 	// Remaining agrees with the live orders.
-	live, err := e.orders.LiveUnits(context.Background(), id)
+	live, err := liveUnits(context.Background(), e.orders, id)
 	if err != nil {
 		t.Fatal(err)
 	}

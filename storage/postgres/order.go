@@ -846,26 +846,6 @@ func (s *OrderStore) DeadOrdersSince(ctx context.Context, eventID string, since 
 	return ids, translate(err, "find dead orders", "order")
 }
 
-// OrderStatuses returns the status of each written order among ids;
-// unwritten ones are absent.
-func (s *OrderStore) OrderStatuses(ctx context.Context, ids []string) (map[string]domain.OrderStatus, error) {
-	out := make(map[string]domain.OrderStatus, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := s.db.Pool.Query(ctx, `SELECT id, status FROM orders WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, translate(err, "find order statuses", "order")
-	}
-	var id string
-	var st domain.OrderStatus
-	_, err = pgx.ForEachRow(rows, []any{&id, &st}, func() error { out[id] = st; return nil })
-	if err != nil {
-		return nil, translate(err, "find order statuses", "order")
-	}
-	return out, nil
-}
-
 // Conservation returns, from one snapshot, the units in the event's live
 // orders and which of the given order IDs are written: PostgreSQL's side
 // of stock conservation.
@@ -889,15 +869,4 @@ func (s *OrderStore) Conservation(ctx context.Context, eventID string, ids []str
 		return translate(err, "find orders", "order")
 	})
 	return live, written, err
-}
-
-// LiveUnits returns the units in the event's live orders (PENDING,
-// AWAITING_PAYMENT, PAID, COMPLETED): what stock conservation compares
-// with the event's sold count. 0 for unknown events.
-func (s *OrderStore) LiveUnits(ctx context.Context, eventID string) (int, error) {
-	var units int
-	err := s.db.Pool.QueryRow(ctx, `
-		SELECT coalesce(sum(i.quantity), 0) FROM orders o JOIN order_items i ON i.order_id = o.id
-		WHERE o.flash_event_id = $1 AND o.status = ANY($2)`, eventID, liveStatuses).Scan(&units)
-	return units, translate(err, "count live units", "flash event")
 }

@@ -287,6 +287,13 @@ func (s *OrderStream) handle(ctx context.Context, msgs []jetstream.Msg, handle f
 		}
 		return
 	}
+	if ctx.Err() != nil {
+		// Shutting down: the messages come back to whoever consumes next.
+		for _, m := range msgs {
+			_ = m.Nak()
+		}
+		return
+	}
 	if errors.Is(err, errPoison) || len(msgs) > 1 {
 		// Find the culprit: each message on its own.
 		for _, m := range msgs {
@@ -307,6 +314,10 @@ func (s *OrderStream) handleAlone(ctx context.Context, m jetstream.Msg, handle f
 	cancel()
 	if err == nil {
 		_ = m.Ack()
+		return
+	}
+	if ctx.Err() != nil {
+		_ = m.Nak() // shutting down: not a failure of the message
 		return
 	}
 	if permanent(err) {

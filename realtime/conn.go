@@ -3,7 +3,7 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,16 +16,27 @@ import (
 	"flashlive/domain"
 )
 
-// client is one viewer's connection: its reader runs in the HTTP handler's
-// goroutine, its writer in a goroutine of its own that owns all writes.
+// client is one viewer's connection, or one listener (Hub.Listen). A
+// viewer's reader runs in a goroutine of its own. It has no writer
+// goroutine: whoever sends it a frame writes the frame to its socket at
+// once, without waiting (see write), and only a viewer whose socket is
+// backed up gets a flusher goroutine, for as long as it is backed up.
 type client struct {
-	hub    *Hub
-	ws     *websocket.Conn // nil for a listener (see Hub.Listen)
-	queue  chan *message   // never closed: nil tells the writer to stop
-	done   chan struct{}
-	once   sync.Once
-	closed atomic.Bool
-	slow   atomic.Bool // cut off for being too slow
+	// The fields of write's fast path come first, on one cache line: a
+	// broadcast touches them for every viewer.
+	wmu      sync.Mutex
+	fd       int         // the socket's descriptor, written without the runtime (see write); -1 when none
+	flushing bool        // a flusher owns the socket's writes until pending is empty
+	closed   atomic.Bool // set under wmu: no write reaches fd after it
+	pending  [][]byte    // frames waiting for the socket (the first maybe in part); at most QueueSize
+
+	hub   *Hub
+	ws    *websocket.Conn // nil for a listener
+	conn  net.Conn        // ws.NetConn()
+	queue chan *message   // a listener's frames; nil for a viewer
+	done  chan struct{}
+	once  sync.Once
+	slow  atomic.Bool // cut off for being too slow
 
 	// guarded by hub.mu
 	user  string
@@ -55,7 +66,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &client{
 		hub:   h,
 		ws:    ws,
-		queue: make(chan *message, h.cfg.QueueSize),
+		conn:  ws.NetConn(),
+		fd:    socketOf(ws.NetConn()),
 		done:  make(chan struct{}),
 		rooms: map[string]struct{}{},
 	}
@@ -66,10 +78,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if user != "" {
 		h.setUser(c, user)
 	}
-	// Both loops get goroutines of their own, and the handler returns: the
+	// The reader gets a goroutine of its own, and the handler returns: the
 	// HTTP server's per-request state (its buffers, the request, a stack
 	// grown by serving) is freed instead of held for the life of the feed.
-	go c.write()
 	go c.read()
 }
 
@@ -111,6 +122,20 @@ func (c *client) read() {
 	_ = c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	})
+	// Answers go out through write, like every frame to this viewer, never
+	// through gorilla's own writer: two writers could split each other's
+	// frames.
+	c.ws.SetPingHandler(func(data string) error {
+		c.write(wsFrame(opPong, []byte(data)))
+		return c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	})
+	c.ws.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
+		}
+		c.write(wsFrame(opClose, websocket.FormatCloseMessage(code, "")))
+		return nil
 	})
 	bad := 0
 	for {
@@ -230,58 +255,126 @@ func (c *client) send(v any) { c.enqueue(newMessage(mustJSON(v))) }
 
 func (c *client) sendError(msg string) { c.send(errorFrame{Type: "error", Message: msg}) }
 
-// message is one frame, encoded once for every viewer it goes to.
+// message is one frame, encoded once for every viewer it goes to: data is
+// its JSON (what a listener gets), wire the WebSocket frame of it (what a
+// socket is written).
 type message struct {
 	data []byte
-	once sync.Once
-	pm   *websocket.PreparedMessage
+	wire []byte
 }
 
-func newMessage(data []byte) *message { return &message{data: data} }
+func newMessage(data []byte) *message { return &message{data: data, wire: wsFrame(opText, data)} }
 
-// prepared returns the frame as a WebSocket message, framed once however
-// many connections write it.
-func (m *message) prepared() (*websocket.PreparedMessage, error) {
-	var err error
-	m.once.Do(func() { m.pm, err = websocket.NewPreparedMessage(websocket.TextMessage, m.data) })
-	if m.pm == nil && err == nil {
-		err = errors.New("realtime: frame could not be prepared")
-	}
-	return m.pm, err
-}
-
-// enqueue queues a frame without ever blocking; a viewer whose queue is
-// full is too slow and is disconnected.
+// enqueue sends a frame without ever blocking: to a viewer's socket (see
+// write), or to a listener's queue. A viewer or listener that has
+// QueueSize frames waiting is too slow and is disconnected.
 func (c *client) enqueue(m *message) {
 	if c.closed.Load() {
+		return
+	}
+	if c.ws != nil {
+		c.write(m.wire)
 		return
 	}
 	select {
 	case c.queue <- m:
 	default:
-		// Two broadcasts may find the queue full at once: count the
-		// viewer once.
-		if c.slow.CompareAndSwap(false, true) {
-			c.hub.dropped.Add(1)
-		}
-		c.shut()
+		c.tooSlow()
 	}
 }
 
-// shut ends the connection once: the writer stops and the reader's next
-// read fails, which unregisters the viewer.
+// write writes one frame to the viewer's socket without waiting for it:
+// the kernel takes it at once unless the socket's buffer is full. The rest
+// of a frame the kernel did not take, and every frame sent while a
+// flusher is at work, waits in pending for the flusher, which waits for
+// the socket on its own goroutine. So a broadcast costs one system call
+// per viewer and no goroutine switch, and a stuck viewer never holds up
+// the room.
+func (c *client) write(frame []byte) {
+	c.wmu.Lock()
+	if c.closed.Load() {
+		c.wmu.Unlock()
+		return
+	}
+	if c.flushing {
+		if len(c.pending) >= c.hub.cfg.QueueSize {
+			c.wmu.Unlock()
+			c.tooSlow()
+			return
+		}
+		c.pending = append(c.pending, frame)
+		c.wmu.Unlock()
+		return
+	}
+	n := 0
+	if c.fd >= 0 {
+		var err error
+		if n, err = writeNow(c.fd, frame); err != nil {
+			c.wmu.Unlock()
+			c.shut()
+			return
+		}
+		if n == len(frame) {
+			c.wmu.Unlock()
+			return
+		}
+	}
+	c.pending = append(c.pending, frame[n:])
+	c.flushing = true
+	c.wmu.Unlock()
+	go c.flush()
+}
+
+// flush writes pending frames, waiting for the socket, until none are
+// left or the connection ends. Each round writes everything pending in
+// one system call and must finish within WriteWait.
+func (c *client) flush() {
+	for {
+		c.wmu.Lock()
+		bufs := net.Buffers(c.pending)
+		c.pending = nil
+		if len(bufs) == 0 || c.closed.Load() {
+			c.flushing = false
+			c.wmu.Unlock()
+			return
+		}
+		c.wmu.Unlock()
+		_ = c.conn.SetWriteDeadline(time.Now().Add(c.hub.cfg.WriteWait))
+		_, err := bufs.WriteTo(c.conn)
+		// No deadline for the writes that follow: they never wait.
+		_ = c.conn.SetWriteDeadline(time.Time{})
+		if err != nil {
+			c.shut()
+			c.wmu.Lock()
+			c.flushing = false
+			c.pending = nil
+			c.wmu.Unlock()
+			return
+		}
+	}
+}
+
+// tooSlow disconnects a viewer or listener whose queue is full, counting
+// it once however many broadcasts find it full at once.
+func (c *client) tooSlow() {
+	if c.slow.CompareAndSwap(false, true) {
+		c.hub.dropped.Add(1)
+	}
+	c.shut()
+}
+
+// shut ends the connection once: a flusher's next round stops, and the
+// reader's next read fails, which unregisters the viewer. closed is set
+// under wmu before the socket is closed, so write never writes to a
+// descriptor the kernel may have handed to another connection.
 func (c *client) shut() {
 	c.once.Do(func() {
+		c.wmu.Lock()
 		c.closed.Store(true)
+		c.wmu.Unlock()
 		close(c.done)
 		if c.ws != nil {
 			_ = c.ws.Close()
-			// Wake an idle writer. A writer with a full queue is not idle:
-			// its next write fails on the closed socket.
-			select {
-			case c.queue <- nil:
-			default:
-			}
 		}
 	})
 }
@@ -307,39 +400,6 @@ func (h *Hub) unregister(c *client) {
 	h.mu.Unlock()
 	if wasClient {
 		h.connected.Add(-1)
-	}
-}
-
-// pingMessage, queued by the hub's pinger, makes the writer send a ping.
-var pingMessage = &message{}
-
-// write writes queued frames and pings until the connection ends. It
-// waits on the queue alone: one channel receive per frame, the cheapest
-// wake-up there is, for the goroutine that 10,000 viewers each have.
-func (c *client) write() {
-	h := c.hub
-	for m := range c.queue {
-		if m == nil || c.closed.Load() {
-			return
-		}
-		if m == pingMessage {
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
-				c.shut()
-				return
-			}
-			continue
-		}
-		pm, err := m.prepared()
-		if err != nil {
-			continue
-		}
-		// No deadline per frame: a viewer too slow to take its frames
-		// fills its queue and is shut, which closes the socket and ends a
-		// write stuck on it.
-		if err := c.ws.WritePreparedMessage(pm); err != nil {
-			c.shut()
-			return
-		}
 	}
 }
 

@@ -1,20 +1,21 @@
 // Package realtime is the live-room hub behind /ws (gorilla/websocket):
 // viewers join rooms and receive what changes in them, encoded once per
-// room and written to each viewer by that viewer's own writer.
+// room and written straight to each viewer's socket.
 //
 // # What a viewer receives
 //
 // On join, a snapshot of the room's flash events. Then: a countdown frame
-// once a second for each event that is SCHEDULED and starts within the hour;
-// a stock frame when an event's stock changes, coalesced to at most one per
-// event every 100 ms (the last value is always sent: it is read from the
-// stock source when the frame is built, not carried by the notice; a lone
-// change goes out within about 40 ms); an
-// event frame on every status change (LIVE, SOLD_OUT, ENDED, CLOSED, and
-// LIVE again when returned stock reopens a sold-out event); a viewers frame
-// when the room's audience, summed over every instance, changes; and, on
-// the connections of the buyer only, an order frame on every status change
-// of one of their orders. The wire format is ../shared/contract/realtime.md.
+// once a second for each event that is SCHEDULED and starts within the
+// hour; a stock frame when an event's stock changes, coalesced to at most
+// one per event every 100 ms (the last value is always sent: it is read
+// from the stock source when the frame is built, not carried by the
+// notice; a change after a quiet 100 ms goes out at once), stamped with
+// the serverTime it was built at; an event frame on every status change
+// (LIVE, SOLD_OUT, ENDED, CLOSED, and LIVE again when returned stock
+// reopens a sold-out event); a viewers frame when the room's audience,
+// summed over every instance, changes; and, on the connections of the
+// buyer only, an order frame on every status change of one of their
+// orders. The wire format is ../shared/contract/realtime.md.
 //
 // # Across instances
 //
@@ -26,17 +27,31 @@
 //
 // # Ordering
 //
-// Frames to one viewer are written in the order the hub queued them. The
+// Frames to one viewer are written in the order the hub sent them. The
 // stock and event frames of one event are built by one goroutine (the
-// coalescer), in that order; order frames follow the order notices arrived
-// in. Nothing is promised across events.
+// coalescer), in that order, and a broadcast returns only once every
+// viewer has its frame written or waiting; order frames follow the order
+// notices arrived in. Nothing is promised across events.
+//
+// # Writing: one system call per viewer, no goroutine per viewer
+//
+// A viewer has a reader goroutine and no writer goroutine. A broadcast is
+// framed once (the bytes of one WebSocket frame, the same for everyone)
+// and written to each viewer's socket by the broadcasting goroutines
+// themselves (a room is split over GOMAXPROCS of them), with a
+// non-blocking write: the kernel takes the frame at once unless that
+// viewer's socket buffer is full. Only then does the viewer get a flusher
+// goroutine, which waits for the socket, writes everything waiting in one
+// system call, and ends when nothing is left.
 //
 // # Backpressure and slow viewers
 //
-// Each viewer has a queue of QueueSize frames (64 by default). Queuing never blocks: a
-// viewer whose queue is full is disconnected (counted in Dropped), so one
-// slow phone never holds a room or the hub's memory. A viewer that does
-// not answer pings within PongWait is disconnected too. Frames from
-// viewers are read with a size limit; a malformed frame gets an error
-// frame, and a viewer that keeps sending them is disconnected.
+// While a viewer's socket is backed up, up to QueueSize frames (64 by
+// default) wait for it; one more and it is disconnected (counted in
+// Dropped), as is a viewer whose socket takes longer than WriteWait to
+// accept what waits. So one slow phone never holds a room, a broadcast or
+// the hub's memory. A viewer that does not answer pings within PongWait is
+// disconnected too. Frames from viewers are read with a size limit; a
+// malformed frame gets an error frame, and a viewer that keeps sending
+// them is disconnected.
 package realtime

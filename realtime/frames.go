@@ -50,12 +50,16 @@ type countdownFrame struct {
 	SecondsLeft int      `json:"secondsLeft"`
 }
 
+// stockFrame adds serverTime to the contract's fields (clients ignore
+// fields they do not know): when the frame was built, so a client can tell
+// how fresh the figure is and a load test how long the broadcast took.
 type stockFrame struct {
-	Type      string `json:"type"`
-	Room      string `json:"room"`
-	EventID   string `json:"eventId"`
-	Remaining int    `json:"remaining"`
-	Status    string `json:"status"`
+	Type       string   `json:"type"`
+	Room       string   `json:"room"`
+	EventID    string   `json:"eventId"`
+	Remaining  int      `json:"remaining"`
+	Status     string   `json:"status"`
+	ServerTime wireTime `json:"serverTime"`
 }
 
 type eventFrame struct {

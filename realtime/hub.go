@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,8 +48,9 @@ type Config struct {
 	// PongWait is how long a viewer may stay silent, pongs included
 	// (default 60s); pings go every PongWait*9/10.
 	PongWait time.Duration
-	// WriteWait bounds each ping (default 10s). Frames have no deadline: a
-	// viewer that cannot take them fills its queue and is cut off.
+	// WriteWait is how long a viewer's backed-up socket may take to accept
+	// what waits for it (default 10s); a viewer that cannot is cut off, as
+	// is one with QueueSize frames waiting.
 	WriteWait time.Duration
 	// MaxFrameBytes is the largest frame a viewer may send (default 4096).
 	MaxFrameBytes int64
@@ -69,8 +71,9 @@ const (
 const (
 	// A stock change is announced, and a stock frame sent, at most once
 	// per minInterval per event; the rest are coalesced into the next one.
-	// The queues are looked at every coalescePeriod, so a lone change
-	// goes out within about two periods.
+	// A change goes out at once when its event's last one is older than
+	// minInterval; the queues of those held back are looked at every
+	// coalescePeriod.
 	minInterval     = 100 * time.Millisecond
 	coalescePeriod  = 20 * time.Millisecond
 	tickPeriod      = time.Second
@@ -103,11 +106,13 @@ type Hub struct {
 	dirtyEvents map[string]struct{}  // events announced by anyone, to refresh
 	announced   map[string]time.Time // event → when its change was last announced
 	refreshed   map[string]time.Time // event → when it was last refreshed
+	pruned      time.Time            // when announced and refreshed were last pruned
 
 	dropped   atomic.Int64
 	connected atomic.Int64
 
 	unsubscribe []func()
+	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
 	stop        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -165,6 +170,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		dirtyEvents: map[string]struct{}{},
 		announced:   map[string]time.Time{},
 		refreshed:   map[string]time.Time{},
+		kick:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 	}
 	h.upgrader = websocket.Upgrader{
@@ -194,7 +200,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	h.wg.Add(4)
 	go h.every(cfg.PongWait*9/10, h.ping)
-	go h.every(coalescePeriod, h.flush)
+	go h.coalesce()
 	go h.every(tickPeriod, h.tick)
 	go h.every(viewersPeriod, h.reportViewers)
 	return h, nil
@@ -248,14 +254,16 @@ func (h *Hub) every(d time.Duration, fn func()) {
 	}
 }
 
-// ping queues a ping to every connection here; the pong, or any frame,
+// ping sends a ping to every connection here; the pong, or any frame,
 // keeps it alive for PongWait more.
 func (h *Hub) ping() {
 	h.mu.RLock()
-	defer h.mu.RUnlock()
+	all := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
-		c.enqueue(pingMessage)
+		all = append(all, c)
 	}
+	h.mu.RUnlock()
+	h.fanout(all, func(c *client) { c.write(pingFrame) })
 }
 
 // StockChanged announces that an event's stock moved. It never blocks:
@@ -264,6 +272,33 @@ func (h *Hub) StockChanged(eventID string) {
 	h.pendingMu.Lock()
 	h.outStock[eventID] = struct{}{}
 	h.pendingMu.Unlock()
+	h.wake()
+}
+
+// wake makes the coalescer look at the pending changes now rather than at
+// its next tick.
+func (h *Hub) wake() {
+	select {
+	case h.kick <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// coalesce runs flush on every wake-up, and every coalescePeriod for the
+// changes held back by minInterval.
+func (h *Hub) coalesce() {
+	defer h.wg.Done()
+	t := time.NewTicker(coalescePeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-h.kick:
+		case <-t.C:
+		}
+		h.flush()
+	}
 }
 
 // EventChanged announces that an event's status may have changed (closed,
@@ -315,6 +350,7 @@ func (h *Hub) markDirty(eventID string) {
 	h.pendingMu.Lock()
 	h.dirtyEvents[eventID] = struct{}{}
 	h.pendingMu.Unlock()
+	h.wake()
 }
 
 // flush announces the stock changes made here, then refreshes the events
@@ -338,14 +374,17 @@ func (h *Hub) flush() {
 			delete(h.dirtyEvents, id)
 		}
 	}
-	for id, at := range h.announced {
-		if now.Sub(at) > time.Minute {
-			delete(h.announced, id)
+	if now.Sub(h.pruned) > time.Second {
+		h.pruned = now
+		for id, at := range h.announced {
+			if now.Sub(at) > time.Minute {
+				delete(h.announced, id)
+			}
 		}
-	}
-	for id, at := range h.refreshed {
-		if now.Sub(at) > time.Minute {
-			delete(h.refreshed, id)
+		for id, at := range h.refreshed {
+			if now.Sub(at) > time.Minute {
+				delete(h.refreshed, id)
+			}
 		}
 	}
 	h.pendingMu.Unlock()
@@ -386,7 +425,10 @@ func (h *Hub) show(st EventState, stock bool) {
 	var frames [][]byte
 	if stock && st.Remaining != v.sentLeft {
 		v.sentLeft = st.Remaining
-		frames = append(frames, mustJSON(stockFrame{Type: "stock", Room: st.RoomID, EventID: st.EventID, Remaining: st.Remaining, Status: st.Status}))
+		frames = append(frames, mustJSON(stockFrame{
+			Type: "stock", Room: st.RoomID, EventID: st.EventID, Remaining: st.Remaining, Status: st.Status,
+			ServerTime: wireTime(h.cfg.Now()),
+		}))
 	}
 	if st.Status != v.sentStatus {
 		v.sentStatus = st.Status
@@ -499,22 +541,59 @@ func (h *Hub) onOrder(subject string, data []byte) {
 	buyer := strings.TrimPrefix(subject, subjectOrder)
 	m := newMessage(data)
 	h.mu.RLock()
-	defer h.mu.RUnlock()
+	conns := make([]*client, 0, len(h.users[buyer]))
 	for c := range h.users[buyer] {
+		conns = append(conns, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range conns {
 		c.enqueue(m)
 	}
 }
 
-// broadcast queues one frame, encoded once, to every viewer of room here.
+// broadcast sends one frame, encoded once, to every viewer of room here,
+// and returns when each has it or has it waiting (so two broadcasts from
+// one goroutine reach every viewer in order).
 func (h *Hub) broadcast(room string, frame []byte) {
 	h.mu.RLock()
-	defer h.mu.RUnlock()
-	viewers := h.rooms[room]
+	viewers := make([]*client, 0, len(h.rooms[room]))
+	for c := range h.rooms[room] {
+		viewers = append(viewers, c)
+	}
+	h.mu.RUnlock()
 	if len(viewers) == 0 {
 		return
 	}
 	m := newMessage(frame)
-	for c := range viewers {
-		c.enqueue(m)
+	h.fanout(viewers, func(c *client) { c.enqueue(m) })
+}
+
+// fanoutShard is the fewest viewers worth a goroutine of their own.
+const fanoutShard = 512
+
+// fanout calls send for every client, split over up to GOMAXPROCS
+// goroutines (each send is a system call: a room of 10,000 viewers keeps
+// every core busy for a while), and returns when all are done.
+func (h *Hub) fanout(cs []*client, send func(*client)) {
+	parts := min(runtime.GOMAXPROCS(0), (len(cs)+fanoutShard-1)/fanoutShard)
+	if parts <= 1 {
+		for _, c := range cs {
+			send(c)
+		}
+		return
 	}
+	size := (len(cs) + parts - 1) / parts
+	var wg sync.WaitGroup
+	for i := size; i < len(cs); i += size {
+		part := cs[i:min(i+size, len(cs))]
+		wg.Go(func() {
+			for _, c := range part {
+				send(c)
+			}
+		})
+	}
+	for _, c := range cs[:size] {
+		send(c)
+	}
+	wg.Wait()
 }

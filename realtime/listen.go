@@ -16,6 +16,7 @@ import (
 func (h *Hub) Listen(ctx context.Context, roomID, userID string) (<-chan []byte, error) {
 	c := &client{
 		hub:   h,
+		fd:    -1,
 		queue: make(chan *message, h.cfg.QueueSize),
 		done:  make(chan struct{}),
 		rooms: map[string]struct{}{},

@@ -1,0 +1,89 @@
+package realtime
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"syscall"
+)
+
+// WebSocket opcodes (RFC 6455 §5.2) of the frames the hub writes itself.
+const (
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xA
+)
+
+// wsFrame returns payload as one unfragmented, unmasked server frame
+// (RFC 6455 §5.2): the bytes a socket is written, the same for every
+// viewer a broadcast goes to.
+func wsFrame(op byte, payload []byte) []byte {
+	n := len(payload)
+	var b []byte
+	switch {
+	case n < 126:
+		b = make([]byte, 2, 2+n)
+		b[1] = byte(n)
+	case n <= 0xFFFF:
+		b = make([]byte, 4, 4+n)
+		b[1] = 126
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+	default:
+		b = make([]byte, 10, 10+n)
+		b[1] = 127
+		binary.BigEndian.PutUint64(b[2:], uint64(n))
+	}
+	b[0] = 0x80 | op // FIN: one frame per message
+	return append(b, payload...)
+}
+
+// pingFrame is the hub's keep-alive ping, with no payload.
+var pingFrame = wsFrame(opPing, nil)
+
+// writeNow writes b to socket fd (non-blocking, as the runtime keeps its
+// sockets) without ever waiting for it to become writable: it returns how
+// much the kernel took, which is less than len(b), with no error, when
+// the socket's buffer is full. It bypasses the runtime's poller, which
+// would cost a closure, a lock and a poller reset per write: the caller
+// must make sure fd stays open meanwhile (client.write holds wmu, and
+// client.shut takes it before closing).
+func writeNow(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Write(fd, b[n:])
+		if m > 0 {
+			n += m
+		}
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return n, nil // full: the caller hands the rest to a flusher
+		case err != nil:
+			return n, err
+		case m <= 0:
+			return n, io.ErrShortWrite
+		}
+	}
+	return n, nil
+}
+
+// socketOf returns the descriptor of the socket under conn, or -1 when
+// conn is not a plain socket (a TLS connection, a pipe in a test): then
+// every write goes through a flusher and the runtime.
+func socketOf(conn net.Conn) int {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	if err := raw.Control(func(s uintptr) { fd = int(s) }); err != nil {
+		return -1
+	}
+	return fd
+}

@@ -3,9 +3,11 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,6 +143,9 @@ func (c *client) read() {
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				h.silent.Add(1) // no frame, not even a pong, for PongWait
+			}
 			return // closed, too large, or silent too long
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
@@ -344,7 +349,11 @@ func (c *client) flush() {
 		// No deadline for the writes that follow: they never wait.
 		_ = c.conn.SetWriteDeadline(time.Time{})
 		if err != nil {
-			c.shut()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.tooSlow() // took more than WriteWait: as slow as a full queue
+			} else {
+				c.shut()
+			}
 			c.wmu.Lock()
 			c.flushing = false
 			c.pending = nil

@@ -109,6 +109,7 @@ type Hub struct {
 	pruned      time.Time            // when announced and refreshed were last pruned
 
 	dropped   atomic.Int64
+	silent    atomic.Int64
 	connected atomic.Int64
 
 	unsubscribe []func()
@@ -342,6 +343,10 @@ func (h *Hub) viewerCountLocked(roomID string) int {
 
 // Dropped returns how many viewers were disconnected for being too slow.
 func (h *Hub) Dropped() int64 { return h.dropped.Load() }
+
+// Silent returns how many viewers were disconnected for sending nothing,
+// not even a pong, for PongWait.
+func (h *Hub) Silent() int64 { return h.silent.Load() }
 
 // Connected returns the open connections of this instance.
 func (h *Hub) Connected() int64 { return h.connected.Load() }

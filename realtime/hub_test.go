@@ -72,13 +72,21 @@ func (s oneRoom) EventState(ctx context.Context, id string) (EventState, error) 
 
 func newTestHub(t *testing.T, queue int) (*Hub, *httptest.Server) {
 	t.Helper()
-	h, err := NewHub(Config{
-		Source: oneRoom{}, Broker: &memBroker{}, QueueSize: queue, Instance: "test",
+	return newTestHubWith(t, func(c *Config) { c.QueueSize = queue })
+}
+
+// newTestHubWith serves a hub over oneRoom, configured by set.
+func newTestHubWith(t *testing.T, set func(*Config)) (*Hub, *httptest.Server) {
+	t.Helper()
+	cfg := Config{
+		Source: oneRoom{}, Broker: &memBroker{}, Instance: "test",
 		Authenticate: func(context.Context, string) (domain.Principal, error) {
 			return domain.Principal{}, domain.Errorf(domain.EUNAUTHENTICATED, "no")
 		},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	set(&cfg)
+	h, err := NewHub(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

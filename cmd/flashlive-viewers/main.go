@@ -39,12 +39,13 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long to sell")
 	password := flag.String("password", "flashlive-demo", "password of the demo accounts")
 	loops := flag.Int("loops", 1, "epoll loops reading the viewers' sockets")
+	bare := flag.Bool("bare", false, "measure flashlive-barehub, the bare gorilla yardstick, instead of flashlive")
 	flag.Parse()
 	if *viewers < 1 || *loops < 1 || *rate <= 0 {
 		fmt.Fprintln(os.Stderr, "flashlive-viewers: -viewers, -loops and -rate must be positive")
 		os.Exit(2)
 	}
-	if err := run(*base, *viewers, *loops, *rate, *duration, *password); err != nil {
+	if err := run(*base, *bare, *viewers, *loops, *rate, *duration, *password); err != nil {
 		fmt.Fprintln(os.Stderr, "flashlive-viewers:", err)
 		os.Exit(1)
 	}
@@ -124,37 +125,97 @@ func metrics(base string) (heap, rss, cpu float64, err error) {
 	return heap, val("process_resident_memory_bytes"), val("process_cpu_seconds_total"), nil
 }
 
-func run(base string, nViewers, loops int, rate float64, duration time.Duration, password string) error {
-	if !strings.HasPrefix(base, "http://127.") && !strings.HasPrefix(base, "http://localhost") {
-		return errors.New("-url must be a loopback address")
-	}
+// sale is what the tool sells through: sell takes one unit and returns
+// the stock left, which the viewers then see in a stock frame.
+type sale struct {
+	room string
+	sell func(n int) (remaining int, err error)
+}
+
+// flashSale signs in as the demo seller and buyer, creates a room and a
+// LIVE event of its own, and sells through purchaseFlash.
+func flashSale(base string, units int, password string) (*sale, error) {
 	seller, err := login(base, "seller@flashlive.dev", password)
 	if err != nil {
-		return fmt.Errorf("sign in as the demo seller: %w", err)
+		return nil, fmt.Errorf("sign in as the demo seller: %w", err)
 	}
 	buyer, err := login(base, "buyer@flashlive.dev", password)
 	if err != nil {
-		return fmt.Errorf("sign in as the demo buyer: %w", err)
+		return nil, fmt.Errorf("sign in as the demo buyer: %w", err)
 	}
-	total := int(rate*duration.Seconds()) + 10
 	var ids struct {
 		CreateProduct  struct{ ID string }
 		CreateLiveRoom struct{ ID string }
 	}
 	if err := seller.do(`mutation { createProduct(input: {name: "Bench item", priceCents: 100, stock: 1000000}) { id }
 		createLiveRoom(input: {title: "Bench room"}) { id } }`, nil, &ids); err != nil {
-		return err
+		return nil, err
 	}
-	room := ids.CreateLiveRoom.ID
 	var ev struct{ CreateFlashEvent struct{ ID string } }
 	now := time.Now().UTC()
 	if err := seller.do(`mutation($in: CreateFlashEventInput!) { createFlashEvent(input: $in) { id } }`, map[string]any{"in": map[string]any{
-		"productId": ids.CreateProduct.ID, "liveRoomId": room, "priceCents": 100, "stock": total, "perUserLimit": 1000,
+		"productId": ids.CreateProduct.ID, "liveRoomId": ids.CreateLiveRoom.ID, "priceCents": 100, "stock": units, "perUserLimit": units,
 		"startsAt": now.Add(-time.Second).Format(time.RFC3339), "endsAt": now.Add(time.Hour).Format(time.RFC3339),
 	}}, &ev); err != nil {
-		return err
+		return nil, err
 	}
 	event := ev.CreateFlashEvent.ID
+	var tok struct{ FlashPurchaseToken struct{ Token string } }
+	keys := time.Now().UnixNano()
+	return &sale{room: ids.CreateLiveRoom.ID, sell: func(n int) (int, error) {
+		if n%200 == 0 { // tokens live a minute
+			if err := buyer.do(`mutation($e: ID!) { flashPurchaseToken(eventId: $e) { token } }`, map[string]any{"e": event}, &tok); err != nil {
+				return 0, err
+			}
+		}
+		var p struct {
+			PurchaseFlash struct {
+				Outcome   string
+				Remaining int
+			}
+		}
+		if err := buyer.do(`mutation($in: PurchaseFlashInput!) { purchaseFlash(input: $in) { outcome remaining } }`, map[string]any{"in": map[string]any{
+			"eventId": event, "token": tok.FlashPurchaseToken.Token, "idempotencyKey": fmt.Sprintf("bench-%d-%d", keys, n),
+		}}, &p); err != nil {
+			return 0, err
+		}
+		if p.PurchaseFlash.Outcome != "RESERVED" {
+			return 0, fmt.Errorf("purchase %d: %s", n, p.PurchaseFlash.Outcome)
+		}
+		return p.PurchaseFlash.Remaining, nil
+	}}, nil
+}
+
+// bareSale sells through flashlive-barehub's POST /sell.
+func bareSale(base string) *sale {
+	return &sale{room: "room_bare", sell: func(int) (int, error) {
+		res, err := http.Post(base+"/sell", "application/json", nil)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		var out struct{ Remaining int }
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			return 0, err
+		}
+		return out.Remaining, nil
+	}}
+}
+
+func run(base string, bare bool, nViewers, loops int, rate float64, duration time.Duration, password string) error {
+	if !strings.HasPrefix(base, "http://127.") && !strings.HasPrefix(base, "http://localhost") {
+		return errors.New("-url must be a loopback address")
+	}
+	var sl *sale
+	if bare {
+		sl = bareSale(base)
+	} else {
+		var err error
+		if sl, err = flashSale(base, int(rate*duration.Seconds())+10, password); err != nil {
+			return err
+		}
+	}
+	room := sl.room
 
 	heap0, rss0, _, err := metrics(base)
 	if err != nil {
@@ -175,37 +236,18 @@ func run(base string, nViewers, loops int, rate float64, duration time.Duration,
 	}
 	own1 := cpuSeconds()
 
-	var tok struct{ FlashPurchaseToken struct{ Token string } }
-	if err := buyer.do(`mutation($e: ID!) { flashPurchaseToken(eventId: $e) { token } }`, map[string]any{"e": event}, &tok); err != nil {
-		return err
-	}
 	sent := map[int]time.Time{} // remaining → when its purchase started
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	end := time.Now().Add(duration)
 	n := 0
 	for time.Now().Before(end) {
 		<-tick.C
-		if n%200 == 199 { // tokens live a minute
-			if err := buyer.do(`mutation($e: ID!) { flashPurchaseToken(eventId: $e) { token } }`, map[string]any{"e": event}, &tok); err != nil {
-				return err
-			}
-		}
-		var p struct {
-			PurchaseFlash struct {
-				Outcome   string
-				Remaining int
-			}
-		}
 		t0 := time.Now()
-		if err := buyer.do(`mutation($in: PurchaseFlashInput!) { purchaseFlash(input: $in) { outcome remaining } }`, map[string]any{"in": map[string]any{
-			"eventId": event, "token": tok.FlashPurchaseToken.Token, "idempotencyKey": fmt.Sprintf("bench-%d-%d", start.UnixNano(), n),
-		}}, &p); err != nil {
+		remaining, err := sl.sell(n)
+		if err != nil {
 			return err
 		}
-		if p.PurchaseFlash.Outcome != "RESERVED" {
-			return fmt.Errorf("purchase %d: %s", n, p.PurchaseFlash.Outcome)
-		}
-		sent[p.PurchaseFlash.Remaining] = t0
+		sent[remaining] = t0
 		n++
 	}
 	tick.Stop()

@@ -84,7 +84,11 @@ func instrumentHub(reg prometheus.Registerer, hub *realtime.Hub) {
 		}, func() float64 { return float64(hub.Connected()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "flashlive_live_slow_viewers_dropped_total",
-			Help: "Viewers disconnected because their queue was full.",
+			Help: "Viewers disconnected for being too slow: QueueSize frames waiting, or WriteWait to take them.",
 		}, func() float64 { return float64(hub.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "flashlive_live_silent_viewers_dropped_total",
+			Help: "Viewers disconnected for sending nothing, not even a pong, for PongWait.",
+		}, func() float64 { return float64(hub.Silent()) }),
 	)
 }

@@ -1,0 +1,222 @@
+package realtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// roomClient returns the hub's one viewer of room_1.
+func roomClient(t *testing.T, h *Hub) *client {
+	t.Helper()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.rooms["room_1"] {
+		return c
+	}
+	t.Fatal("no viewer in room_1")
+	return nil
+}
+
+func (c *client) backedUp() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flushing
+}
+
+// seqFrame is a broadcast numbered n, padded to size bytes of one letter.
+func seqFrame(n, size int) []byte {
+	return fmt.Appendf(nil, `{"type":"seq","n":%d,"pad":"%s"}`, n, strings.Repeat(string(rune('a'+n%26)), size))
+}
+
+// TestFramesKeepTheirOrderThroughABackedUpSocket: a viewer that stops
+// reading while the room keeps broadcasting has its socket fill up (the
+// kernel takes frames in part), the rest waits for a flusher; once it reads
+// again it gets every frame whole and in order, and later frames take the
+// direct path again. Frame sizes straddle each length encoding of RFC 6455.
+func TestFramesKeepTheirOrderThroughABackedUpSocket(t *testing.T) {
+	h, srv := newTestHubWith(t, func(c *Config) { c.QueueSize = 1024 })
+	v := joinRoom(t, srv)
+	waitUntil(t, "the viewer in the room", func() bool { return h.ViewerCount("room_1") == 1 })
+	c := roomClient(t, h)
+
+	sizes := []int{0, 1, 100, 101, 102, 65_500, 65_600, 300_000}
+	const frames = 96
+	for i := range frames {
+		h.broadcast("room_1", seqFrame(i, sizes[i%len(sizes)]))
+	}
+	if !c.backedUp() {
+		t.Fatal("the socket never backed up: the test did not reach the flusher")
+	}
+	_ = v.SetReadDeadline(time.Now().Add(20 * time.Second))
+	next := 0
+	for next < frames+1 {
+		_, data, err := v.ReadMessage()
+		if err != nil {
+			t.Fatalf("after frame %d: %v", next, err)
+		}
+		var f struct {
+			Type string
+			N    int
+			Pad  string
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatalf("frame after %d is not whole JSON (%d bytes): %v", next, len(data), err)
+		}
+		if f.Type != "seq" {
+			continue // the snapshot
+		}
+		size := sizes[next%len(sizes)]
+		if next == frames {
+			size = 10
+		}
+		want := strings.Repeat(string(rune('a'+next%26)), size)
+		if f.N != next || f.Pad != want {
+			t.Fatalf("got frame %d with %d bytes of padding, want frame %d with %d", f.N, len(f.Pad), next, len(want))
+		}
+		next++
+		if next == frames {
+			waitUntil(t, "the flusher to finish", func() bool { return !c.backedUp() })
+			h.broadcast("room_1", seqFrame(frames, 10))
+		}
+	}
+	if c.backedUp() {
+		t.Fatal("a small frame to a drained socket went through a flusher")
+	}
+	if d := h.Dropped(); d != 0 {
+		t.Fatalf("dropped = %d, want 0", d)
+	}
+}
+
+// TestStuckViewerIsCutAfterWriteWait: a viewer whose socket takes none of
+// what waits for it is cut off after WriteWait and counted as slow, even
+// with room in its queue; the room's other viewer gets every frame.
+func TestStuckViewerIsCutAfterWriteWait(t *testing.T) {
+	h, srv := newTestHubWith(t, func(c *Config) { c.QueueSize = 1024; c.WriteWait = 300 * time.Millisecond })
+	stuck := joinRoom(t, srv)
+	_ = stuck
+	reader := joinRoom(t, srv)
+	waitUntil(t, "two viewers", func() bool { return h.ViewerCount("room_1") == 2 })
+	const frames = 40
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		_ = reader.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for n < frames {
+			_, data, err := reader.ReadMessage()
+			if err != nil {
+				break
+			}
+			if strings.Contains(string(data), `"type":"seq"`) {
+				n++
+			}
+		}
+		got <- n
+	}()
+	for i := range frames {
+		h.broadcast("room_1", seqFrame(i, 200_000))
+	}
+	if n := <-got; n != frames {
+		t.Fatalf("the reading viewer got %d of %d frames", n, frames)
+	}
+	waitUntil(t, "the stuck viewer to be cut off", func() bool { return h.ViewerCount("room_1") == 1 })
+	if d := h.Dropped(); d != 1 {
+		t.Fatalf("dropped = %d, want 1", d)
+	}
+}
+
+// TestPingsKeepAnsweringViewersAndCutSilentOnes: the hub pings every
+// viewer; one that answers stays past many PongWaits, one that never reads
+// (so never answers) is disconnected and counted as silent.
+func TestPingsKeepAnsweringViewersAndCutSilentOnes(t *testing.T) {
+	const pongWait = 400 * time.Millisecond
+	h, srv := newTestHubWith(t, func(c *Config) { c.PongWait = pongWait })
+	alive := joinRoom(t, srv)
+	pings := make(chan struct{}, 100)
+	alive.SetPingHandler(func(data string) error {
+		pings <- struct{}{}
+		return alive.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	frames := make(chan string, 100)
+	go func() {
+		for {
+			_, data, err := alive.ReadMessage()
+			if err != nil {
+				close(frames)
+				return
+			}
+			frames <- string(data)
+		}
+	}()
+	silent := joinRoom(t, srv)
+	_ = silent
+	waitUntil(t, "the silent viewer to be cut off", func() bool { return h.Silent() == 1 })
+	time.Sleep(3 * pongWait)
+	if n := h.ViewerCount("room_1"); n != 1 {
+		t.Fatalf("viewers = %d after %s, want the answering one only", n, 4*pongWait)
+	}
+	if len(pings) < 3 {
+		t.Fatalf("the answering viewer got %d pings in %s", len(pings), 4*pongWait)
+	}
+	h.broadcast("room_1", []byte(`{"type":"seq","n":1}`))
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatal("the answering viewer was disconnected")
+			}
+			if strings.Contains(f, `"type":"seq"`) {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the answering viewer got no broadcast")
+		}
+	}
+}
+
+// TestViewerPingAndCloseAreAnswered: a viewer's ping gets a pong with its
+// payload, and its close frame a close frame with the same code.
+func TestViewerPingAndCloseAreAnswered(t *testing.T) {
+	_, srv := newTestHub(t, 64)
+	v := joinRoom(t, srv)
+	pong := make(chan string, 1)
+	v.SetPongHandler(func(s string) error { pong <- s; return nil })
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := v.ReadMessage(); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	if err := v.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-pong:
+		if s != "are you there" {
+			t.Fatalf("pong payload %q", s)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no pong")
+	}
+	if err := v.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "bye"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-readErr:
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+			t.Fatalf("read ended with %v, want the server's close frame with code %d", err, websocket.CloseGoingAway)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no close frame")
+	}
+}

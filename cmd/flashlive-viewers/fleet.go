@@ -31,10 +31,10 @@ type fleet struct {
 // them once it runs.
 type loop struct {
 	ep      int
-	viewers []*viewer // by socket descriptor; nil where none
-	seen    map[int]*arrival  // stock frames, by remaining
-	frames  atomic.Int64      // stock frames read
-	dropped atomic.Int64      // viewers the server closed
+	viewers []*viewer        // by socket descriptor; nil where none
+	seen    map[int]*arrival // stock frames, by remaining
+	frames  atomic.Int64     // stock frames read
+	dropped atomic.Int64     // viewers the server closed
 	stopped atomic.Bool
 }
 

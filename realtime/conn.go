@@ -40,6 +40,8 @@ type client struct {
 	once  sync.Once
 	slow  atomic.Bool // cut off for being too slow
 
+	lastHeard atomic.Int64 // when the viewer last sent a frame, in Unix nanoseconds
+
 	// guarded by hub.mu
 	user  string
 	rooms map[string]struct{}
@@ -73,6 +75,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		done:  make(chan struct{}),
 		rooms: map[string]struct{}{},
 	}
+	c.heard()
 	h.connected.Add(1)
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
@@ -116,21 +119,25 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 }
 
 // read handles the viewer's frames until the connection ends, then
-// unregisters it.
+// unregisters it. Every frame, pongs included, marks the viewer as heard
+// from; the hub's sweep cuts off viewers silent for PongWait. (A read
+// deadline would do the same at the cost of a timer reset per frame, and
+// of a deeper stack for a goroutine every viewer keeps.)
 func (c *client) read() {
 	h := c.hub
 	defer h.unregister(c)
 	c.ws.SetReadLimit(h.cfg.MaxFrameBytes)
-	_ = c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
 	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+		c.heard()
+		return nil
 	})
 	// Answers go out through write, like every frame to this viewer, never
 	// through gorilla's own writer: two writers could split each other's
 	// frames.
 	c.ws.SetPingHandler(func(data string) error {
+		c.heard()
 		c.write(wsFrame(opPong, []byte(data)))
-		return c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+		return nil
 	})
 	c.ws.SetCloseHandler(func(code int, _ string) error {
 		if code == websocket.CloseNoStatusReceived {
@@ -143,27 +150,39 @@ func (c *client) read() {
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
-			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-				h.silent.Add(1) // no frame, not even a pong, for PongWait
-			}
-			return // closed, too large, or silent too long
+			return // closed (by the viewer, or by the hub), or too large
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
-		var f clientFrame
-		if err := json.Unmarshal(data, &f); err != nil || f.Type == "" {
-			if bad++; bad > maxBadFrames {
-				return
-			}
-			c.sendError("frames are JSON objects with a type")
-			continue
-		}
-		if msg := c.handle(f); msg != "" {
+		c.heard()
+		if msg := c.handleAside(data); msg != "" {
 			if bad++; bad > maxBadFrames {
 				return
 			}
 			c.sendError(msg)
 		}
 	}
+}
+
+// heard notes that the viewer sent something.
+func (c *client) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
+
+// handleAside handles one frame on a goroutine of its own and waits for
+// it, so frames are still handled one at a time and in order. Handling a
+// join goes deep (the room's events are read from Redis and PostgreSQL);
+// a goroutine's stack grows to its deepest call and the runtime gives
+// little of it back, so the reader, parked for the life of the
+// connection, would keep that stack per viewer. Aside, it keeps the
+// smallest one.
+func (c *client) handleAside(data []byte) string {
+	done := make(chan string, 1)
+	go func() {
+		var f clientFrame
+		if err := json.Unmarshal(data, &f); err != nil || f.Type == "" {
+			done <- "frames are JSON objects with a type"
+			return
+		}
+		done <- c.handle(f)
+	}()
+	return <-done
 }
 
 // handle acts on one frame and returns an error message for the viewer, or

@@ -46,7 +46,8 @@ type Config struct {
 	// few seconds of a busy room).
 	QueueSize int
 	// PongWait is how long a viewer may stay silent, pongs included
-	// (default 60s); pings go every PongWait*9/10.
+	// (default 60s); pings go every PongWait*9/10, and silent viewers are
+	// looked for every PongWait/4.
 	PongWait time.Duration
 	// WriteWait is how long a viewer's backed-up socket may take to accept
 	// what waits for it (default 10s); a viewer that cannot is cut off, as
@@ -199,8 +200,9 @@ func NewHub(cfg Config) (*Hub, error) {
 		}
 		h.unsubscribe = append(h.unsubscribe, unsub)
 	}
-	h.wg.Add(4)
+	h.wg.Add(5)
 	go h.every(cfg.PongWait*9/10, h.ping)
+	go h.every(cfg.PongWait/4, h.sweep)
 	go h.coalesce()
 	go h.every(tickPeriod, h.tick)
 	go h.every(viewersPeriod, h.reportViewers)
@@ -265,6 +267,24 @@ func (h *Hub) ping() {
 	}
 	h.mu.RUnlock()
 	h.fanout(all, func(c *client) { c.write(pingFrame) })
+}
+
+// sweep disconnects the viewers that have sent nothing, not even a pong,
+// for PongWait.
+func (h *Hub) sweep() {
+	h.mu.RLock()
+	all := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		all = append(all, c)
+	}
+	h.mu.RUnlock()
+	cutoff := time.Now().Add(-h.cfg.PongWait).UnixNano()
+	for _, c := range all {
+		if c.lastHeard.Load() < cutoff && !c.closed.Load() {
+			h.silent.Add(1)
+			c.shut()
+		}
+	}
 }
 
 // StockChanged announces that an event's stock moved. It never blocks:

@@ -104,11 +104,17 @@ func intField(data []byte, key string) (int, bool) {
 	return n, j > i+len(key)
 }
 
-// metrics reads the server's Go heap + stacks, RSS and CPU seconds.
-func metrics(base string) (heap, rss, cpu float64, err error) {
+// serverStats is what the tool reads off the server's /metrics.
+type serverStats struct {
+	heap, stacks, rss, cpu float64 // bytes, bytes, bytes, seconds
+}
+
+// metrics reads the server's Go heap and stacks in use, RSS and CPU
+// seconds.
+func metrics(base string) (st serverStats, err error) {
 	res, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0, 0, 0, err
+		return st, err
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -121,8 +127,10 @@ func metrics(base string) (heap, rss, cpu float64, err error) {
 		}
 		return 0
 	}
-	heap = val("go_memstats_heap_inuse_bytes") + val("go_memstats_stack_inuse_bytes")
-	return heap, val("process_resident_memory_bytes"), val("process_cpu_seconds_total"), nil
+	return serverStats{
+		heap: val("go_memstats_heap_inuse_bytes"), stacks: val("go_memstats_stack_inuse_bytes"),
+		rss: val("process_resident_memory_bytes"), cpu: val("process_cpu_seconds_total"),
+	}, nil
 }
 
 // sale is what the tool sells through: sell takes one unit and returns
@@ -217,7 +225,7 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	}
 	room := sl.room
 
-	heap0, rss0, _, err := metrics(base)
+	st0, err := metrics(base)
 	if err != nil {
 		return err
 	}
@@ -230,7 +238,7 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	f.run()
 	fmt.Printf("connected %d viewers in %s (%d epoll loops)\n", nViewers, time.Since(start).Round(time.Millisecond), loops)
 	time.Sleep(3 * time.Second) // let the joins settle
-	heap1, rss1, cpu1, err := metrics(base)
+	st1, err := metrics(base)
 	if err != nil {
 		return err
 	}
@@ -252,7 +260,7 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	}
 	tick.Stop()
 	time.Sleep(2 * time.Second) // the last frames arrive
-	_, _, cpu2, err := metrics(base)
+	st2, err := metrics(base)
 	if err != nil {
 		return err
 	}
@@ -300,11 +308,12 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	fmt.Printf("per broadcast, frame built → last viewer has it: %s\n", summary(fanout))
 	fmt.Printf("purchase start → last viewer has the new stock:   %s\n", summary(endToEnd))
 	fmt.Printf("frames delivered %d (per viewer: min %d, max %d); viewers dropped %d\n", delivered, max(minPer, 0), maxPer, dropped)
-	fmt.Printf("server memory per viewer: Go heap+stacks %.1f KB, RSS %.1f KB\n",
-		(heap1-heap0)/float64(nViewers)/1024, (rss1-rss0)/float64(nViewers)/1024)
+	per := func(a, b float64) float64 { return (b - a) / float64(nViewers) / 1024 }
+	fmt.Printf("server memory per viewer: Go heap+stacks %.1f KB (heap %.1f, stacks %.1f), RSS %.1f KB\n",
+		per(st0.heap+st0.stacks, st1.heap+st1.stacks), per(st0.heap, st1.heap), per(st0.stacks, st1.stacks), per(st0.rss, st1.rss))
 	if delivered > 0 {
 		fmt.Printf("server CPU per delivered frame: %.2f µs (%.2f s for the run, purchases included)\n",
-			(cpu2-cpu1)*1e6/float64(delivered), cpu2-cpu1)
+			(st2.cpu-st1.cpu)*1e6/float64(delivered), st2.cpu-st1.cpu)
 		fmt.Printf("load tool CPU per delivered frame: %.2f µs (%.2f s)\n", (own2-own1)*1e6/float64(delivered), own2-own1)
 	}
 	return nil

@@ -261,10 +261,7 @@ func (h *Hub) every(d time.Duration, fn func()) {
 // keeps it alive for PongWait more.
 func (h *Hub) ping() {
 	h.mu.RLock()
-	all := make([]*client, 0, len(h.clients))
-	for c := range h.clients {
-		all = append(all, c)
-	}
+	all := h.viewers(h.clients)
 	h.mu.RUnlock()
 	h.fanout(all, func(c *client) { c.write(pingFrame) })
 }
@@ -273,10 +270,7 @@ func (h *Hub) ping() {
 // for PongWait.
 func (h *Hub) sweep() {
 	h.mu.RLock()
-	all := make([]*client, 0, len(h.clients))
-	for c := range h.clients {
-		all = append(all, c)
-	}
+	all := h.viewers(h.clients)
 	h.mu.RUnlock()
 	cutoff := time.Now().Add(-h.cfg.PongWait).UnixNano()
 	for _, c := range all {
@@ -563,14 +557,10 @@ func (h *Hub) onViewers(_ string, data []byte) {
 }
 
 func (h *Hub) onOrder(subject string, data []byte) {
-	buyer := strings.TrimPrefix(subject, subjectOrder)
-	m := newMessage(data)
 	h.mu.RLock()
-	conns := make([]*client, 0, len(h.users[buyer]))
-	for c := range h.users[buyer] {
-		conns = append(conns, c)
-	}
+	conns := h.viewers(h.users[strings.TrimPrefix(subject, subjectOrder)])
 	h.mu.RUnlock()
+	m := newMessage(data)
 	for _, c := range conns {
 		c.enqueue(m)
 	}
@@ -581,16 +571,22 @@ func (h *Hub) onOrder(subject string, data []byte) {
 // one goroutine reach every viewer in order).
 func (h *Hub) broadcast(room string, frame []byte) {
 	h.mu.RLock()
-	viewers := make([]*client, 0, len(h.rooms[room]))
-	for c := range h.rooms[room] {
-		viewers = append(viewers, c)
-	}
+	viewers := h.viewers(h.rooms[room])
 	h.mu.RUnlock()
 	if len(viewers) == 0 {
 		return
 	}
 	m := newMessage(frame)
 	h.fanout(viewers, func(c *client) { c.enqueue(m) })
+}
+
+// viewers lists set, which is one of the hub's maps: the caller holds mu.
+func (h *Hub) viewers(set map[*client]struct{}) []*client {
+	all := make([]*client, 0, len(set))
+	for c := range set {
+		all = append(all, c)
+	}
+	return all
 }
 
 // fanoutShard is the fewest viewers worth a goroutine of their own.

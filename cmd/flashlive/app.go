@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -73,6 +74,8 @@ type Main struct {
 	server    *http.Server
 	listener  net.Listener
 	serveErr  chan error
+	debug     *http.Server // /debug/pprof/ on DebugAddr; nil when off
+	debugLn   net.Listener
 }
 
 // NewMain returns a Main that has opened nothing yet.
@@ -247,6 +250,11 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		close(m.serveErr)
 	}()
+	if cfg.DebugAddr != "" {
+		if err := m.serveDebug(cfg.DebugAddr); err != nil {
+			return err
+		}
+	}
 	m.Logger.Info("flashlive is serving",
 		"url", "http://"+displayAddr(m.listener.Addr()),
 		"env", cfg.Env,
@@ -254,6 +262,39 @@ func (m *Main) Open(ctx context.Context) error {
 		"redis", postgres.Redact(cfg.RedisURL),
 		"nats", natsWhere)
 	return nil
+}
+
+// serveDebug serves the runtime's profiles (net/http/pprof) on a listener
+// of their own, so that they are never on the public address.
+func (m *Main) serveDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (FLASHLIVE_DEBUG_ADDR): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.debugLn = ln
+	go func() {
+		if err := m.debug.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("debug listener stopped", "addr", addr, "err", err)
+		}
+	}()
+	m.Logger.Info("profiles are served", "url", "http://"+displayAddr(ln.Addr())+"/debug/pprof/")
+	return nil
+}
+
+// DebugAddr returns the address the profiles are served on, or "" when
+// FLASHLIVE_DEBUG_ADDR is not set.
+func (m *Main) DebugAddr() string {
+	if m.debugLn == nil {
+		return ""
+	}
+	return m.debugLn.Addr().String()
 }
 
 // Addr returns the address the server listens on (useful with port 0).
@@ -272,6 +313,9 @@ func (m *Main) Close() error {
 
 func (m *Main) close() error {
 	var errs []error
+	if m.debug != nil {
+		errs = append(errs, m.debug.Close())
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 		errs = append(errs, m.server.Shutdown(ctx))

@@ -31,6 +31,7 @@ const (
 // FLASHLIVE_* environment variables by LoadConfig.
 type Config struct {
 	HTTPAddr       string        // FLASHLIVE_HTTP_ADDR
+	DebugAddr      string        // FLASHLIVE_DEBUG_ADDR: where to serve /debug/pprof/ (keep it private); empty: nowhere
 	PostgresURL    string        // FLASHLIVE_POSTGRES_URL
 	RedisURL       string        // FLASHLIVE_REDIS_URL
 	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
@@ -58,6 +59,7 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 
 	c := Config{
 		HTTPAddr:    orDefault(get("FLASHLIVE_HTTP_ADDR"), DefaultHTTPAddr),
+		DebugAddr:   get("FLASHLIVE_DEBUG_ADDR"),
 		PostgresURL: get("FLASHLIVE_POSTGRES_URL"),
 		RedisURL:    get("FLASHLIVE_REDIS_URL"),
 		RedisPrefix: orDefault(get("FLASHLIVE_REDIS_PREFIX"), "fl:"),
@@ -71,6 +73,11 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("FLASHLIVE_HTTP_ADDR %q is not host:port (such as :8080 or 127.0.0.1:8080)", c.HTTPAddr)
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			bad("FLASHLIVE_DEBUG_ADDR %q is not host:port (such as 127.0.0.1:6060)", c.DebugAddr)
+		}
 	}
 	dev := c.Env == EnvDev
 	if c.PostgresURL == "" {

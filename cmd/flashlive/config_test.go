@@ -141,6 +141,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"http addr without colon", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "8080"}, []string{"FLASHLIVE_HTTP_ADDR", `"8080"`}},
 		{"http addr host only", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "localhost"}, []string{"FLASHLIVE_HTTP_ADDR"}},
 		{"http addr as a URL", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "http://localhost:8080"}, []string{"FLASHLIVE_HTTP_ADDR"}},
+		{"debug addr without colon", false, map[string]string{"FLASHLIVE_DEBUG_ADDR": "6060"}, []string{"FLASHLIVE_DEBUG_ADDR", `"6060"`}},
 
 		{"prod without postgres", true, map[string]string{"FLASHLIVE_POSTGRES_URL": ""}, []string{"FLASHLIVE_POSTGRES_URL is required in prod"}},
 		{"prod without redis", true, map[string]string{"FLASHLIVE_REDIS_URL": ""}, []string{"FLASHLIVE_REDIS_URL is required in prod"}},

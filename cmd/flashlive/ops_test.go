@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,6 +70,27 @@ func TestHealthReadinessMetrics(t *testing.T) {
 	app.Redis = reopened
 	if res, _ := app.get(t, "/readyz"); res.StatusCode != 200 {
 		t.Fatalf("/readyz after Redis is back = %d, want 200", res.StatusCode)
+	}
+}
+
+// TestProfilesOnlyOnTheDebugAddress: with FLASHLIVE_DEBUG_ADDR set, the
+// runtime's profiles are served there, and never on the public address.
+func TestProfilesOnlyOnTheDebugAddress(t *testing.T) {
+	app := startApp(t, func(c *Config) { c.DebugAddr = "127.0.0.1:0" })
+	if res, _ := app.get(t, "/debug/pprof/"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("/debug/pprof/ on the public address = %d, want 404", res.StatusCode)
+	}
+	res, err := http.Get("http://" + app.DebugAddr() + "/debug/pprof/heap?debug=1&gc=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Fatalf("heap profile on the debug address = %d %.80q", res.StatusCode, body)
+	}
+	if off := startApp(t, nil); off.DebugAddr() != "" {
+		t.Fatalf("DebugAddr = %q with FLASHLIVE_DEBUG_ADDR unset", off.DebugAddr())
 	}
 }
 

@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test bench build generate services down fmt vet
+.PHONY: help run test bench bench-live build generate services down fmt vet
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ test: ## go vet + go test -race with local PostgreSQL/Redis
 
 bench: ## benchmarks of the purchase path against serverTime (COUNT, BENCHTIME, BENCH)
 	scripts/bench.sh
+
+bench-live: ## the live feed under 10,000 viewers (VIEWERS, RATE, DURATION, RUNS, SERVERS="flashlive bare")
+	scripts/bench-live.sh
 
 build: ## build bin/flashlive
 	go build -o bin/flashlive ./cmd/flashlive

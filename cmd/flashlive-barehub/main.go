@@ -4,7 +4,9 @@
 // buffered channel of prepared messages, a write deadline per frame), with
 // none of flashlive's work. POST /sell takes one unit off a counter and
 // broadcasts a stock frame shaped like flashlive's to every connection;
-// /metrics serves the Go and process metrics the load tool reads.
+// /metrics serves the Go and process metrics the load tool reads, and
+// /debug/pprof/ the profiles (the tool has it collect garbage before it
+// reads the heap).
 //
 //	flashlive-barehub -addr 127.0.0.1:18081 &
 //	flashlive-viewers -bare -url http://127.0.0.1:18081 -viewers 10000
@@ -18,6 +20,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -44,6 +47,7 @@ func main() {
 	up := websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {

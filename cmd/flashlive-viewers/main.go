@@ -39,13 +39,15 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long to sell")
 	password := flag.String("password", "flashlive-demo", "password of the demo accounts")
 	loops := flag.Int("loops", 1, "epoll loops reading the viewers' sockets")
+	debug := flag.String("debug", "", "the server's /debug/pprof/ base URL (FLASHLIVE_DEBUG_ADDR), to read its live heap after a collection")
+	timeline := flag.String("timeline", "", "write each stock frame's delays to this CSV file")
 	bare := flag.Bool("bare", false, "measure flashlive-barehub, the bare gorilla yardstick, instead of flashlive")
 	flag.Parse()
 	if *viewers < 1 || *loops < 1 || *rate <= 0 {
 		fmt.Fprintln(os.Stderr, "flashlive-viewers: -viewers, -loops and -rate must be positive")
 		os.Exit(2)
 	}
-	if err := run(*base, *bare, *viewers, *loops, *rate, *duration, *password); err != nil {
+	if err := run(*base, *debug, *timeline, *bare, *viewers, *loops, *rate, *duration, *password); err != nil {
 		fmt.Fprintln(os.Stderr, "flashlive-viewers:", err)
 		os.Exit(1)
 	}
@@ -107,11 +109,21 @@ func intField(data []byte, key string) (int, bool) {
 // serverStats is what the tool reads off the server's /metrics.
 type serverStats struct {
 	heap, stacks, rss, cpu float64 // bytes, bytes, bytes, seconds
+	gcs                    float64 // garbage collections so far
 }
 
 // metrics reads the server's Go heap and stacks in use, RSS and CPU
-// seconds.
-func metrics(base string) (st serverStats, err error) {
+// seconds. With debug (the server's /debug/pprof/ base URL) it first has
+// the server collect its garbage, so that heap is the live heap.
+func metrics(base, debug string) (st serverStats, err error) {
+	if debug != "" {
+		res, err := http.Get(debug + "/debug/pprof/heap?gc=1")
+		if err != nil {
+			return st, fmt.Errorf("collect the server's garbage: %w", err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
 	res, err := http.Get(base + "/metrics")
 	if err != nil {
 		return st, err
@@ -130,6 +142,7 @@ func metrics(base string) (st serverStats, err error) {
 	return serverStats{
 		heap: val("go_memstats_heap_inuse_bytes"), stacks: val("go_memstats_stack_inuse_bytes"),
 		rss: val("process_resident_memory_bytes"), cpu: val("process_cpu_seconds_total"),
+		gcs: val("go_gc_duration_seconds_count"),
 	}, nil
 }
 
@@ -210,7 +223,7 @@ func bareSale(base string) *sale {
 	}}
 }
 
-func run(base string, bare bool, nViewers, loops int, rate float64, duration time.Duration, password string) error {
+func run(base, debug, timeline string, bare bool, nViewers, loops int, rate float64, duration time.Duration, password string) error {
 	if !strings.HasPrefix(base, "http://127.") && !strings.HasPrefix(base, "http://localhost") {
 		return errors.New("-url must be a loopback address")
 	}
@@ -225,7 +238,7 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	}
 	room := sl.room
 
-	st0, err := metrics(base)
+	st0, err := metrics(base, debug)
 	if err != nil {
 		return err
 	}
@@ -238,7 +251,7 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	f.run()
 	fmt.Printf("connected %d viewers in %s (%d epoll loops)\n", nViewers, time.Since(start).Round(time.Millisecond), loops)
 	time.Sleep(3 * time.Second) // let the joins settle
-	st1, err := metrics(base)
+	st1, err := metrics(base, debug)
 	if err != nil {
 		return err
 	}
@@ -260,7 +273,7 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	}
 	tick.Stop()
 	time.Sleep(2 * time.Second) // the last frames arrive
-	st2, err := metrics(base)
+	st2, err := metrics(base, debug)
 	if err != nil {
 		return err
 	}
@@ -304,6 +317,11 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 			endToEnd = append(endToEnd, a.last.Sub(t0))
 		}
 	}
+	if timeline != "" {
+		if err := writeTimeline(timeline, seen, sent); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("purchases %d at %.1f/s; stock frames broadcast %d (changes coalesced to ≤10/s)\n", n, rate, len(seen))
 	fmt.Printf("per broadcast, frame built → last viewer has it: %s\n", summary(fanout))
 	fmt.Printf("purchase start → last viewer has the new stock:   %s\n", summary(endToEnd))
@@ -312,11 +330,38 @@ func run(base string, bare bool, nViewers, loops int, rate float64, duration tim
 	fmt.Printf("server memory per viewer: Go heap+stacks %.1f KB (heap %.1f, stacks %.1f), RSS %.1f KB\n",
 		per(st0.heap+st0.stacks, st1.heap+st1.stacks), per(st0.heap, st1.heap), per(st0.stacks, st1.stacks), per(st0.rss, st1.rss))
 	if delivered > 0 {
-		fmt.Printf("server CPU per delivered frame: %.2f µs (%.2f s for the run, purchases included)\n",
-			(st2.cpu-st1.cpu)*1e6/float64(delivered), st2.cpu-st1.cpu)
+		fmt.Printf("server CPU per delivered frame: %.2f µs (%.2f s for the run, purchases included; %.0f GCs)\n",
+			(st2.cpu-st1.cpu)*1e6/float64(delivered), st2.cpu-st1.cpu, st2.gcs-st1.gcs)
 		fmt.Printf("load tool CPU per delivered frame: %.2f µs (%.2f s)\n", (own2-own1)*1e6/float64(delivered), own2-own1)
 	}
 	return nil
+}
+
+// writeTimeline writes one CSV line per stock frame, in the order they
+// were built: when (ms into the sale), the fan-out delay and the delay
+// from the purchase's start (ms; empty when unknown).
+func writeTimeline(path string, seen map[int]arrival, sent map[int]time.Time) error {
+	keys := make([]int, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b int) int { return seen[a].built.Compare(seen[b].built) })
+	var b strings.Builder
+	b.WriteString("built_ms,fanout_ms,from_purchase_ms\n")
+	var first time.Time
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) }
+	for _, k := range keys {
+		a := seen[k]
+		if first.IsZero() {
+			first = a.built
+		}
+		e2e := ""
+		if t0, ok := sent[k]; ok {
+			e2e = ms(a.last.Sub(t0))
+		}
+		fmt.Fprintf(&b, "%s,%s,%s\n", ms(a.built.Sub(first)), ms(a.last.Sub(a.built)), e2e)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 // summary is p50, p99 and max of ds.

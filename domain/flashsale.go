@@ -88,6 +88,12 @@ type Reservation struct {
 	UnitPriceCents int64     `json:"unitPriceCents"`
 	CreatedAt      time.Time `json:"createdAt"`
 	RequestID      string    `json:"requestId,omitempty"`
+	// IdempotencyKey is the buyer's key the reservation answered, and
+	// RemainingAfter the stock left that the answer reported: kept with
+	// the order, so that a hot stock rebuilt after losing its data still
+	// answers a retry of the key with this reservation (see KeptAnswer).
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	RemainingAfter int    `json:"remainingAfter,omitempty"`
 }
 
 // Order returns the order r becomes, with status and expiry.
@@ -126,6 +132,9 @@ type HotEvent struct {
 	// LoadedBefore reports whether the event was loaded into the hot
 	// stock before: loading it again is a rebuild.
 	LoadedBefore bool
+	// Answers are the RESERVED answers given so far, by idempotency key,
+	// for a rebuild to answer retries of those keys as the first time.
+	Answers []Reservation
 }
 
 // HeldOrder is an order's claim on an event's stock.

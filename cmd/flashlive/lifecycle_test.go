@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -348,6 +349,26 @@ func TestWriterCrashLosesNothing(t *testing.T) {
 	}
 }
 
+// loseRedisAndRestart deletes every Redis key of the app, closes it and
+// opens a new one on the same stores.
+func (app *testApp) loseRedisAndRestart(t *testing.T) *testApp {
+	t.Helper()
+	ctx := context.Background()
+	iter := app.Redis.RDB.Scan(ctx, 0, app.Config.RedisPrefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := app.Redis.RDB.Del(ctx, iter.Val()).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Main.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	return openApp(t, app.Config)
+}
+
 // TestRedisLossNeverOversells loses the hot stock in the middle of a sale
 // and restarts the server: the event is rebuilt from PostgreSQL once the
 // order stream has settled, and never sells more than its stock.
@@ -373,21 +394,7 @@ func TestRedisLossNeverOversells(t *testing.T) {
 		t.Fatalf("first wave reserved %d, want 30", first)
 	}
 	// Redis loses everything of ours, reservations possibly in flight.
-	ctx := context.Background()
-	iter := app.Redis.RDB.Scan(ctx, 0, app.Config.RedisPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		if err := app.Redis.RDB.Del(ctx, iter.Val()).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
-	}
-	// Restart on the same stores.
-	if err := app.Main.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	app2 := openApp(t, app.Config)
+	app2 := app.loseRedisAndRestart(t)
 	for _, b := range buyers {
 		b.app = app2
 	}
@@ -409,6 +416,64 @@ func TestRedisLossNeverOversells(t *testing.T) {
 	buyers[0].wantCode(t, "CONFLICT", cancelMutation, map[string]any{"id": lost})
 	if got := app2.remaining(t, eventID); got != 1 {
 		t.Fatalf("remaining after cancelling an order from before the loss = %d, want 1", got)
+	}
+	app2.assertNoDrift(t, eventID)
+}
+
+// TestRedisLossKeepsIdempotentAnswers: a key answered RESERVED before the
+// hot stock lost its data gets that same answer after the rebuild (same
+// order, same remaining) and buys nothing more, though the buyer's limit
+// would allow it; a new key still buys (invariant 4 across a crash).
+func TestRedisLossKeepsIdempotentAnswers(t *testing.T) {
+	app := startApp(t, nil)
+	_, eventID := app.liveEvent(t, 10, 3)
+	buyer := app.buyers(t, 1)[0]
+	token := buyer.purchaseToken(t, eventID)
+	first := buyer.buy(t, eventID, token, 1, "key-before-the-loss")
+	if first.Outcome != "RESERVED" || first.Order == nil || first.Remaining == nil || *first.Remaining != 9 {
+		t.Fatalf("first purchase = %+v, want RESERVED with 9 left", first)
+	}
+	waitFor(t, 15*time.Second, "the order written", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 1 })
+
+	app2 := app.loseRedisAndRestart(t)
+	buyer.app = app2
+
+	// buy retries while the event is being rebuilt.
+	buy := func(key string) purchaseAnswer {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			r := buyer.post(t, purchaseMutation, map[string]any{"in": map[string]any{
+				"eventId": eventID, "token": token, "quantity": 1, "idempotencyKey": key,
+			}})
+			if r.code() == "UNAVAILABLE" && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			if len(r.Errors) > 0 {
+				t.Fatalf("purchase with %s: %+v", key, r.Errors)
+			}
+			var out struct{ PurchaseFlash purchaseAnswer }
+			if err := json.Unmarshal(r.Data, &out); err != nil {
+				t.Fatal(err)
+			}
+			return out.PurchaseFlash
+		}
+	}
+	retry := buy("key-before-the-loss")
+	if retry.Outcome != "RESERVED" || retry.Order == nil || retry.Order.ID != first.Order.ID || *retry.Remaining != 9 {
+		t.Fatalf("retry after the rebuild = %+v, want the first answer (order %s, 9 left)", retry, first.Order.ID)
+	}
+	if got := app2.remaining(t, eventID); got != 9 {
+		t.Fatalf("remaining after the retry = %d, want 9", got)
+	}
+	if fresh := buy("key-after-the-loss"); fresh.Outcome != "RESERVED" || fresh.Order.ID == first.Order.ID || *fresh.Remaining != 8 {
+		t.Fatalf("new key after the rebuild = %+v, want a new order with 8 left", fresh)
+	}
+	waitFor(t, 15*time.Second, "two orders", func() bool { n, _, _ := app2.orderCounts(t, eventID); return n == 2 })
+	time.Sleep(300 * time.Millisecond)
+	if n, live, sold := app2.orderCounts(t, eventID); n != 2 || live != 2 || sold != 2 {
+		t.Fatalf("orders %d live %d sold %d, want 2 each", n, live, sold)
 	}
 	app2.assertNoDrift(t, eventID)
 }

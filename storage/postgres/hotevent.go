@@ -49,7 +49,9 @@ func scanBriefHotEvent(row pgx.Row) (*domain.HotEvent, error) {
 
 // HotEvent implements domain.HotEventSource. Remaining is the event's
 // stock less its sold count, Held the units in live orders of each buyer
-// (never nil) and Unpaid the live orders not paid yet, all read from one
+// (never nil), Unpaid the live orders not paid yet and Answers the
+// reservations written with an idempotency key (whatever became of their
+// order since: the first answer stays the answer), all read from one
 // snapshot so that they agree.
 // NOT_FOUND for unknown IDs.
 func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.HotEvent, error) {
@@ -86,7 +88,26 @@ func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.
 			err := r.Scan(&o.OrderID, &o.BuyerID, &o.Units)
 			return o, err
 		})
-		return translate(err, "find unpaid orders", "flash event")
+		if err != nil {
+			return translate(err, "find unpaid orders", "flash event")
+		}
+		rows, err = tx.Query(ctx, `
+			SELECT o.id, o.buyer_id, i.product_id, i.seller_id, i.quantity, i.unit_price_cents, o.created_at,
+				k.idempotency_key, k.remaining_after
+			FROM flash_idempotency_keys k JOIN orders o ON o.id = k.order_id JOIN order_items i ON i.order_id = o.id
+			WHERE k.flash_event_id = $1
+			ORDER BY o.id`, eventID)
+		if err != nil {
+			return translate(err, "find kept answers", "flash event")
+		}
+		ev.Answers, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Reservation, error) {
+			r := domain.Reservation{EventID: eventID}
+			err := row.Scan(&r.OrderID, &r.BuyerID, &r.ProductID, &r.SellerID, &r.Quantity, &r.UnitPriceCents, &r.CreatedAt,
+				&r.IdempotencyKey, &r.RemainingAfter)
+			r.CreatedAt = r.CreatedAt.UTC()
+			return r, err
+		})
+		return translate(err, "find kept answers", "flash event")
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,50 @@ func TestHotEvent_EventsToPreheat(t *testing.T) {
 		// Same start: any order between them is fine.
 		if !slices.Equal(sorted(got), sorted(tc.want)) {
 			t.Fatalf("EventsToPreheat(t0+%s, %s) = %v, want %v", tc.now, tc.window, got, tc.want)
+		}
+	}
+}
+
+// TestHotEventKeptAnswers: the writer keeps the key each reservation
+// answered; HotEvent returns those reservations whatever became of their
+// order (the first answer stays the answer), and a second order under a
+// key already kept does not replace the first.
+func TestHotEventKeptAnswers(t *testing.T) {
+	t.Parallel()
+	e := newOrderEnv(t)
+	seller := e.user(t, domain.RoleSeller)
+	a, b := e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer)
+	ev := e.flashEvent(t, seller, 10)
+	keyed := func(r domain.Reservation, key string, left int) domain.Reservation {
+		r.IdempotencyKey, r.RemainingAfter = key, left
+		r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond)
+		return r
+	}
+	a1 := keyed(e.reservation(ev, a, 2, 0), "k-1", 8)
+	a2 := keyed(e.reservation(ev, a, 1, 0), "k-2", 7)
+	b1 := e.reservation(ev, b, 1, 0) // no key: nothing to keep
+	e.write(t, a1, a2, b1)
+	if _, err := e.orders.CancelOrder(as(a), a2.OrderID); err != nil {
+		t.Fatal(err)
+	}
+	again := keyed(e.reservation(ev, a, 1, 0), "k-1", 5) // same key, another order
+	e.write(t, again, a1)                                // and a1 redelivered
+
+	got, err := e.hot.HotEvent(context.Background(), ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []domain.Reservation{a1, a2}
+	slices.SortFunc(want, func(x, y domain.Reservation) int { return strings.Compare(x.OrderID, y.OrderID) })
+	if len(got.Answers) != len(want) {
+		t.Fatalf("Answers = %+v, want %+v", got.Answers, want)
+	}
+	for i, w := range want {
+		g := got.Answers[i]
+		if g.OrderID != w.OrderID || g.BuyerID != w.BuyerID || g.EventID != w.EventID || g.ProductID != w.ProductID ||
+			g.SellerID != w.SellerID || g.Quantity != w.Quantity || g.UnitPriceCents != w.UnitPriceCents ||
+			!g.CreatedAt.Equal(w.CreatedAt) || g.IdempotencyKey != w.IdempotencyKey || g.RemainingAfter != w.RemainingAfter {
+			t.Fatalf("Answers[%d] = %+v, want %+v", i, g, w)
 		}
 	}
 }

@@ -248,6 +248,9 @@ func (s *OrderStore) WriteReservations(ctx context.Context, rs []domain.Reservat
 		if err != nil {
 			return err
 		}
+		if err := keepAnswers(ctx, tx, uniq); err != nil {
+			return err
+		}
 		held, err := heldUnits(ctx, tx, uniq, inserted)
 		if err != nil {
 			return err
@@ -393,6 +396,29 @@ func insertReservations(ctx context.Context, tx pgx.Tx, rs []domain.Reservation,
 		return nil, translate(err, "insert reservations", "order")
 	}
 	return inserted, nil
+}
+
+// keepAnswers records the idempotency key each reservation answered (the
+// first order of a key stays its answer), for a rebuilt hot stock to give
+// retries of the key the same answer (see HotEventSource.HotEvent).
+func keepAnswers(ctx context.Context, tx pgx.Tx, rs []domain.Reservation) error {
+	var events, buyers, keys, orders []string
+	var remaining []int32
+	for _, r := range rs {
+		if r.IdempotencyKey == "" {
+			continue
+		}
+		events, buyers, keys, orders = append(events, r.EventID), append(buyers, r.BuyerID), append(keys, r.IdempotencyKey), append(orders, r.OrderID)
+		remaining = append(remaining, int32(max(r.RemainingAfter, 0)))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO flash_idempotency_keys (flash_event_id, buyer_id, idempotency_key, order_id, remaining_after)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[])
+		ON CONFLICT DO NOTHING`, events, buyers, keys, orders, remaining)
+	return translate(err, "keep idempotency keys", "order")
 }
 
 // allot decides which newly inserted orders PostgreSQL takes, earliest

@@ -153,6 +153,7 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		r.RequestID,
 		s.idemTTL.Milliseconds(),
 		min(s.idemTTL, RefusalTTL).Milliseconds(),
+		idempotencyKey,
 	)
 	vals, _ := reply.([]any)
 	if err == nil && vals == nil {
@@ -194,7 +195,9 @@ func decodeReserveAnswer(vals []any) (reserveAnswer, error) {
 }
 
 // Load implements domain.HotStock. It puts ev in the hot stock unless the
-// event is there already, and reports whether it did. A loaded event keeps
+// event is there already, and reports whether it did. A fresh load also
+// remembers ev.Answers under their idempotency keys (where a key is not
+// remembered already), each until idemTTL after its reservation. A loaded event keeps
 // its own remaining stock and held units whatever ev says, except that
 // ev.Closed closes it (closing is irreversible). ev must be consistent:
 // Remaining + sum(Held) == Stock, with no negative numbers, or Load
@@ -230,6 +233,7 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 	if ev.Stock < 0 || ev.Remaining < 0 || ev.Remaining+held != ev.Stock {
 		return false, fmt.Errorf("load event %s: remaining %d + held %d != stock %d", ev.ID, ev.Remaining, held, ev.Stock)
 	}
+	args = append(args, len(ev.Unpaid))
 	for _, o := range ev.Unpaid {
 		if o.Units < 1 || o.Units > ev.Held[o.BuyerID] {
 			return false, fmt.Errorf("load event %s: unpaid order %s of %d units is not held by %s", ev.ID, o.OrderID, o.Units, o.BuyerID)
@@ -237,6 +241,25 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 		args = append(args, o.OrderID, fmt.Sprintf("%d:%s", o.Units, o.BuyerID))
 	}
 	keys := []string{s.metaKey(ev.ID), s.heldKey(ev.ID), s.ordersKey(ev.ID), s.closedKey(ev.ID)}
+	// The RESERVED answers given before, for the keys still remembered
+	// (idemTTL from the reservation): a rebuild answers their retries as
+	// the first time.
+	now := time.Now()
+	for _, r := range ev.Answers {
+		ttl := r.CreatedAt.Add(s.idemTTL).Sub(now)
+		if ttl < time.Millisecond {
+			continue
+		}
+		if r.IdempotencyKey == "" || r.BuyerID == "" || r.OrderID == "" || r.EventID != ev.ID {
+			return false, fmt.Errorf("load event %s: kept answer for order %q lacks its key, buyer or event", ev.ID, r.OrderID)
+		}
+		a, err := json.Marshal(reserveAnswer{Outcome: domain.OutcomeReserved, Remaining: r.RemainingAfter, Reservation: &r})
+		if err != nil {
+			return false, fmt.Errorf("load event %s: encode kept answer: %w", ev.ID, err)
+		}
+		keys = append(keys, s.idemKey(ev.ID, r.BuyerID, r.IdempotencyKey))
+		args = append(args, string(a), ttl.Milliseconds())
+	}
 	n, err := loadScript.Run(ctx, s.c.RDB, keys, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("load event %s: %w", ev.ID, err)

@@ -225,6 +225,8 @@ func TestHotStockReserveReserved(t *testing.T) {
 			UnitPriceCents: 1999,
 			CreatedAt:      time.Date(2030, 1, 2, 11, 0, 1, 123_000_000, time.UTC),
 			RequestID:      "req-ord_1",
+			IdempotencyKey: "key-1",
+			RemainingAfter: 8,
 		},
 	}
 	if !sameResult(res, want) {
@@ -778,6 +780,61 @@ func TestHotStockLoad(t *testing.T) {
 	}
 	if got, want := checkConserved(t, s, ev.ID, ev.PerUserLimit).remaining, 4; got != want {
 		t.Fatalf("remaining = %d, want %d", got, want)
+	}
+}
+
+// TestHotStockLoadKeepsAnswers: a hot stock rebuilt from the source
+// answers a retry of a key answered RESERVED before the loss with that
+// answer (same order, same remaining) and takes nothing; a kept answer past
+// the key's TTL is not restored; a load of an event already there leaves
+// its keys alone.
+func TestHotStockLoadKeepsAnswers(t *testing.T) {
+	s, _ := newTestHotStock(t) // idemTTL: 1h
+	ctx := context.Background()
+	ev := hotEvent("evt_kept", 10, 3)
+	ev.Remaining, ev.Held = 7, map[string]int{"usr_a": 2, "usr_b": 1}
+	kept := domain.Reservation{
+		OrderID: "ord_old", BuyerID: "usr_a", EventID: ev.ID, ProductID: ev.ProductID, SellerID: ev.SellerID,
+		Quantity: 2, UnitPriceCents: ev.PriceCents, CreatedAt: time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond),
+		IdempotencyKey: "k-old", RemainingAfter: 5,
+	}
+	stale := kept
+	stale.OrderID, stale.BuyerID, stale.Quantity, stale.IdempotencyKey = "ord_stale", "usr_b", 1, "k-stale"
+	stale.CreatedAt = time.Now().Add(-2 * time.Hour)
+	ev.Answers = []domain.Reservation{kept, stale}
+	mustLoad(t, s, ev)
+
+	res := mustReserve(t, s, request(ev.ID, "usr_a", "ord_new", 1), "k-old", t0)
+	if res.Outcome != domain.OutcomeReserved || res.Remaining != 5 || res.Reservation == nil ||
+		!sameResult(domain.ReserveResult{Reservation: res.Reservation}, domain.ReserveResult{Reservation: &kept}) {
+		t.Fatalf("retry of a kept key = %s, want RESERVED remaining=5 with %+v", fmtResult(res), kept)
+	}
+	st := checkConserved(t, s, ev.ID, ev.PerUserLimit)
+	if st.remaining != 7 || st.held["usr_a"] != 2 {
+		t.Fatalf("after the retry: remaining %d, held[usr_a] %d; want 7 and 2 (nothing taken)", st.remaining, st.held["usr_a"])
+	}
+	// The stale key is a new press: it reserves (usr_b holds 1 of 3).
+	if res := mustReserve(t, s, request(ev.ID, "usr_b", "ord_b2", 1), "k-stale", t0); res.Outcome != domain.OutcomeReserved || res.Reservation.OrderID != "ord_b2" {
+		t.Fatalf("key past its TTL = %s, want a new reservation ord_b2", fmtResult(res))
+	}
+	// Loading again, with another answer for the key, changes nothing.
+	other := kept
+	other.OrderID, other.RemainingAfter = "ord_other", 1
+	again := hotEvent("evt_kept", 10, 3)
+	again.Answers = []domain.Reservation{other}
+	if loaded, err := s.Load(ctx, again); err != nil || loaded {
+		t.Fatalf("Load again = %v, %v; want false, nil", loaded, err)
+	}
+	if res := mustReserve(t, s, request(ev.ID, "usr_a", "ord_new2", 1), "k-old", t0); res.Reservation == nil || res.Reservation.OrderID != "ord_old" {
+		t.Fatalf("after a second Load the key answers %s, want ord_old", fmtResult(res))
+	}
+	// An answer that names another event, or no key, is refused.
+	bad := hotEvent("evt_kept_bad", 10, 3)
+	noKey := kept
+	noKey.EventID, noKey.IdempotencyKey = bad.ID, ""
+	bad.Answers = []domain.Reservation{noKey}
+	if loaded, err := s.Load(ctx, bad); err == nil || loaded {
+		t.Fatalf("Load with a kept answer without its key = %v, %v; want an error", loaded, err)
 	}
 }
 

@@ -18,6 +18,9 @@
 -- ARGV[8] idempotency key TTL of a RESERVED answer, milliseconds
 -- ARGV[9] idempotency key TTL of any other answer, milliseconds (shorter:
 --         a storm of sold-out presses must not fill Redis for a day)
+-- ARGV[10] the idempotency key itself, carried in the reservation (with
+--         the stock left after it) so that PostgreSQL keeps the answer and
+--         a rebuilt hot stock can give it again (see load.lua)
 --
 -- Returns {duplicate, answer}. answer is JSON
 -- {"outcome":..., "remaining":..., "reservation":{...}}; outcome is one of
@@ -110,6 +113,8 @@ local reservation = {
 if ARGV[7] ~= '' then
   reservation.requestId = ARGV[7]
 end
+reservation.idempotencyKey = ARGV[10]
+reservation.remainingAfter = remaining
 local rjson = cjson.encode(reservation)
 redis.call('HSET', outbox, orderID, rjson)
 return answer('RESERVED', remaining, rjson)

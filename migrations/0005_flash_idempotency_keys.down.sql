@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS flash_idempotency_keys;

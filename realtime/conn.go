@@ -29,8 +29,11 @@ type client struct {
 	wmu      sync.Mutex
 	fd       int         // the socket's descriptor, written without the runtime (see write); -1 when none
 	flushing bool        // a flusher owns the socket's writes until pending is empty
+	closing  bool        // the close frame is written or waiting: nothing may follow it
 	closed   atomic.Bool // set under wmu: no write reaches fd after it
-	pending  [][]byte    // frames waiting for the socket (the first maybe in part); at most QueueSize
+	pending  [][]byte    // frames waiting for the socket (the first maybe in part); at most QueueSize,
+	// besides the batch a flusher is writing
+	flushed chan struct{} // closed when the current flusher ends
 
 	hub   *Hub
 	ws    *websocket.Conn // nil for a listener
@@ -50,6 +53,10 @@ type client struct {
 // ServeHTTP upgrades a viewer to the room feed. A token in ?token= must be
 // valid (401 otherwise); a foreign Origin is refused (403).
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.stopped() {
+		http.Error(w, "the live feed is shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	var user string
 	if tok := r.URL.Query().Get("token"); tok != "" {
 		p, err := h.cfg.Authenticate(r.Context(), tok)
@@ -76,10 +83,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rooms: map[string]struct{}{},
 	}
 	c.heard()
-	h.connected.Add(1)
+	// Registered under mu, where Close looks for the viewers to cut off
+	// after it has stopped the hub: a viewer either is in its list, or sees
+	// the hub stopped here.
 	h.mu.Lock()
+	if h.stopped() {
+		h.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
+	h.connected.Add(1)
 	if user != "" {
 		h.setUser(c, user)
 	}
@@ -133,7 +148,11 @@ func (c *client) read() {
 	})
 	// Answers go out through write, like every frame to this viewer, never
 	// through gorilla's own writer: two writers could split each other's
-	// frames.
+	// frames. (gorilla still writes a close frame itself on a protocol
+	// error or a frame over the read limit, just before the connection is
+	// dropped; should a frame of ours be half written then, the viewer
+	// sees a broken stream instead of that close code: it is being cut
+	// off either way.)
 	c.ws.SetPingHandler(func(data string) error {
 		c.heard()
 		c.write(wsFrame(opPong, []byte(data)))
@@ -143,14 +162,18 @@ func (c *client) read() {
 		if code == websocket.CloseNoStatusReceived {
 			code = websocket.CloseNormalClosure
 		}
-		c.write(wsFrame(opClose, websocket.FormatCloseMessage(code, "")))
+		c.writeFrame(wsFrame(opClose, websocket.FormatCloseMessage(code, "")), true)
 		return nil
 	})
 	bad := 0
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
-			return // closed (by the viewer, or by the hub), or too large
+			// Closed (by the viewer, or by the hub), or too large. Our
+			// answer to a viewer's close frame may wait behind a backed-up
+			// socket: let it go out first, within WriteWait.
+			c.drain()
+			return
 		}
 		c.heard()
 		if msg := c.handleAside(data); msg != "" {
@@ -314,12 +337,17 @@ func (c *client) enqueue(m *message) {
 // the socket on its own goroutine. So a broadcast costs one system call
 // per viewer and no goroutine switch, and a stuck viewer never holds up
 // the room.
-func (c *client) write(frame []byte) {
+func (c *client) write(frame []byte) { c.writeFrame(frame, false) }
+
+// writeFrame writes frame as write does; last marks the close frame,
+// after which nothing more is written (RFC 6455 §5.5.1).
+func (c *client) writeFrame(frame []byte, last bool) {
 	c.wmu.Lock()
-	if c.closed.Load() {
+	if c.closed.Load() || c.closing {
 		c.wmu.Unlock()
 		return
 	}
+	c.closing = last
 	if c.flushing {
 		if len(c.pending) >= c.hub.cfg.QueueSize {
 			c.wmu.Unlock()
@@ -345,6 +373,8 @@ func (c *client) write(frame []byte) {
 	}
 	c.pending = append(c.pending, frame[n:])
 	c.flushing = true
+	c.flushed = make(chan struct{})
+	c.hub.backedUp.Add(1)
 	c.wmu.Unlock()
 	go c.flush()
 }
@@ -358,7 +388,7 @@ func (c *client) flush() {
 		bufs := net.Buffers(c.pending)
 		c.pending = nil
 		if len(bufs) == 0 || c.closed.Load() {
-			c.flushing = false
+			c.endFlush()
 			c.wmu.Unlock()
 			return
 		}
@@ -374,11 +404,34 @@ func (c *client) flush() {
 				c.shut()
 			}
 			c.wmu.Lock()
-			c.flushing = false
 			c.pending = nil
+			c.endFlush()
 			c.wmu.Unlock()
 			return
 		}
+	}
+}
+
+// endFlush marks the flusher gone; the caller holds wmu.
+func (c *client) endFlush() {
+	c.flushing = false
+	close(c.flushed)
+}
+
+// drain waits, at most WriteWait, for a flusher at work to write what
+// waits for the socket.
+func (c *client) drain() {
+	c.wmu.Lock()
+	busy, done := c.flushing, c.flushed
+	c.wmu.Unlock()
+	if !busy {
+		return
+	}
+	t := time.NewTimer(c.hub.cfg.WriteWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }
 

@@ -28,10 +28,14 @@
 // # Ordering
 //
 // Frames to one viewer are written in the order the hub sent them. The
-// stock and event frames of one event are built by one goroutine (the
-// coalescer), in that order, and a broadcast returns only once every
-// viewer has its frame written or waiting; order frames follow the order
-// notices arrived in. Nothing is promised across events.
+// stock and event frames of an event are built and sent one event change
+// at a time (by the coalescer, or by the ticker that notices start and
+// end), and a broadcast returns only once every viewer has its frame
+// written or waiting, so an older figure never overtakes a newer one;
+// order frames follow the order notices arrived in. Nothing is promised
+// across events. Our answer to a viewer's close frame is the last frame
+// it gets: what waited before it goes first (within WriteWait), nothing
+// goes after it.
 //
 // # Writing: one system call per viewer, no goroutine per viewer
 //
@@ -47,8 +51,8 @@
 // # Backpressure and slow viewers
 //
 // While a viewer's socket is backed up, up to QueueSize frames (64 by
-// default) wait for it; one more and it is disconnected (counted in
-// Dropped), as is a viewer whose socket takes longer than WriteWait to
+// default) wait for it, besides the batch its flusher is writing; one
+// more and it is disconnected (counted in Dropped), as is a viewer whose socket takes longer than WriteWait to
 // accept what waits. So one slow phone never holds a room, a broadcast or
 // the hub's memory. A viewer that does not answer pings within PongWait is
 // disconnected too. Frames from viewers are read with a size limit; a

@@ -102,6 +102,8 @@ type Hub struct {
 	peers       map[string]map[string]peerCount // room → instance → count
 	sentViewers map[string]int                  // room → count last sent here
 
+	showMu sync.Mutex // serializes show, from building its frames to sending them
+
 	pendingMu   sync.Mutex
 	outStock    map[string]struct{}  // events whose stock changed here, to announce
 	dirtyEvents map[string]struct{}  // events announced by anyone, to refresh
@@ -111,6 +113,7 @@ type Hub struct {
 
 	dropped   atomic.Int64
 	silent    atomic.Int64
+	backedUp  atomic.Int64
 	connected atomic.Int64
 
 	unsubscribe []func()
@@ -243,6 +246,16 @@ func (h *Hub) Close() {
 	}
 }
 
+// stopped reports whether Close has begun.
+func (h *Hub) stopped() bool {
+	select {
+	case <-h.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 func (h *Hub) every(d time.Duration, fn func()) {
 	defer h.wg.Done()
 	t := time.NewTicker(d)
@@ -358,6 +371,10 @@ func (h *Hub) viewerCountLocked(roomID string) int {
 // Dropped returns how many viewers were disconnected for being too slow.
 func (h *Hub) Dropped() int64 { return h.dropped.Load() }
 
+// BackedUp returns how many times a viewer's socket could not take a
+// frame at once, so that a flusher goroutine had to wait for it.
+func (h *Hub) BackedUp() int64 { return h.backedUp.Load() }
+
 // Silent returns how many viewers were disconnected for sending nothing,
 // not even a pong, for PongWait.
 func (h *Hub) Silent() int64 { return h.silent.Load() }
@@ -434,6 +451,10 @@ func (h *Hub) flush() {
 // frame (when stock is true and remaining moved) and an event frame when
 // the status moved.
 func (h *Hub) show(st EventState, stock bool) {
+	// The coalescer and the ticker both show events: one at a time, frame
+	// built to frame sent, so an older figure never overtakes a newer one.
+	h.showMu.Lock()
+	defer h.showMu.Unlock()
 	h.mu.Lock()
 	v, ok := h.events[st.EventID]
 	if !ok {

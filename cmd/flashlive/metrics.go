@@ -87,6 +87,10 @@ func instrumentHub(reg prometheus.Registerer, hub *realtime.Hub) {
 			Help: "Viewers disconnected for being too slow: QueueSize frames waiting, or WriteWait to take them.",
 		}, func() float64 { return float64(hub.Dropped()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "flashlive_live_backed_up_writes_total",
+			Help: "Frames a viewer's socket could not take at once, so that a flusher had to wait for it.",
+		}, func() float64 { return float64(hub.BackedUp()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "flashlive_live_silent_viewers_dropped_total",
 			Help: "Viewers disconnected for sending nothing, not even a pong, for PongWait.",
 		}, func() float64 { return float64(hub.Silent()) }),

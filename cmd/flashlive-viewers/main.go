@@ -329,6 +329,9 @@ func run(base, debug, timeline string, bare bool, nViewers, loops int, rate floa
 	per := func(a, b float64) float64 { return (b - a) / float64(nViewers) / 1024 }
 	fmt.Printf("server memory per viewer: Go heap+stacks %.1f KB (heap %.1f, stacks %.1f), RSS %.1f KB\n",
 		per(st0.heap+st0.stacks, st1.heap+st1.stacks), per(st0.heap, st1.heap), per(st0.stacks, st1.stacks), per(st0.rss, st1.rss))
+	if debug == "" {
+		fmt.Println("  (heap read without a collection first, so it counts garbage: give -debug for the live heap)")
+	}
 	if delivered > 0 {
 		fmt.Printf("server CPU per delivered frame: %.2f µs (%.2f s for the run, purchases included; %.0f GCs)\n",
 			(st2.cpu-st1.cpu)*1e6/float64(delivered), st2.cpu-st1.cpu, st2.gcs-st1.gcs)

@@ -64,8 +64,10 @@ for run in $(seq 1 "${RUNS:-1}"); do
 			;;
 		esac
 		pid=$!
-		for _ in $(seq 1 100); do
-			curl -fs "http://$addr/metrics" >/dev/null 2>&1 && break
+		# Up once it listens (it listens last, after migrations and wiring).
+		for _ in $(seq 1 150); do
+			(exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null && break
+			kill -0 "$pid" 2>/dev/null || { echo "bench-live.sh: $server exited at start" >&2; exit 1; }
 			sleep 0.2
 		done
 		echo "== $server, run $run of ${RUNS:-1}"

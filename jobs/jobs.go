@@ -70,13 +70,19 @@ type refreshTokenPruner interface {
 // expired for more than a day (kept that long so that a late reuse is
 // still recognised as one).
 func PruneRefreshTokens(p refreshTokenPruner, logger *slog.Logger, now func() time.Time) func(context.Context) error {
+	return Prune("expired refresh tokens", 24*time.Hour, p.DeleteExpiredRefreshTokens, logger, now)
+}
+
+// Prune returns a job body that deletes, with del, what is older than age
+// (del gets the cutoff, now less age) and logs how many went, when any.
+func Prune(what string, age time.Duration, del func(ctx context.Context, cutoff time.Time) (int64, error), logger *slog.Logger, now func() time.Time) func(context.Context) error {
 	return func(ctx context.Context) error {
-		n, err := p.DeleteExpiredRefreshTokens(ctx, now().Add(-24*time.Hour))
+		n, err := del(ctx, now().Add(-age))
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			logger.Info("pruned expired refresh tokens", "count", n)
+			logger.Info("pruned "+what, "count", n)
 		}
 		return nil
 	}

@@ -214,6 +214,8 @@ func (m *Main) Open(ctx context.Context) error {
 		run               func(context.Context) error
 	}{
 		{"prune-refresh-tokens", time.Hour, time.Minute, jobs.PruneRefreshTokens(m.Auth, m.Logger, m.Now)},
+		{"prune-idempotency-keys", time.Hour, time.Minute,
+			jobs.Prune("idempotency keys past their TTL", redis.DefaultIdempotencyTTL, orderStore.DeleteKeptAnswers, m.Logger, m.Now)},
 		{"preheat", 5 * time.Second, 30 * time.Second, jobs.Preheat(source, m.Sale, PreheatWindow, m.Logger, m.Now)},
 		{"scan-expiries", time.Second, 10 * time.Second, jobs.ScanExpiries(orderStore, m.Orders, m.Now)},
 		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},

@@ -186,3 +186,30 @@ func TestHotEventKeptAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteKeptAnswers: keys of orders created before the cutoff go;
+// newer ones stay, and so do the orders.
+func TestDeleteKeptAnswers(t *testing.T) {
+	t.Parallel()
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	seller, a := e.user(t, domain.RoleSeller), e.user(t, domain.RoleBuyer)
+	ev := e.flashEvent(t, seller, 10)
+	old, fresh := e.reservation(ev, a, 1, -25*time.Hour), e.reservation(ev, a, 1, 0)
+	old.IdempotencyKey, fresh.IdempotencyKey = "k-old", "k-fresh"
+	e.write(t, old, fresh)
+	n, err := e.orders.DeleteKeptAnswers(ctx, e.clock.Now().Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteKeptAnswers = %d, %v; want 1, nil", n, err)
+	}
+	got, err := e.hot.HotEvent(ctx, ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Answers) != 1 || got.Answers[0].IdempotencyKey != "k-fresh" {
+		t.Fatalf("Answers after pruning = %+v, want k-fresh only", got.Answers)
+	}
+	if n := e.countRows(t, "orders"); n != 2 {
+		t.Fatalf("orders after pruning = %d, want 2", n)
+	}
+}

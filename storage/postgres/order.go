@@ -421,6 +421,19 @@ func keepAnswers(ctx context.Context, tx pgx.Tx, rs []domain.Reservation) error 
 	return translate(err, "keep idempotency keys", "order")
 }
 
+// DeleteKeptAnswers deletes the kept idempotency keys (see keepAnswers) of
+// orders created before cutoff, which a rebuilt hot stock no longer
+// restores, and returns how many it deleted.
+func (s *OrderStore) DeleteKeptAnswers(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := s.db.Pool.Exec(ctx, `
+		DELETE FROM flash_idempotency_keys k USING orders o
+		WHERE o.id = k.order_id AND o.created_at < $1`, cutoff)
+	if err != nil {
+		return 0, translate(err, "delete kept idempotency keys", "order")
+	}
+	return tag.RowsAffected(), nil
+}
+
 // allot decides which newly inserted orders PostgreSQL takes, earliest
 // CreatedAt first: an order is refused when the event's stock left cannot
 // take its units, or when its buyer would hold more than the event's

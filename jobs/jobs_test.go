@@ -1,0 +1,32 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+)
+
+// TestPrune: the job asks for what is older than age, at the job's now,
+// and passes a failure on.
+func TestPrune(t *testing.T) {
+	now := time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
+	var cutoff time.Time
+	fail := error(nil)
+	job := Prune("things", 24*time.Hour, func(_ context.Context, c time.Time) (int64, error) {
+		cutoff = c
+		return 3, fail
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
+	if err := job(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(-24 * time.Hour); !cutoff.Equal(want) {
+		t.Fatalf("cutoff = %s, want %s", cutoff, want)
+	}
+	fail = errors.New("database down")
+	if err := job(context.Background()); !errors.Is(err, fail) {
+		t.Fatalf("job = %v, want the deleter's error", err)
+	}
+}

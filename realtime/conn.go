@@ -44,6 +44,8 @@ type client struct {
 	slow  atomic.Bool // cut off for being too slow
 
 	lastHeard atomic.Int64 // when the viewer last sent a frame, in Unix nanoseconds
+	bad       int          // bad frames the viewer sent; the reader's alone
+	reply     chan string  // a frame worker's answer to the reader; made by the reader
 
 	// guarded by hub.mu
 	user  string
@@ -136,12 +138,40 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 // read handles the viewer's frames until the connection ends, then
 // unregisters it. Every frame, pongs included, marks the viewer as heard
 // from; the hub's sweep cuts off viewers silent for PongWait. (A read
-// deadline would do the same at the cost of a timer reset per frame, and
-// of a deeper stack for a goroutine every viewer keeps.)
+// deadline would do the same at the cost of a timer reset per frame.)
+//
+// read is the one goroutine every viewer keeps, parked in ReadMessage for
+// the life of the connection, so its stack is memory per viewer: it keeps
+// its own frame small (the rest lives in functions it calls and that are
+// not inlined into it), which keeps the parked stack at the runtime's
+// smallest, 2 KB instead of 4.
 func (c *client) read() {
-	h := c.hub
-	defer h.unregister(c)
-	c.ws.SetReadLimit(h.cfg.MaxFrameBytes)
+	c.readSetup()
+	for c.readOne() {
+	}
+	c.hub.unregister(c)
+}
+
+// readOne reads and handles one frame; false when the connection is done.
+//
+//go:noinline
+func (c *client) readOne() bool {
+	_, data, err := c.ws.ReadMessage()
+	if err != nil {
+		// Closed (by the viewer, or by the hub), or too large. Our answer
+		// to a viewer's close frame may wait behind a backed-up socket:
+		// let it go out first, within WriteWait.
+		c.drain()
+		return false
+	}
+	return c.onFrame(data)
+}
+
+// readSetup sets the read limit and the control-frame handlers.
+//
+//go:noinline
+func (c *client) readSetup() {
+	c.ws.SetReadLimit(c.hub.cfg.MaxFrameBytes)
 	c.ws.SetPongHandler(func(string) error {
 		c.heard()
 		return nil
@@ -165,47 +195,77 @@ func (c *client) read() {
 		c.writeFrame(wsFrame(opClose, websocket.FormatCloseMessage(code, "")), true)
 		return nil
 	})
-	bad := 0
-	for {
-		_, data, err := c.ws.ReadMessage()
-		if err != nil {
-			// Closed (by the viewer, or by the hub), or too large. Our
-			// answer to a viewer's close frame may wait behind a backed-up
-			// socket: let it go out first, within WriteWait.
-			c.drain()
-			return
-		}
-		c.heard()
-		if msg := c.handleAside(data); msg != "" {
-			if bad++; bad > maxBadFrames {
-				return
-			}
-			c.sendError(msg)
-		}
+}
+
+// onFrame handles one frame from the viewer; false when the viewer has
+// sent too many bad ones and is to be disconnected.
+//
+//go:noinline
+func (c *client) onFrame(data []byte) bool {
+	c.heard()
+	msg := c.handleAside(data)
+	if msg == "" {
+		return true
 	}
+	if c.bad++; c.bad > maxBadFrames {
+		return false
+	}
+	c.sendError(msg)
+	return true
 }
 
 // heard notes that the viewer sent something.
 func (c *client) heard() { c.lastHeard.Store(time.Now().UnixNano()) }
 
-// handleAside handles one frame on a goroutine of its own and waits for
-// it, so frames are still handled one at a time and in order. Handling a
-// join goes deep (the room's events are read from Redis and PostgreSQL);
-// a goroutine's stack grows to its deepest call and the runtime gives
-// little of it back, so the reader, parked for the life of the
-// connection, would keep that stack per viewer. Aside, it keeps the
-// smallest one.
+// handleAside has one of the hub's frame workers handle a frame, and
+// waits for it, so a viewer's frames are still handled one at a time and
+// in order. Handling a join goes deep (the room's events are read from
+// Redis and PostgreSQL): done on the reader, whose stack is kept for the
+// life of the connection, it would grow that stack per viewer; done on a
+// goroutine per frame, the stacks those leave behind fragment the stack
+// memory about as much. A few long-lived workers also bound how many of
+// those reads a storm of joins starts at once. "" when the hub is closing.
 func (c *client) handleAside(data []byte) string {
-	done := make(chan string, 1)
-	go func() {
-		var f clientFrame
-		if err := json.Unmarshal(data, &f); err != nil || f.Type == "" {
-			done <- "frames are JSON objects with a type"
+	if c.reply == nil {
+		c.reply = make(chan string, 1)
+	}
+	h := c.hub
+	select {
+	case h.frames <- frameJob{c: c, data: data}:
+	case <-h.stop:
+		return ""
+	}
+	select {
+	case msg := <-c.reply:
+		return msg
+	case <-h.stop:
+		return ""
+	}
+}
+
+// frameJob is one frame from a viewer, for a frame worker.
+type frameJob struct {
+	c    *client
+	data []byte
+}
+
+// handleFrames is a frame worker: it handles viewers' frames until the hub
+// closes, answering each on its viewer's reply channel.
+func (h *Hub) handleFrames() {
+	defer h.wg.Done()
+	for {
+		select {
+		case <-h.stop:
 			return
+		case j := <-h.frames:
+			var f clientFrame
+			msg := "frames are JSON objects with a type"
+			if err := json.Unmarshal(j.data, &f); err == nil && f.Type != "" {
+				msg = j.c.handle(f)
+			}
+			j.c.reply <- msg // room for one: its reader waits for it alone
 		}
-		done <- c.handle(f)
-	}()
-	return <-done
+	}
 }
 
 // handle acts on one frame and returns an error message for the viewer, or
@@ -420,6 +480,8 @@ func (c *client) endFlush() {
 
 // drain waits, at most WriteWait, for a flusher at work to write what
 // waits for the socket.
+//
+//go:noinline
 func (c *client) drain() {
 	c.wmu.Lock()
 	busy, done := c.flushing, c.flushed

@@ -82,8 +82,11 @@ const (
 	viewersStale    = 3 * viewersPeriod
 	countdownWithin = time.Hour
 	maxRoomsPerConn = 16
-	maxBadFrames    = 20
-	sourceTimeout   = 2 * time.Second
+	// frameWorkersPerCore handle viewers' frames (joins read Redis and
+	// PostgreSQL); more wait their turn.
+	frameWorkersPerCore = 8
+	maxBadFrames        = 20
+	sourceTimeout       = 2 * time.Second
 )
 
 // Hub is the live-room hub of one instance. It implements the live
@@ -118,6 +121,7 @@ type Hub struct {
 
 	unsubscribe []func()
 	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
+	frames      chan frameJob // viewers' frames, for the frame workers
 	stop        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -176,6 +180,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		announced:   map[string]time.Time{},
 		refreshed:   map[string]time.Time{},
 		kick:        make(chan struct{}, 1),
+		frames:      make(chan frameJob, 256),
 		stop:        make(chan struct{}),
 	}
 	h.upgrader = websocket.Upgrader{
@@ -203,7 +208,11 @@ func NewHub(cfg Config) (*Hub, error) {
 		}
 		h.unsubscribe = append(h.unsubscribe, unsub)
 	}
-	h.wg.Add(5)
+	workers := frameWorkersPerCore * runtime.GOMAXPROCS(0)
+	h.wg.Add(5 + workers)
+	for range workers {
+		go h.handleFrames()
+	}
 	go h.every(cfg.PongWait*9/10, h.ping)
 	go h.every(cfg.PongWait/4, h.sweep)
 	go h.coalesce()

@@ -329,6 +329,8 @@ func run(base, debug, timeline string, bare bool, nViewers, loops int, rate floa
 	per := func(a, b float64) float64 { return (b - a) / float64(nViewers) / 1024 }
 	fmt.Printf("server memory per viewer: Go heap+stacks %.1f KB (heap %.1f, stacks %.1f), RSS %.1f KB\n",
 		per(st0.heap+st0.stacks, st1.heap+st1.stacks), per(st0.heap, st1.heap), per(st0.stacks, st1.stacks), per(st0.rss, st1.rss))
+	fmt.Printf("  after the sale: Go heap+stacks %.1f KB (heap %.1f, stacks %.1f), RSS %.1f KB\n",
+		per(st0.heap+st0.stacks, st2.heap+st2.stacks), per(st0.heap, st2.heap), per(st0.stacks, st2.stacks), per(st0.rss, st2.rss))
 	if debug == "" {
 		fmt.Println("  (heap read without a collection first, so it counts garbage: give -debug for the live heap)")
 	}

@@ -39,7 +39,9 @@
 //
 // # Writing: one system call per viewer, no goroutine per viewer
 //
-// A viewer has a reader goroutine and no writer goroutine. A broadcast is
+// A viewer has a reader goroutine, parked on the smallest stack, and no
+// writer goroutine; what it reads is handled by a few hub workers (8 per
+// core), so a storm of joins reads Redis and PostgreSQL a few at a time. A broadcast is
 // framed once (the bytes of one WebSocket frame, the same for everyone)
 // and written to each viewer's socket by the broadcasting goroutines
 // themselves (a room is split over GOMAXPROCS of them), with a

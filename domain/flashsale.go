@@ -91,7 +91,8 @@ type Reservation struct {
 	// IdempotencyKey is the buyer's key the reservation answered, and
 	// RemainingAfter the stock left that the answer reported: kept with
 	// the order, so that a hot stock rebuilt after losing its data still
-	// answers a retry of the key with this reservation (see KeptAnswer).
+	// answers a retry of the key with this reservation (see
+	// HotEvent.Answers).
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 	RemainingAfter int    `json:"remainingAfter,omitempty"`
 }

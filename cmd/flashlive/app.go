@@ -138,11 +138,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Orders, err = nats.NewOrderStream(openCtx, m.NATS, m.Logger); err != nil {
 		return err
 	}
-	hot := redis.NewHotStock(m.Redis, 0)
+	// How long a key keeps its first answer: in Redis, in what a rebuild
+	// restores, and in PostgreSQL before pruning.
+	idemTTL := redis.DefaultIdempotencyTTL
+	hot := redis.NewHotStock(m.Redis, idemTTL)
 	m.hot = hot
 	orderStore := postgres.NewOrderStore(m.DB, cfg.PaymentTimeout)
 	eventStore := postgres.NewFlashEventService(m.DB)
-	source := postgres.NewHotEventSource(m.DB)
+	source := postgres.NewHotEventSource(m.DB, idemTTL)
 	m.Sale = &domain.FlashSale{
 		Hot:        hot,
 		Source:     source,
@@ -215,7 +218,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}{
 		{"prune-refresh-tokens", time.Hour, time.Minute, jobs.PruneRefreshTokens(m.Auth, m.Logger, m.Now)},
 		{"prune-idempotency-keys", time.Hour, time.Minute,
-			jobs.Prune("idempotency keys past their TTL", redis.DefaultIdempotencyTTL, orderStore.DeleteKeptAnswers, m.Logger, m.Now)},
+			jobs.Prune("idempotency keys past their TTL", idemTTL, orderStore.DeleteKeptAnswers, m.Logger, m.Now)},
 		{"preheat", 5 * time.Second, 30 * time.Second, jobs.Preheat(source, m.Sale, PreheatWindow, m.Logger, m.Now)},
 		{"scan-expiries", time.Second, 10 * time.Second, jobs.ScanExpiries(orderStore, m.Orders, m.Now)},
 		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},

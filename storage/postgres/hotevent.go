@@ -12,14 +12,17 @@ import (
 // HotEventSource reads from PostgreSQL what the hot stock needs to load
 // or rebuild a flash event.
 type HotEventSource struct {
-	db *DB
+	db         *DB
+	answersFor time.Duration
 }
 
 var _ domain.HotEventSource = (*HotEventSource)(nil)
 
-// NewHotEventSource returns a HotEventSource on db.
-func NewHotEventSource(db *DB) *HotEventSource {
-	return &HotEventSource{db: db}
+// NewHotEventSource returns a HotEventSource on db. HotEvent returns the
+// kept answers of reservations made within answersFor (the hot stock's
+// idempotency TTL: older keys would not be restored anyway).
+func NewHotEventSource(db *DB, answersFor time.Duration) *HotEventSource {
+	return &HotEventSource{db: db, answersFor: answersFor}
 }
 
 // BriefHotEvent implements domain.HotEventSource: one row, no holdings.
@@ -50,9 +53,9 @@ func scanBriefHotEvent(row pgx.Row) (*domain.HotEvent, error) {
 // HotEvent implements domain.HotEventSource. Remaining is the event's
 // stock less its sold count, Held the units in live orders of each buyer
 // (never nil), Unpaid the live orders not paid yet and Answers the
-// reservations written with an idempotency key (whatever became of their
-// order since: the first answer stays the answer), all read from one
-// snapshot so that they agree.
+// reservations written with an idempotency key within answersFor
+// (whatever became of their order since: the first answer stays the
+// answer), all read from one snapshot so that they agree.
 // NOT_FOUND for unknown IDs.
 func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.HotEvent, error) {
 	var ev domain.HotEvent
@@ -95,8 +98,8 @@ func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.
 			SELECT o.id, o.buyer_id, i.product_id, i.seller_id, i.quantity, i.unit_price_cents, o.created_at,
 				k.idempotency_key, k.remaining_after
 			FROM flash_idempotency_keys k JOIN orders o ON o.id = k.order_id JOIN order_items i ON i.order_id = o.id
-			WHERE k.flash_event_id = $1
-			ORDER BY o.id`, eventID)
+			WHERE k.flash_event_id = $1 AND o.created_at > $2
+			ORDER BY o.id`, eventID, s.db.Now().Add(-s.answersFor))
 		if err != nil {
 			return translate(err, "find kept answers", "flash event")
 		}

@@ -187,8 +187,9 @@ func TestHotEventKeptAnswers(t *testing.T) {
 	}
 }
 
-// TestDeleteKeptAnswers: keys of orders created before the cutoff go;
-// newer ones stay, and so do the orders.
+// TestDeleteKeptAnswers: HotEvent leaves out keys past answersFor, and
+// pruning deletes the keys of orders created before the cutoff; newer ones
+// stay, and so do the orders.
 func TestDeleteKeptAnswers(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
@@ -198,16 +199,21 @@ func TestDeleteKeptAnswers(t *testing.T) {
 	old, fresh := e.reservation(ev, a, 1, -25*time.Hour), e.reservation(ev, a, 1, 0)
 	old.IdempotencyKey, fresh.IdempotencyKey = "k-old", "k-fresh"
 	e.write(t, old, fresh)
-	n, err := e.orders.DeleteKeptAnswers(ctx, e.clock.Now().Add(-24*time.Hour))
-	if err != nil || n != 1 {
-		t.Fatalf("DeleteKeptAnswers = %d, %v; want 1, nil", n, err)
-	}
+	// Past the source's 24 h, a key is no longer an answer to restore...
 	got, err := e.hot.HotEvent(ctx, ev.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Answers) != 1 || got.Answers[0].IdempotencyKey != "k-fresh" {
-		t.Fatalf("Answers after pruning = %+v, want k-fresh only", got.Answers)
+		t.Fatalf("Answers = %+v, want k-fresh only (k-old is past 24 h)", got.Answers)
+	}
+	// ...and pruning deletes it.
+	n, err := e.orders.DeleteKeptAnswers(ctx, e.clock.Now().Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteKeptAnswers = %d, %v; want 1, nil", n, err)
+	}
+	if got, err = e.hot.HotEvent(ctx, ev.ID); err != nil || len(got.Answers) != 1 {
+		t.Fatalf("Answers after pruning = %+v, %v; want k-fresh only", got, err)
 	}
 	if n := e.countRows(t, "orders"); n != 2 {
 		t.Fatalf("orders after pruning = %d, want 2", n)

@@ -417,7 +417,7 @@ func keepAnswers(ctx context.Context, tx pgx.Tx, rs []domain.Reservation) error 
 	_, err := tx.Exec(ctx, `
 		INSERT INTO flash_idempotency_keys (flash_event_id, buyer_id, idempotency_key, order_id, remaining_after)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[])
-		ON CONFLICT DO NOTHING`, events, buyers, keys, orders, remaining)
+		ON CONFLICT (flash_event_id, buyer_id, idempotency_key) DO NOTHING`, events, buyers, keys, orders, remaining)
 	return translate(err, "keep idempotency keys", "order")
 }
 

@@ -33,7 +33,7 @@ func newOrderEnv(t testing.TB) *orderEnv {
 	return &orderEnv{
 		env:    e,
 		orders: postgres.NewOrderStore(e.db, testPaymentTimeout),
-		hot:    postgres.NewHotEventSource(e.db),
+		hot:    postgres.NewHotEventSource(e.db, 24*time.Hour),
 	}
 }
 

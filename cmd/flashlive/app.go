@@ -142,6 +142,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// restores, and in PostgreSQL before pruning.
 	idemTTL := redis.DefaultIdempotencyTTL
 	hot := redis.NewHotStock(m.Redis, idemTTL)
+	hot.Now = m.Now
 	m.hot = hot
 	orderStore := postgres.NewOrderStore(m.DB, cfg.PaymentTimeout)
 	eventStore := postgres.NewFlashEventService(m.DB)

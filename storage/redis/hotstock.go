@@ -61,6 +61,11 @@ const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
 // At every step stock = remaining + sum(held), remaining >= 0 and no
 // buyer holds more than the limit. A HotStock is safe for concurrent use.
 type HotStock struct {
+	// Now is the clock that reservations' CreatedAt come from, by which
+	// Load measures what is left of a kept answer's TTL (time.Now unless
+	// set before use).
+	Now func() time.Time
+
 	c       *Client
 	idemTTL time.Duration
 	reserve *scriptBatcher
@@ -76,7 +81,7 @@ func NewHotStock(c *Client, idemTTL time.Duration) *HotStock {
 	if idemTTL <= 0 {
 		idemTTL = DefaultIdempotencyTTL
 	}
-	return &HotStock{c: c, idemTTL: idemTTL, reserve: newScriptBatcher(c.RDB, reserveScript)}
+	return &HotStock{Now: time.Now, c: c, idemTTL: idemTTL, reserve: newScriptBatcher(c.RDB, reserveScript)}
 }
 
 // Stop stops sending reservations; Reserve fails afterwards. It does not
@@ -244,7 +249,7 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 	// The RESERVED answers given before, for the keys still remembered
 	// (idemTTL from the reservation): a rebuild answers their retries as
 	// the first time.
-	now := time.Now()
+	now := s.Now()
 	for _, r := range ev.Answers {
 		ttl := r.CreatedAt.Add(s.idemTTL).Sub(now)
 		if ttl < time.Millisecond {

@@ -63,17 +63,8 @@ func (s *AuthService) Register(ctx context.Context, r domain.Registration) (*dom
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	hash, err := s.hasher.Hash(ctx, r.Password)
+	u, err := s.insertUser(ctx, r, r.Role)
 	if err != nil {
-		return nil, err
-	}
-	u, err := scanUser(s.db.Pool.QueryRow(ctx, `
-		INSERT INTO users (id, email, display_name, role, password_hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING `+userColumns,
-		newID(domain.PrefixUser), r.Email, r.DisplayName, r.Role, hash, s.db.Now()))
-	if err != nil {
-		err = translate(err, "insert user", "user")
 		if domain.ErrorCode(err) == domain.ECONFLICT {
 			return nil, domain.Errorf(domain.ECONFLICT, "an account with this email already exists")
 		}
@@ -94,6 +85,12 @@ func (s *AuthService) CreateUser(ctx context.Context, r domain.Registration) (*d
 	if !role.Valid() {
 		return nil, domain.Errorf(domain.EINVALID, "unknown role %q", role)
 	}
+	return s.insertUser(ctx, r, role)
+}
+
+// insertUser hashes r's password and inserts the account with role; r is
+// validated already. CONFLICT when the email is taken.
+func (s *AuthService) insertUser(ctx context.Context, r domain.Registration, role domain.Role) (*domain.User, error) {
 	hash, err := s.hasher.Hash(ctx, r.Password)
 	if err != nil {
 		return nil, err
@@ -103,7 +100,10 @@ func (s *AuthService) CreateUser(ctx context.Context, r domain.Registration) (*d
 		VALUES ($1, $2, $3, $4, $5, $6)
 		RETURNING `+userColumns,
 		newID(domain.PrefixUser), r.Email, r.DisplayName, role, hash, s.db.Now()))
-	return u, translate(err, "insert user", "user")
+	if err != nil {
+		return nil, translate(err, "insert user", "user")
+	}
+	return u, nil
 }
 
 // Login implements domain.AuthService.

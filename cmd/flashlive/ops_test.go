@@ -14,11 +14,11 @@ import (
 func TestHealthReadinessMetrics(t *testing.T) {
 	app := startApp(t, nil)
 
-	res, body := app.get(t, "/healthz")
+	res, _ := app.get(t, "/healthz")
 	if res.StatusCode != 200 {
 		t.Fatalf("/healthz = %d", res.StatusCode)
 	}
-	res, body = app.get(t, "/readyz")
+	res, body := app.get(t, "/readyz")
 	if res.StatusCode != 200 || !strings.Contains(body, `"postgres":"ok"`) || !strings.Contains(body, `"redis":"ok"`) || !strings.Contains(body, `"nats":"ok"`) {
 		t.Fatalf("/readyz = %d %s", res.StatusCode, body)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -438,28 +437,10 @@ func TestRedisLossKeepsIdempotentAnswers(t *testing.T) {
 	app2 := app.loseRedisAndRestart(t)
 	buyer.app = app2
 
-	// buy retries while the event is being rebuilt.
-	buy := func(key string) purchaseAnswer {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			r := buyer.post(t, purchaseMutation, map[string]any{"in": map[string]any{
-				"eventId": eventID, "token": token, "quantity": 1, "idempotencyKey": key,
-			}})
-			if r.code() == "UNAVAILABLE" && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			if len(r.Errors) > 0 {
-				t.Fatalf("purchase with %s: %+v", key, r.Errors)
-			}
-			var out struct{ PurchaseFlash purchaseAnswer }
-			if err := json.Unmarshal(r.Data, &out); err != nil {
-				t.Fatal(err)
-			}
-			return out.PurchaseFlash
-		}
-	}
+	// A token is issued once the event is rebuilt (purchaseToken retries
+	// until then).
+	token = buyer.purchaseToken(t, eventID)
+	buy := func(key string) purchaseAnswer { return buyer.buy(t, eventID, token, 1, key) }
 	retry := buy("key-before-the-loss")
 	if retry.Outcome != "RESERVED" || retry.Order == nil || retry.Order.ID != first.Order.ID || *retry.Remaining != 9 {
 		t.Fatalf("retry after the rebuild = %+v, want the first answer (order %s, 9 left)", retry, first.Order.ID)

@@ -35,15 +35,10 @@ type scriptReply struct {
 }
 
 const (
-	maxBatch       = 128
-	batchQueue     = 4096
-	batchTimeout   = 5 * time.Second
-	errBatchClosed = batchError("hot stock is closed")
+	maxBatch     = 128
+	batchQueue   = 4096
+	batchTimeout = 5 * time.Second
 )
-
-type batchError string
-
-func (e batchError) Error() string { return string(e) }
 
 func newScriptBatcher(rdb *goredis.Client, script *goredis.Script) *scriptBatcher {
 	b := &scriptBatcher{rdb: rdb, script: script, calls: make(chan *scriptCall, batchQueue), stop: make(chan struct{})}
@@ -103,7 +98,7 @@ func (b *scriptBatcher) do(ctx context.Context, keys []string, args ...any) (any
 	select {
 	case b.calls <- c:
 	case <-b.stop:
-		return nil, errBatchClosed
+		return nil, ErrStopped
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -130,7 +125,7 @@ func (b *scriptBatcher) close() {
 	for {
 		select {
 		case c := <-b.calls:
-			c.reply <- scriptReply{err: errBatchClosed}
+			c.reply <- scriptReply{err: ErrStopped}
 		default:
 			return
 		}

@@ -84,8 +84,11 @@ func NewHotStock(c *Client, idemTTL time.Duration) *HotStock {
 	return &HotStock{Now: time.Now, c: c, idemTTL: idemTTL, reserve: newScriptBatcher(c.RDB, reserveScript)}
 }
 
-// Stop stops sending reservations; Reserve fails afterwards. It does not
-// close the client.
+// ErrStopped is the error that Reserve wraps once its HotStock is stopped.
+var ErrStopped = errors.New("hot stock is stopped")
+
+// Stop stops sending reservations; Reserve fails afterwards with an error
+// that wraps ErrStopped. It does not close the client.
 func (s *HotStock) Stop() {
 	s.reserve.close()
 }

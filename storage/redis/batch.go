@@ -15,12 +15,21 @@ import (
 // together in the next. Each caller waits at most until its context ends.
 //
 // It owns one goroutine, started by newScriptBatcher and stopped by close.
+// Once close has begun no call is queued any more, and every call queued
+// but not sent is answered with ErrStopped: none is left waiting.
 type scriptBatcher struct {
 	rdb    *goredis.Client
 	script *goredis.Script
 	calls  chan *scriptCall
-	stop   chan struct{}
+	stop   chan struct{} // closed when close begins
 	done   sync.WaitGroup
+
+	// mu guards stopped. A call is queued only under the read lock with
+	// stopped false; close sets stopped under the write lock, so that once
+	// it holds that lock no call can be queued behind its drain.
+	mu        sync.RWMutex
+	stopped   bool
+	closeOnce sync.Once
 }
 
 type scriptCall struct {
@@ -67,6 +76,15 @@ func (b *scriptBatcher) run() {
 				break fill
 			}
 		}
+		select {
+		case <-b.stop:
+			// Stopped while the batch was taken: it is not sent.
+			for _, c := range batch {
+				c.refuse()
+			}
+			return
+		default:
+		}
 		b.send(batch)
 	}
 }
@@ -95,12 +113,8 @@ func (b *scriptBatcher) send(batch []*scriptCall) {
 // do runs the script for keys and args in the next batch.
 func (b *scriptBatcher) do(ctx context.Context, keys []string, args ...any) (any, error) {
 	c := &scriptCall{keys: keys, args: args, reply: make(chan scriptReply, 1)}
-	select {
-	case b.calls <- c:
-	case <-b.stop:
-		return nil, ErrStopped
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := b.enqueue(ctx, c); err != nil {
+		return nil, err
 	}
 	select {
 	case r := <-c.reply:
@@ -112,22 +126,49 @@ func (b *scriptBatcher) do(ctx context.Context, keys []string, args ...any) (any
 	}
 }
 
-// close stops the sender after the batch in flight; calls queued behind it
-// are answered with an error.
-func (b *scriptBatcher) close() {
+// enqueue queues c for the sender: ErrStopped once close has begun, the
+// context's error if it ends while the queue is full.
+func (b *scriptBatcher) enqueue(ctx context.Context, c *scriptCall) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.stopped {
+		return ErrStopped
+	}
+	// close closes stop before it waits for the write lock, so a call
+	// blocked on a full queue gives way.
 	select {
+	case b.calls <- c:
+		return nil
 	case <-b.stop:
-		return
-	default:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	close(b.stop)
-	b.done.Wait()
-	for {
-		select {
-		case c := <-b.calls:
-			c.reply <- scriptReply{err: ErrStopped}
-		default:
-			return
+}
+
+// refuse answers c with ErrStopped.
+func (c *scriptCall) refuse() {
+	c.reply <- scriptReply{err: ErrStopped}
+}
+
+// close stops the sender after the batch in flight; calls queued behind it
+// are answered with ErrStopped, as are calls made afterwards. It returns
+// once every queued call is answered; calls to close after the first wait
+// for it.
+func (b *scriptBatcher) close() {
+	b.closeOnce.Do(func() {
+		close(b.stop)
+		b.mu.Lock()
+		b.stopped = true
+		b.mu.Unlock()
+		b.done.Wait()
+		for {
+			select {
+			case c := <-b.calls:
+				c.refuse()
+			default:
+				return
+			}
 		}
-	}
+	})
 }

@@ -116,8 +116,11 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Fatalf("seeded rooms = %+v, want one LIVE room with one event", rooms.LiveRooms.Edges)
 	}
 	ev := rooms.LiveRooms.Edges[0].Node.FlashEvents[0]
-	starts, _ := time.Parse(time.RFC3339, ev.StartsAt)
-	if ev.Status != "SCHEDULED" || ev.Remaining != demoEventStock || starts.Sub(time.Now()) > DemoEventLead || starts.Sub(time.Now()) < DemoEventLead-10*time.Second {
+	starts, err := time.Parse(time.RFC3339, ev.StartsAt)
+	if err != nil {
+		t.Fatalf("seeded event's startsAt %q: %v", ev.StartsAt, err)
+	}
+	if lead := time.Until(starts); ev.Status != "SCHEDULED" || ev.Remaining != demoEventStock || lead > DemoEventLead || lead < DemoEventLead-10*time.Second {
 		t.Fatalf("seeded event = %+v, want SCHEDULED with %d left, starting in about %s", ev, demoEventStock, DemoEventLead)
 	}
 

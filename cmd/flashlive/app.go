@@ -109,11 +109,11 @@ func (m *Main) Open(ctx context.Context) error {
 
 	var err error
 	if m.DB, err = postgres.Open(openCtx, cfg.PostgresURL); err != nil {
-		return fmt.Errorf("postgres at %s: %w", postgres.Redact(cfg.PostgresURL), err)
+		return fmt.Errorf("postgres at %s: %w", redactURL(cfg.PostgresURL), err)
 	}
 	m.DB.Now = m.Now
 	if m.Redis, err = redis.Open(openCtx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
-		return fmt.Errorf("redis at %s: %w", postgres.Redact(cfg.RedisURL), err)
+		return fmt.Errorf("redis at %s: %w", redactURL(cfg.RedisURL), err)
 	}
 	m.NATS, err = nats.Open(openCtx, cfg.NATSURL, "flashlive", nats.EmbeddedOptions{
 		StoreDir: filepath.Join(cfg.DataDir, "nats"),
@@ -264,9 +264,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Logger.Info("flashlive is serving",
 		"url", "http://"+displayAddr(m.listener.Addr()),
 		"env", cfg.Env,
-		"postgres", postgres.Redact(cfg.PostgresURL),
-		"redis", postgres.Redact(cfg.RedisURL),
-		"nats", natsWhere)
+		"postgres", redactURL(cfg.PostgresURL),
+		"redis", redactURL(cfg.RedisURL),
+		"nats", redactURL(natsWhere))
 	return nil
 }
 

@@ -160,7 +160,7 @@ func (m *Main) Open(ctx context.Context) error {
 	orders := &domain.Orders{Store: orderStore, Hot: hot, Logger: m.Logger}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	meteredSale, reportDrift := instrument(m.Registry, m.Sale, m.Orders)
+	meteredSale, drift := instrument(m.Registry, m.Sale, m.Orders)
 	m.Auth = postgres.NewAuthService(m.DB, auth.NewHasher(auth.DefaultParams, 0), tokens, 0)
 	m.Resolver = &graph.Resolver{
 		AuthService:     m.Auth,
@@ -201,13 +201,15 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Resolver.ViewerCounter, m.Resolver.Live = m.Hub, m.Hub
 	instrumentHub(m.Registry, m.Hub)
 
-	if err := m.Orders.Start(jobs.WriteOrders(orderStore, hot, m.Hub, m.Logger), jobs.ExpireOrder(orderStore, hot, m.Hub, m.Logger)); err != nil {
+	writer := &jobs.OrderWriter{Orders: orderStore, Hot: hot, Live: m.Hub, Logger: m.Logger}
+	expiry := &jobs.Expiry{Orders: orderStore, Hot: hot, Live: m.Hub, Logger: m.Logger}
+	if err := m.Orders.Start(writer.Handle, expiry.Handle); err != nil {
 		return err
 	}
 	m.Reconciler = &jobs.Reconciler{
-		Events: eventStore, Orders: orderStore, Hot: hot, Publisher: m.Orders, Settled: m.Orders.Settled,
+		Events: eventStore, Orders: orderStore, Hot: hot, Publisher: m.Orders, Stream: m.Orders,
 		Live: m.Hub, OrphanAge: OrphanAge, Logger: m.Logger, Now: m.Now,
-		Drift: reportDrift,
+		Drift: drift,
 	}
 	if m.jobs, err = jobs.NewScheduler(m.Logger); err != nil {
 		return err
@@ -217,14 +219,23 @@ func (m *Main) Open(ctx context.Context) error {
 		interval, timeout time.Duration
 		run               func(context.Context) error
 	}{
-		{"prune-refresh-tokens", time.Hour, time.Minute, jobs.PruneRefreshTokens(m.Auth, m.Logger, m.Now)},
-		{"prune-idempotency-keys", time.Hour, time.Minute,
-			jobs.Prune("idempotency keys past their TTL", idemTTL, orderStore.DeleteKeptAnswers, m.Logger, m.Now)},
-		{"preheat", 5 * time.Second, 30 * time.Second, jobs.Preheat(source, m.Sale, PreheatWindow, m.Logger, m.Now)},
-		{"scan-expiries", time.Second, 10 * time.Second, jobs.ScanExpiries(orderStore, m.Orders, m.Now)},
+		{"prune-refresh-tokens", time.Hour, time.Minute, (&jobs.Prune{
+			What: "expired refresh tokens", Age: jobs.RefreshTokenGrace,
+			Store: jobs.PrunerFunc(m.Auth.DeleteExpiredRefreshTokens), Logger: m.Logger, Now: m.Now,
+		}).Run},
+		{"prune-idempotency-keys", time.Hour, time.Minute, (&jobs.Prune{
+			What: "idempotency keys past their TTL", Age: idemTTL,
+			Store: jobs.PrunerFunc(orderStore.DeleteKeptAnswers), Logger: m.Logger, Now: m.Now,
+		}).Run},
+		{"preheat", 5 * time.Second, 30 * time.Second, (&jobs.Preheat{
+			Events: source, Sale: m.Sale, Window: PreheatWindow, Logger: m.Logger, Now: m.Now,
+		}).Run},
+		{"scan-expiries", time.Second, 10 * time.Second, (&jobs.ScanExpiries{
+			Orders: orderStore, Publisher: m.Orders, Now: m.Now,
+		}).Run},
 		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},
 		{"transitions", time.Second, 10 * time.Second, (&jobs.Transitions{
-			Events: eventStore, Claim: m.Redis.Claim, Live: m.Hub, Now: m.Now,
+			Events: eventStore, Claims: m.Redis, Live: m.Hub, Now: m.Now,
 		}).Run},
 	} {
 		if err := m.jobs.Every(j.name, j.interval, j.timeout, j.run); err != nil {

@@ -177,7 +177,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	if cfg.Seed {
-		if err := seedDemo(openCtx, m.Resolver, m.Auth, m.Now, m.Logger); err != nil {
+		if err := seedDemo(openCtx, m.demoServices(), m.Now, m.Logger); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
@@ -401,4 +401,13 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// demoServices returns the services the demo seed goes through: the ones
+// the API serves.
+func (m *Main) demoServices() demoServices {
+	return demoServices{
+		Accounts: m.Auth, Products: m.Resolver.ProductService,
+		Rooms: m.Resolver.LiveRoomService, Events: m.Resolver.FlashEventService,
+	}
 }

@@ -132,7 +132,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	// A second start on the same database reuses all of it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := seedDemo(ctx, app.Resolver, app.Auth, app.Now, app.Logger); err != nil {
+	if err := seedDemo(ctx, app.demoServices(), app.Now, app.Logger); err != nil {
 		t.Fatalf("seed again: %v", err)
 	}
 	var again = rooms

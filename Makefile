@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test bench bench-live build generate services down fmt vet
+.PHONY: help run test check bench bench-live build generate services down fmt vet
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -7,8 +7,11 @@ help: ## list targets
 run: ## start PostgreSQL/Redis if needed and run the server on :8080 (dev)
 	scripts/run.sh
 
-test: ## go vet + go test -race with local PostgreSQL/Redis
+test: ## make check + go test -race with local PostgreSQL/Redis
 	scripts/test.sh
+
+check: ## gofmt, go generate unchanged, go vet, staticcheck (no services needed)
+	scripts/check.sh
 
 bench: ## benchmarks of the purchase path against serverTime (COUNT, BENCHTIME, BENCH)
 	scripts/bench.sh

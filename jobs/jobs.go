@@ -1,9 +1,14 @@
-// Package jobs runs flashlive's background work on a gocron scheduler:
-// periodic jobs now (pruning expired refresh tokens), and the preheat,
-// expiry and reconciliation jobs and stream workers of the order path as
-// they land. Each run gets a context with a deadline; a run still going
-// when the next is due is skipped, never stacked; Shutdown waits for runs
-// in progress.
+// Package jobs is flashlive's background work: the periodic jobs run on a
+// gocron Scheduler (preheat, expiry scan, reconciliation, the clock's
+// status transitions, pruning) and the order stream's handlers (the order
+// writer and expiry). Every job is a struct whose fields are its
+// dependencies, each a small interface owned here (the clock is a
+// func() time.Time, as everywhere in flashlive); a periodic job's body is
+// its Run method, a stream handler's its Handle method. A LiveNotifier is
+// never nil: a server without a feed passes domain.NopNotifier.
+//
+// Each run gets a context with a deadline; a run still going when the next
+// is due is skipped, never stacked; Shutdown waits for runs in progress.
 package jobs
 
 import (
@@ -61,29 +66,41 @@ func (s *Scheduler) Start() { s.s.Start() }
 // Shutdown stops scheduling and waits for runs in progress.
 func (s *Scheduler) Shutdown() error { return s.s.Shutdown() }
 
-// refreshTokenPruner deletes refresh tokens that expired before cutoff.
-type refreshTokenPruner interface {
-	DeleteExpiredRefreshTokens(ctx context.Context, cutoff time.Time) (int64, error)
+// RefreshTokenGrace is how long an expired refresh token is kept before it
+// is pruned, so that a late reuse is still recognised as one.
+const RefreshTokenGrace = 24 * time.Hour
+
+// Pruner deletes what is older than a cutoff and says how many went.
+type Pruner interface {
+	DeleteBefore(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
-// PruneRefreshTokens returns the job body that deletes refresh tokens
-// expired for more than a day (kept that long so that a late reuse is
-// still recognised as one).
-func PruneRefreshTokens(p refreshTokenPruner, logger *slog.Logger, now func() time.Time) func(context.Context) error {
-	return Prune("expired refresh tokens", 24*time.Hour, p.DeleteExpiredRefreshTokens, logger, now)
+// PrunerFunc lets a store's delete method be a Pruner.
+type PrunerFunc func(ctx context.Context, cutoff time.Time) (int64, error)
+
+// DeleteBefore implements Pruner.
+func (f PrunerFunc) DeleteBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	return f(ctx, cutoff)
 }
 
-// Prune returns a job body that deletes, with del, what is older than age
-// (del gets the cutoff, now less age) and logs how many went, when any.
-func Prune(what string, age time.Duration, del func(ctx context.Context, cutoff time.Time) (int64, error), logger *slog.Logger, now func() time.Time) func(context.Context) error {
-	return func(ctx context.Context) error {
-		n, err := del(ctx, now().Add(-age))
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			logger.Info("pruned "+what, "count", n)
-		}
-		return nil
+// Prune deletes, each run, what Store holds that is older than Age (the
+// cutoff is Now less Age) and logs how many went, when any.
+type Prune struct {
+	What   string // what is pruned, for the log
+	Age    time.Duration
+	Store  Pruner
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Run is the job body; it passes a failure of Store on.
+func (p *Prune) Run(ctx context.Context) error {
+	n, err := p.Store.DeleteBefore(ctx, p.Now().Add(-p.Age))
+	if err != nil {
+		return fmt.Errorf("prune %s: %w", p.What, err)
 	}
+	if n > 0 {
+		p.Logger.InfoContext(ctx, "pruned "+p.What, "count", n)
+	}
+	return nil
 }

@@ -21,20 +21,27 @@ type preheater interface {
 	Preheat(ctx context.Context, eventIDs []string) (int, error)
 }
 
-// Preheat returns the job body that loads into the hot stock every event
-// that starts within window, so that the hot path never reads PostgreSQL.
-func Preheat(src preheatSource, sale preheater, window time.Duration, logger *slog.Logger, now func() time.Time) func(context.Context) error {
-	return func(ctx context.Context) error {
-		ids, err := src.EventsToPreheat(ctx, now(), window)
-		if err != nil {
-			return fmt.Errorf("events to preheat: %w", err)
-		}
-		n, err := sale.Preheat(ctx, ids)
-		if n > 0 {
-			logger.Info("preheated flash events", "count", n)
-		}
-		return err
+// Preheat loads into the hot stock every event that starts within Window,
+// so that the hot path never reads PostgreSQL.
+type Preheat struct {
+	Events preheatSource
+	Sale   preheater
+	Window time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Run is the job body.
+func (p *Preheat) Run(ctx context.Context) error {
+	ids, err := p.Events.EventsToPreheat(ctx, p.Now(), p.Window)
+	if err != nil {
+		return fmt.Errorf("events to preheat: %w", err)
 	}
+	n, err := p.Sale.Preheat(ctx, ids)
+	if n > 0 {
+		p.Logger.InfoContext(ctx, "preheated flash events", "count", n)
+	}
+	return err
 }
 
 // dueOrders lists unpaid orders whose payment window has closed.
@@ -47,22 +54,31 @@ type expiryPublisher interface {
 	PublishExpiry(ctx context.Context, orderID string) error
 }
 
-// ScanExpiries returns the job body that finds orders past their payment
-// window and publishes one expiry message each. Every instance may run it:
-// the stream drops duplicates and the expiry itself is conditional.
-func ScanExpiries(store dueOrders, pub expiryPublisher, now func() time.Time) func(context.Context) error {
-	return func(ctx context.Context) error {
-		ids, err := store.DueOrderIDs(ctx, now(), 1000)
-		if err != nil {
-			return fmt.Errorf("due orders: %w", err)
-		}
-		for _, id := range ids {
-			if err := pub.PublishExpiry(ctx, id); err != nil {
-				return err
-			}
-		}
-		return nil
+// ScanExpiries finds orders past their payment window and publishes one
+// expiry message each, at most Batch a run. Every instance may run it: the
+// stream drops duplicates and the expiry itself is conditional.
+type ScanExpiries struct {
+	Orders    dueOrders
+	Publisher expiryPublisher
+	Now       func() time.Time
+}
+
+// expiryBatch is how many due orders one scan publishes at most; the next
+// scan takes the rest.
+const expiryBatch = 1000
+
+// Run is the job body.
+func (s *ScanExpiries) Run(ctx context.Context) error {
+	ids, err := s.Orders.DueOrderIDs(ctx, s.Now(), expiryBatch)
+	if err != nil {
+		return fmt.Errorf("due orders: %w", err)
 	}
+	for _, id := range ids {
+		if err := s.Publisher.PublishExpiry(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // expirer expires one order if it is still unpaid and due; it returns the
@@ -76,33 +92,39 @@ type releaser interface {
 	Release(ctx context.Context, o *domain.Order) (bool, error)
 }
 
-// ExpireOrder returns the handler of expiry messages: PostgreSQL expires
-// the order (conditionally: a payment that came first wins), then the hot
-// stock gets its units back. Both steps are idempotent, so a message that
-// comes again after a crash in between finishes the work.
-func ExpireOrder(store expirer, hot releaser, live domain.LiveNotifier, logger *slog.Logger) func(context.Context, string) error {
-	return func(ctx context.Context, id string) error {
-		o, err := store.ExpireOrder(ctx, id)
-		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			logger.WarnContext(ctx, "expiry of an unknown order", "order_id", id)
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if o.Status != domain.OrderExpired || o.FlashEventID == "" {
-			return nil
-		}
-		released, err := hot.Release(ctx, o)
-		if err != nil {
-			return fmt.Errorf("release expired order %s: %w", id, err)
-		}
-		if released {
-			logger.InfoContext(ctx, "order expired", "order_id", id, "event_id", o.FlashEventID, "units", o.Quantity())
-			live.OrderChanged(o)
-			live.StockChanged(o.FlashEventID)
-		}
+// Expiry handles expiry messages: PostgreSQL expires the order
+// (conditionally: a payment that came first wins), then the hot stock gets
+// its units back. Both steps are idempotent, so a message that comes again
+// after a crash in between finishes the work.
+type Expiry struct {
+	Orders expirer
+	Hot    releaser
+	Live   domain.LiveNotifier
+	Logger *slog.Logger
+}
+
+// Handle expires the order id; an unknown order is logged and done.
+func (e *Expiry) Handle(ctx context.Context, id string) error {
+	o, err := e.Orders.ExpireOrder(ctx, id)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		e.Logger.WarnContext(ctx, "expiry of an unknown order", "order_id", id)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if o.Status != domain.OrderExpired || o.FlashEventID == "" {
 		return nil
 	}
+	released, err := e.Hot.Release(ctx, o)
+	if err != nil {
+		return fmt.Errorf("release expired order %s: %w", id, err)
+	}
+	if released {
+		e.Logger.InfoContext(ctx, "order expired", "order_id", id, "event_id", o.FlashEventID, "units", o.Quantity())
+		e.Live.OrderChanged(o)
+		e.Live.StockChanged(o.FlashEventID)
+	}
+	return nil
 }
 
 // reservationStore writes reservations as orders: written ones (new or
@@ -119,33 +141,40 @@ type outbox interface {
 	Release(ctx context.Context, o *domain.Order) (bool, error)
 }
 
-// WriteOrders returns the order writer's batch handler: one transaction
-// for the batch in PostgreSQL, then the outbox records are forgotten (a
-// failure there only leaves work for reconciliation, never a lost order).
-// A reservation PostgreSQL refused, because the event's sold count would
-// pass its stock, is logged loudly and its hot units are given back.
-func WriteOrders(store reservationStore, hot outbox, live domain.LiveNotifier, logger *slog.Logger) func(context.Context, []domain.Reservation) error {
-	return func(ctx context.Context, rs []domain.Reservation) error {
-		written, refused, err := store.WriteReservations(ctx, rs)
-		if err != nil {
-			return err
-		}
-		for _, r := range written {
-			live.OrderChanged(r.Order(domain.OrderAwaitingPayment, nil))
-		}
-		for _, r := range refused {
-			logger.ErrorContext(ctx, "PostgreSQL refused a reservation that would oversell; its order is CANCELLED",
-				"order_id", r.OrderID, "event_id", r.EventID, "request_id", r.RequestID)
-			o := r.Order(domain.OrderCancelled, nil)
-			if _, err := hot.Release(ctx, o); err != nil {
-				logger.ErrorContext(ctx, "release refused reservation", "order_id", r.OrderID, "err", err)
-			}
-			live.OrderChanged(o)
-			live.StockChanged(r.EventID)
-		}
-		if err := hot.Forget(ctx, append(written, refused...)); err != nil {
-			logger.WarnContext(ctx, "forget written reservations; reconciliation will", "err", err)
-		}
-		return nil
+// OrderWriter is the order stream's batch handler: one transaction for
+// the batch in PostgreSQL, then the outbox records are forgotten (a failure
+// there only leaves work for reconciliation, never a lost order). A
+// reservation PostgreSQL refused, because the event's sold count would pass
+// its stock, is logged loudly and its hot units are given back.
+type OrderWriter struct {
+	Orders reservationStore
+	Hot    outbox
+	Live   domain.LiveNotifier
+	Logger *slog.Logger
+}
+
+// Handle writes one batch; an error leaves the whole batch to be handled
+// again.
+func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error {
+	written, refused, err := w.Orders.WriteReservations(ctx, rs)
+	if err != nil {
+		return err
 	}
+	for _, r := range written {
+		w.Live.OrderChanged(r.Order(domain.OrderAwaitingPayment, nil))
+	}
+	for _, r := range refused {
+		w.Logger.ErrorContext(ctx, "PostgreSQL refused a reservation that would oversell; its order is CANCELLED",
+			"order_id", r.OrderID, "event_id", r.EventID, "request_id", r.RequestID)
+		o := r.Order(domain.OrderCancelled, nil)
+		if _, err := w.Hot.Release(ctx, o); err != nil {
+			w.Logger.ErrorContext(ctx, "release refused reservation", "order_id", r.OrderID, "err", err)
+		}
+		w.Live.OrderChanged(o)
+		w.Live.StockChanged(r.EventID)
+	}
+	if err := w.Hot.Forget(ctx, append(written, refused...)); err != nil {
+		w.Logger.WarnContext(ctx, "forget written reservations; reconciliation will", "err", err)
+	}
+	return nil
 }

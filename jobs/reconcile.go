@@ -12,6 +12,33 @@ import (
 	"flashlive/domain"
 )
 
+// reconcileEvents lists the events a pass looks at.
+type reconcileEvents interface {
+	EventsToReconcile(ctx context.Context, now time.Time) ([]*domain.FlashEvent, error)
+}
+
+// reconcileOrders answers what a pass asks PostgreSQL: which orders are
+// written, which of an event's orders died since a moment, and the units
+// of an event's live orders (and which of the given outbox IDs are
+// written).
+type reconcileOrders interface {
+	OrdersExist(ctx context.Context, ids []string) (map[string]bool, error)
+	DeadOrdersSince(ctx context.Context, eventID string, since time.Time) ([]string, error)
+	Conservation(ctx context.Context, eventID string, ids []string) (live int, written map[string]bool, err error)
+}
+
+// settler reports whether every reservation sent to the order stream is
+// written.
+type settler interface {
+	Settled(ctx context.Context) (bool, error)
+}
+
+// DriftReporter receives the conservation difference of each event a pass
+// could check: 0 when all is well.
+type DriftReporter interface {
+	ReportDrift(eventID string, drift int)
+}
+
 // Reconciler proves, and where it can restores, that every reservation
 // becomes an order and that stock is conserved:
 //
@@ -30,23 +57,17 @@ import (
 //     logged loudly when it is not; a pass during which the hot stock
 //     moved proves nothing and reports nothing.
 type Reconciler struct {
-	Events interface {
-		EventsToReconcile(ctx context.Context, now time.Time) ([]*domain.FlashEvent, error)
-	}
-	Orders interface {
-		OrdersExist(ctx context.Context, ids []string) (map[string]bool, error)
-		DeadOrdersSince(ctx context.Context, eventID string, since time.Time) ([]string, error)
-		Conservation(ctx context.Context, eventID string, ids []string) (live int, written map[string]bool, err error)
-	}
+	Events    reconcileEvents
+	Orders    reconcileOrders
 	Hot       domain.HotStock
 	Publisher domain.OrderPublisher
-	// Live is told of the stock reconciliation gives back (nil: nobody).
-	Live    domain.LiveNotifier
-	Settled func(ctx context.Context) (bool, error)
+	// Live is told of the stock reconciliation gives back.
+	Live   domain.LiveNotifier
+	Stream settler
 	// OrphanAge is how old an outbox record must be to count as orphaned.
 	OrphanAge time.Duration
 	// Drift receives the conservation difference of each checked event.
-	Drift  func(eventID string, drift int)
+	Drift  DriftReporter
 	Logger *slog.Logger
 	Now    func() time.Time
 
@@ -76,7 +97,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	// Only a settled stream tells an orphan (never published) from a
 	// reservation the writer has not reached yet; republishing the latter
 	// would only add load while the writer is behind.
-	settled, err := r.Settled(ctx)
+	settled, err := r.Stream.Settled(ctx)
 	if err != nil || !settled {
 		return err
 	}
@@ -102,7 +123,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		if !known {
 			continue
 		}
-		r.Drift(ev.ID, drift)
+		r.Drift.ReportDrift(ev.ID, drift)
 		if drift != 0 {
 			r.Logger.Error("STOCK DRIFT: stock != remaining + live orders + outbox", "event_id", ev.ID, "stock", ev.Stock, "drift", drift)
 		}
@@ -157,9 +178,7 @@ func (r *Reconciler) releaseDead(ctx context.Context, eventID string, since time
 		}
 		if released {
 			r.Logger.Warn("released the hot units of a dead order", "order_id", id, "event_id", eventID)
-			if r.Live != nil {
-				r.Live.StockChanged(eventID)
-			}
+			r.Live.StockChanged(eventID)
 		}
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/internal/testenv"
+	"flashlive/storage/redis"
 )
 
 // tallyHot is a hot stock whose tallies come from a list, one per call.
@@ -43,6 +45,16 @@ func (o fixedOrders) Conservation(context.Context, string, []string) (int, map[s
 	return o.live, o.written, nil
 }
 
+// settled is an order stream that has always written everything.
+type settled struct{}
+
+func (settled) Settled(context.Context) (bool, error) { return true, nil }
+
+// driftFunc lets a test function receive drift reports.
+type driftFunc func(eventID string, drift int)
+
+func (f driftFunc) ReportDrift(eventID string, drift int) { f(eventID, drift) }
+
 type oneEvent struct{ ev *domain.FlashEvent }
 
 func (e oneEvent) EventsToReconcile(context.Context, time.Time) ([]*domain.FlashEvent, error) {
@@ -70,13 +82,14 @@ func TestReconcilerDrift(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got *int
 			r := &Reconciler{
-				Events:  oneEvent{ev},
-				Orders:  tc.orders,
-				Hot:     &tallyHot{tallies: tc.tallies},
-				Settled: func(context.Context) (bool, error) { return true, nil },
-				Drift:   func(_ string, d int) { got = &d },
-				Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Now:     time.Now,
+				Events: oneEvent{ev},
+				Orders: tc.orders,
+				Hot:    &tallyHot{tallies: tc.tallies},
+				Live:   domain.NopNotifier{},
+				Stream: settled{},
+				Drift:  driftFunc(func(_ string, d int) { got = &d }),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Now:    time.Now,
 			}
 			if err := r.Run(context.Background()); err != nil {
 				t.Fatal(err)
@@ -109,25 +122,32 @@ func (l *countingLive) EventChanged(id string) {
 	l.mu.Unlock()
 }
 
-// TestTransitionsAnnounceOncePerCluster: three instances scan the same
-// crossings; each crossing is announced by exactly one of them.
+// TestTransitionsAnnounceOncePerCluster: three instances, each with its
+// own Redis client, scan the same crossings at once; each crossing is
+// announced by exactly one of them.
 func TestTransitionsAnnounceOncePerCluster(t *testing.T) {
-	var mu sync.Mutex
-	claimed := map[string]bool{}
-	claim := func(_ context.Context, key string, _ time.Duration) (bool, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if claimed[key] {
-			return false, nil
-		}
-		claimed[key] = true
-		return true, nil
-	}
+	url, prefix := testenv.Redis(t)
 	events := crossingEvents{{EventID: "evt_a", Status: domain.FlashEventLive}, {EventID: "evt_b", Status: domain.FlashEventEnded}}
 	live := &countingLive{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
 	for i := 0; i < 3; i++ {
-		tr := &Transitions{Events: events, Claim: claim, Live: live, Now: time.Now}
-		if err := tr.Run(context.Background()); err != nil {
+		c, err := redis.Open(context.Background(), url, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		tr := &Transitions{Events: events, Claims: c, Live: live, Now: time.Now}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- tr.Run(context.Background())
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

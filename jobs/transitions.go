@@ -9,17 +9,26 @@ import (
 	"flashlive/domain"
 )
 
+// crossingSource lists the events that crossed a boundary of their window
+// in (from, to].
+type crossingSource interface {
+	EventsCrossing(ctx context.Context, from, to time.Time) ([]domain.Crossing, error)
+}
+
+// claimer reports whether this instance is the first, across every
+// instance, to claim key within ttl.
+type claimer interface {
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
 // Transitions announces the status changes the clock makes (an event goes
 // LIVE at startsAt and ENDED at endsAt), once per event and moment across
 // every instance: each instance scans, one claims.
 type Transitions struct {
-	Events interface {
-		EventsCrossing(ctx context.Context, from, to time.Time) ([]domain.Crossing, error)
-	}
-	// Claim reports whether this instance is the first to claim a key.
-	Claim func(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	Live  domain.LiveNotifier
-	Now   func() time.Time
+	Events crossingSource
+	Claims claimer
+	Live   domain.LiveNotifier
+	Now    func() time.Time
 
 	mu   sync.Mutex
 	last time.Time
@@ -40,7 +49,7 @@ func (t *Transitions) Run(ctx context.Context) error {
 		return fmt.Errorf("events crossing: %w", err)
 	}
 	for _, c := range crossings {
-		ok, err := t.Claim(ctx, "transition:"+c.EventID+":"+string(c.Status), 24*time.Hour)
+		ok, err := t.Claims.Claim(ctx, "transition:"+c.EventID+":"+string(c.Status), 24*time.Hour)
 		if err != nil {
 			return err
 		}

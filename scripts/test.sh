@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every test: go vet + go test -race against local PostgreSQL/Redis.
+# Run every test: the checks (scripts/check.sh: gofmt, go generate, go vet,
+# staticcheck) + go test -race against local PostgreSQL/Redis.
 #   scripts/test.sh                 # all packages
 #   scripts/test.sh -run TestFoo    # extra arguments go to `go test`
 # Tests get FLASHLIVE_TEST_POSTGRES_URL / FLASHLIVE_TEST_REDIS_URL (admin URLs;
@@ -38,9 +39,8 @@ echo "test.sh: FLASHLIVE_TEST_REDIS_URL=$FLASHLIVE_TEST_REDIS_URL" >&2
 # The browser test (cmd/flashlive/browser_test.go) drives Debian's chromium.
 scripts/ensure-chromium.sh
 
-vet_rc=0
-echo "test.sh: go vet ./..." >&2
-go vet ./... || vet_rc=$?
+check_rc=0
+scripts/check.sh || check_rc=$?
 
 test_rc=0
 echo "test.sh: go test -race -count=1 -timeout 12m $* ./..." >&2
@@ -50,8 +50,8 @@ if ((test_rc != 0)); then
 	echo "test.sh: go test FAILED (exit $test_rc)" >&2
 	exit "$test_rc"
 fi
-if ((vet_rc != 0)); then
-	echo "test.sh: tests passed but go vet FAILED (exit $vet_rc)" >&2
-	exit "$vet_rc"
+if ((check_rc != 0)); then
+	echo "test.sh: tests passed but the checks FAILED (scripts/check.sh, exit $check_rc)" >&2
+	exit "$check_rc"
 fi
 echo "test.sh: all tests passed" >&2

@@ -109,11 +109,11 @@ func (m *Main) Open(ctx context.Context) error {
 
 	var err error
 	if m.DB, err = postgres.Open(openCtx, cfg.PostgresURL); err != nil {
-		return fmt.Errorf("postgres at %s: %w", postgres.Redact(cfg.PostgresURL), err)
+		return fmt.Errorf("postgres at %s: %w", redactURL(cfg.PostgresURL), err)
 	}
 	m.DB.Now = m.Now
 	if m.Redis, err = redis.Open(openCtx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
-		return fmt.Errorf("redis at %s: %w", postgres.Redact(cfg.RedisURL), err)
+		return fmt.Errorf("redis at %s: %w", redactURL(cfg.RedisURL), err)
 	}
 	m.NATS, err = nats.Open(openCtx, cfg.NATSURL, "flashlive", nats.EmbeddedOptions{
 		StoreDir: filepath.Join(cfg.DataDir, "nats"),
@@ -160,7 +160,7 @@ func (m *Main) Open(ctx context.Context) error {
 	orders := &domain.Orders{Store: orderStore, Hot: hot, Logger: m.Logger}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	meteredSale, reportDrift := instrument(m.Registry, m.Sale, m.Orders)
+	meteredSale, drift := instrument(m.Registry, m.Sale, m.Orders)
 	m.Auth = postgres.NewAuthService(m.DB, auth.NewHasher(auth.DefaultParams, 0), tokens, 0)
 	m.Resolver = &graph.Resolver{
 		AuthService:     m.Auth,
@@ -177,7 +177,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	if cfg.Seed {
-		if err := seedDemo(openCtx, m.Resolver, m.Auth, m.Now, m.Logger); err != nil {
+		if err := seedDemo(openCtx, m.demoServices(), m.Now, m.Logger); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
@@ -201,13 +201,15 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Resolver.ViewerCounter, m.Resolver.Live = m.Hub, m.Hub
 	instrumentHub(m.Registry, m.Hub)
 
-	if err := m.Orders.Start(jobs.WriteOrders(orderStore, hot, m.Hub, m.Logger), jobs.ExpireOrder(orderStore, hot, m.Hub, m.Logger)); err != nil {
+	writer := &jobs.OrderWriter{Orders: orderStore, Hot: hot, Live: m.Hub, Logger: m.Logger}
+	expiry := &jobs.Expiry{Orders: orderStore, Hot: hot, Live: m.Hub, Logger: m.Logger}
+	if err := m.Orders.Start(writer.Handle, expiry.Handle); err != nil {
 		return err
 	}
 	m.Reconciler = &jobs.Reconciler{
-		Events: eventStore, Orders: orderStore, Hot: hot, Publisher: m.Orders, Settled: m.Orders.Settled,
+		Events: eventStore, Orders: orderStore, Hot: hot, Publisher: m.Orders, Stream: m.Orders,
 		Live: m.Hub, OrphanAge: OrphanAge, Logger: m.Logger, Now: m.Now,
-		Drift: reportDrift,
+		Drift: drift,
 	}
 	if m.jobs, err = jobs.NewScheduler(m.Logger); err != nil {
 		return err
@@ -217,14 +219,23 @@ func (m *Main) Open(ctx context.Context) error {
 		interval, timeout time.Duration
 		run               func(context.Context) error
 	}{
-		{"prune-refresh-tokens", time.Hour, time.Minute, jobs.PruneRefreshTokens(m.Auth, m.Logger, m.Now)},
-		{"prune-idempotency-keys", time.Hour, time.Minute,
-			jobs.Prune("idempotency keys past their TTL", idemTTL, orderStore.DeleteKeptAnswers, m.Logger, m.Now)},
-		{"preheat", 5 * time.Second, 30 * time.Second, jobs.Preheat(source, m.Sale, PreheatWindow, m.Logger, m.Now)},
-		{"scan-expiries", time.Second, 10 * time.Second, jobs.ScanExpiries(orderStore, m.Orders, m.Now)},
+		{"prune-refresh-tokens", time.Hour, time.Minute, (&jobs.Prune{
+			What: "expired refresh tokens", Age: jobs.RefreshTokenGrace,
+			Store: jobs.PrunerFunc(m.Auth.DeleteExpiredRefreshTokens), Logger: m.Logger, Now: m.Now,
+		}).Run},
+		{"prune-idempotency-keys", time.Hour, time.Minute, (&jobs.Prune{
+			What: "idempotency keys past their TTL", Age: idemTTL,
+			Store: jobs.PrunerFunc(orderStore.DeleteKeptAnswers), Logger: m.Logger, Now: m.Now,
+		}).Run},
+		{"preheat", 5 * time.Second, 30 * time.Second, (&jobs.Preheat{
+			Events: source, Sale: m.Sale, Window: PreheatWindow, Logger: m.Logger, Now: m.Now,
+		}).Run},
+		{"scan-expiries", time.Second, 10 * time.Second, (&jobs.ScanExpiries{
+			Orders: orderStore, Publisher: m.Orders, Now: m.Now,
+		}).Run},
 		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},
 		{"transitions", time.Second, 10 * time.Second, (&jobs.Transitions{
-			Events: eventStore, Claim: m.Redis.Claim, Live: m.Hub, Now: m.Now,
+			Events: eventStore, Claims: m.Redis, Live: m.Hub, Now: m.Now,
 		}).Run},
 	} {
 		if err := m.jobs.Every(j.name, j.interval, j.timeout, j.run); err != nil {
@@ -264,9 +275,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Logger.Info("flashlive is serving",
 		"url", "http://"+displayAddr(m.listener.Addr()),
 		"env", cfg.Env,
-		"postgres", postgres.Redact(cfg.PostgresURL),
-		"redis", postgres.Redact(cfg.RedisURL),
-		"nats", natsWhere)
+		"postgres", redactURL(cfg.PostgresURL),
+		"redis", redactURL(cfg.RedisURL),
+		"nats", redactURL(natsWhere))
 	return nil
 }
 
@@ -390,4 +401,13 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// demoServices returns the services the demo seed goes through: the ones
+// the API serves.
+func (m *Main) demoServices() demoServices {
+	return demoServices{
+		Accounts: m.Auth, Products: m.Resolver.ProductService,
+		Rooms: m.Resolver.LiveRoomService, Events: m.Resolver.FlashEventService,
+	}
 }

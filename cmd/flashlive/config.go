@@ -197,3 +197,105 @@ func hasScheme(raw string, schemes ...string) bool {
 
 // osGetenv is os.Getenv, named for LoadConfig's callers.
 var osGetenv = os.Getenv
+
+// redacted is what a hidden secret reads as in logs and errors.
+const redacted = "xxxxx"
+
+// secretParams are the names, in a URL's query or a keyword/value DSN, whose
+// values are secrets.
+var secretParams = map[string]bool{"password": true, "passwd": true, "sslpassword": true, "token": true, "secret": true}
+
+// redactURL returns a service address with every secret in it hidden, for
+// logs and errors: the password of a URL's user info and the value of any
+// secret query parameter (postgres://u:p@h/db?password=p), the value of a
+// secret key in a keyword/value DSN (host=h password=p), for each address
+// of a comma-separated list (nats://u:p@a,nats://u:p@b). What it cannot
+// parse as a URL it treats as keyword/value pairs, so no secret it
+// recognises is ever printed.
+func redactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return redactKeywords(s)
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = redactOneURL(p)
+	}
+	return strings.Join(parts, ",")
+}
+
+func redactOneURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		// The parser's error would quote the secret; say only what it was.
+		return schemeOf(s) + "://" + redacted
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if secretParams[strings.ToLower(k)] {
+				q.Set(k, redacted)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// schemeOf returns the scheme of s, the part before "://".
+func schemeOf(s string) string {
+	scheme, _, _ := strings.Cut(s, "://")
+	return scheme
+}
+
+// redactKeywords hides the secret values of a keyword/value DSN
+// ("host=h password='p q'").
+func redactKeywords(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		eq := strings.IndexByte(s[i:], '=')
+		if eq < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		key := strings.TrimSpace(s[i : i+eq])
+		if j := strings.LastIndexAny(key, " \t"); j >= 0 {
+			key = key[j+1:]
+		}
+		b.WriteString(s[i : i+eq+1])
+		i += eq + 1
+		end := valueEnd(s, i)
+		if secretParams[strings.ToLower(key)] {
+			b.WriteString(redacted)
+		} else {
+			b.WriteString(s[i:end])
+		}
+		i = end
+	}
+	return b.String()
+}
+
+// valueEnd returns where the value that starts at s[i] ends: after its
+// closing quote when quoted (backslash escapes honoured), else at the next
+// space.
+func valueEnd(s string, i int) int {
+	if i < len(s) && s[i] == '\'' {
+		for j := i + 1; j < len(s); j++ {
+			switch s[j] {
+			case '\\':
+				j++
+			case '\'':
+				return j + 1
+			}
+		}
+		return len(s)
+	}
+	if j := strings.IndexAny(s[i:], " \t"); j >= 0 {
+		return i + j
+	}
+	return len(s)
+}

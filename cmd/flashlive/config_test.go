@@ -368,3 +368,31 @@ func TestLoadConfigSeed(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactURL covers every kind of address the server logs: PostgreSQL
+// URLs and DSNs, Redis URLs, NATS URL lists. No secret survives.
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"postgres://u:secret@h:5432/db?sslmode=disable", "postgres://u:xxxxx@h:5432/db?sslmode=disable"},
+		{"postgres://u@h/db?password=secret&sslmode=disable", "postgres://u@h/db?password=xxxxx&sslmode=disable"},
+		{"postgres://u@h/db?sslpassword=secret", "postgres://u@h/db?sslpassword=xxxxx"},
+		{"postgres://u@h/db", "postgres://u@h/db"},
+		{"host=h user=u password=secret dbname=d", "host=h user=u password=xxxxx dbname=d"},
+		{"host=h password='se cret\\' x' user=u", "host=h password=xxxxx user=u"},
+		{"host=h user=u", "host=h user=u"},
+		{"redis://:secret@127.0.0.1:6379/0", "redis://:xxxxx@127.0.0.1:6379/0"},
+		{"redis://default:secret@h:6379/0?password=secret", "redis://default:xxxxx@h:6379/0?password=xxxxx"},
+		{"rediss://u@h:6380", "rediss://u@h:6380"},
+		{"nats://u:secret@a:4222,nats://u:secret@b:4222", "nats://u:xxxxx@a:4222,nats://u:xxxxx@b:4222"},
+		{"postgres://u:sec%zzret@h/db", "postgres://xxxxx"},
+	} {
+		got := redactURL(tc.in)
+		if got != tc.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if strings.Contains(got, "secret") || strings.Contains(got, "cret") {
+			t.Errorf("redactURL(%q) = %q still shows the secret", tc.in, got)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"flashlive/domain"
+	"flashlive/jobs"
 	"flashlive/realtime"
 	"flashlive/storage/nats"
 )
@@ -31,9 +32,19 @@ func (s *meteredSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*
 	return res, err
 }
 
+// driftGauge reports reconciliation's drift per event as a gauge.
+type driftGauge struct{ vec *prometheus.GaugeVec }
+
+var _ jobs.DriftReporter = driftGauge{}
+
+// ReportDrift implements jobs.DriftReporter.
+func (g driftGauge) ReportDrift(eventID string, d int) {
+	g.vec.WithLabelValues(eventID).Set(float64(d))
+}
+
 // instrument registers the flash-sale metrics and returns the metered
 // sale service and the drift reporter of reconciliation.
-func instrument(reg prometheus.Registerer, sale domain.FlashSaleService, orders *nats.OrderStream) (domain.FlashSaleService, func(string, int)) {
+func instrument(reg prometheus.Registerer, sale domain.FlashSaleService, orders *nats.OrderStream) (domain.FlashSaleService, driftGauge) {
 	m := &meteredSale{
 		FlashSaleService: sale,
 		purchases: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -72,7 +83,7 @@ func instrument(reg prometheus.Registerer, sale domain.FlashSaleService, orders 
 			return float64(n)
 		}),
 	)
-	return m, func(eventID string, d int) { drift.WithLabelValues(eventID).Set(float64(d)) }
+	return m, driftGauge{drift}
 }
 
 // instrumentHub registers the live feed's metrics.

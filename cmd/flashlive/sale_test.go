@@ -262,6 +262,11 @@ func (a *testApp) remaining(t testing.TB, eventID string) int {
 	return out.FlashEvent.Remaining
 }
 
+// driftFunc lets a test function receive the reconciler's drift reports.
+type driftFunc func(eventID string, drift int)
+
+func (f driftFunc) ReportDrift(eventID string, drift int) { f(eventID, drift) }
+
 // assertNoDrift runs the reconciler once and fails on any drift.
 func (a *testApp) assertNoDrift(t testing.TB, eventID string) {
 	t.Helper()
@@ -269,13 +274,13 @@ func (a *testApp) assertNoDrift(t testing.TB, eventID string) {
 	drift.Store(-1 << 40)
 	rc := a.Reconciler
 	r := &jobs.Reconciler{
-		Events: rc.Events, Orders: rc.Orders, Hot: rc.Hot, Publisher: rc.Publisher, Settled: rc.Settled,
-		OrphanAge: rc.OrphanAge, Logger: rc.Logger, Now: rc.Now,
-		Drift: func(id string, d int) {
+		Events: rc.Events, Orders: rc.Orders, Hot: rc.Hot, Publisher: rc.Publisher, Stream: rc.Stream,
+		Live: rc.Live, OrphanAge: rc.OrphanAge, Logger: rc.Logger, Now: rc.Now,
+		Drift: driftFunc(func(id string, d int) {
 			if id == eventID {
 				drift.Store(int64(d))
 			}
-		},
+		}),
 	}
 	waitFor(t, 20*time.Second, "the order stream to settle and reconciliation to check the event", func() bool {
 		if err := r.Run(context.Background()); err != nil {

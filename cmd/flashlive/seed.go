@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"flashlive/domain"
-	"flashlive/graph"
-	"flashlive/storage/postgres"
 )
 
 // Demo accounts created in dev. Their password is public: never seed a
@@ -25,21 +23,36 @@ const (
 // DemoEventLead is how long after start-up the seeded flash event opens.
 const DemoEventLead = time.Minute
 
+// demoAccounts creates accounts and signs them in.
+type demoAccounts interface {
+	CreateUser(ctx context.Context, r domain.Registration) (*domain.User, error)
+	Login(ctx context.Context, email, password string) (*domain.Session, error)
+}
+
+// demoServices are the services seedDemo goes through, the same ones the
+// API uses, so that seeded data obeys every rule a seller's would.
+type demoServices struct {
+	Accounts demoAccounts
+	Products domain.ProductService
+	Rooms    domain.LiveRoomService
+	Events   domain.FlashEventService
+}
+
 // seedDemo makes sure the demo seller and buyer exist, the seller has a
 // product and a LIVE room, and the room has a flash event that has not
 // ended (a new one starting DemoEventLead from now when needed). Running it
 // again reuses what exists.
-func seedDemo(ctx context.Context, r *graph.Resolver, accounts *postgres.AuthService, now func() time.Time, logger *slog.Logger) error {
-	seller, err := ensureUser(ctx, accounts, DemoSellerEmail, "Demo Seller", domain.RoleSeller)
+func seedDemo(ctx context.Context, svc demoServices, now func() time.Time, logger *slog.Logger) error {
+	seller, err := ensureUser(ctx, svc.Accounts, DemoSellerEmail, "Demo Seller", domain.RoleSeller)
 	if err != nil {
 		return err
 	}
-	if _, err := ensureUser(ctx, accounts, DemoBuyerEmail, "Demo Buyer", domain.RoleBuyer); err != nil {
+	if _, err := ensureUser(ctx, svc.Accounts, DemoBuyerEmail, "Demo Buyer", domain.RoleBuyer); err != nil {
 		return err
 	}
 	sctx := domain.NewContextWithPrincipal(ctx, domain.Principal{UserID: seller.ID, Role: seller.Role})
 
-	products, err := r.ProductService.FindProducts(sctx, domain.ProductFilter{SellerID: seller.ID, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
+	products, err := svc.Products.FindProducts(sctx, domain.ProductFilter{SellerID: seller.ID, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
 	if err != nil {
 		return err
 	}
@@ -51,7 +64,7 @@ func seedDemo(ctx context.Context, r *graph.Resolver, accounts *postgres.AuthSer
 		}
 	}
 	if product == nil {
-		product, err = r.ProductService.CreateProduct(sctx, domain.ProductCreate{
+		product, err = svc.Products.CreateProduct(sctx, domain.ProductCreate{
 			Name: demoProductName, Description: "Noise-cancelling earbuds with a 30-hour case. Flash price for viewers of the live room only.",
 			PriceCents: 12900, Stock: 10_000, Published: true,
 		})
@@ -60,7 +73,7 @@ func seedDemo(ctx context.Context, r *graph.Resolver, accounts *postgres.AuthSer
 		}
 	}
 
-	rooms, err := r.LiveRoomService.FindLiveRooms(sctx, domain.LiveRoomFilter{Status: domain.LiveRoomLive, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
+	rooms, err := svc.Rooms.FindLiveRooms(sctx, domain.LiveRoomFilter{Status: domain.LiveRoomLive, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
 	if err != nil {
 		return err
 	}
@@ -72,15 +85,15 @@ func seedDemo(ctx context.Context, r *graph.Resolver, accounts *postgres.AuthSer
 		}
 	}
 	if room == nil {
-		if room, err = r.LiveRoomService.CreateLiveRoom(sctx, domain.LiveRoomCreate{Title: demoRoomTitle}); err != nil {
+		if room, err = svc.Rooms.CreateLiveRoom(sctx, domain.LiveRoomCreate{Title: demoRoomTitle}); err != nil {
 			return err
 		}
-		if room, err = r.LiveRoomService.SetLiveRoomStatus(sctx, room.ID, domain.LiveRoomLive); err != nil {
+		if room, err = svc.Rooms.SetLiveRoomStatus(sctx, room.ID, domain.LiveRoomLive); err != nil {
 			return err
 		}
 	}
 
-	events, err := r.FlashEventService.FindFlashEventsByRoomIDs(sctx, []string{room.ID})
+	events, err := svc.Events.FindFlashEventsByRoomIDs(sctx, []string{room.ID})
 	if err != nil {
 		return err
 	}
@@ -93,12 +106,12 @@ func seedDemo(ctx context.Context, r *graph.Resolver, accounts *postgres.AuthSer
 	}
 	if product.Stock < demoEventStock {
 		stock := product.Stock + 10_000
-		if product, err = r.ProductService.UpdateProduct(sctx, product.ID, domain.ProductUpdate{Stock: &stock}); err != nil {
+		if product, err = svc.Products.UpdateProduct(sctx, product.ID, domain.ProductUpdate{Stock: &stock}); err != nil {
 			return err
 		}
 	}
 	starts := t.Add(DemoEventLead).Truncate(time.Second)
-	e, err := r.FlashEventService.CreateFlashEvent(sctx, domain.FlashEventCreate{
+	e, err := svc.Events.CreateFlashEvent(sctx, domain.FlashEventCreate{
 		ProductID: product.ID, LiveRoomID: room.ID, PriceCents: 4900, Stock: demoEventStock, PerUserLimit: 2,
 		StartsAt: starts, EndsAt: starts.Add(30 * time.Minute),
 	})
@@ -111,7 +124,7 @@ func seedDemo(ctx context.Context, r *graph.Resolver, accounts *postgres.AuthSer
 
 // ensureUser returns the account with email, creating it with
 // DemoPassword when missing.
-func ensureUser(ctx context.Context, accounts *postgres.AuthService, email, name string, role domain.Role) (*domain.User, error) {
+func ensureUser(ctx context.Context, accounts demoAccounts, email, name string, role domain.Role) (*domain.User, error) {
 	u, err := accounts.CreateUser(ctx, domain.Registration{Email: email, Password: DemoPassword, DisplayName: name, Role: role})
 	if domain.ErrorCode(err) != domain.ECONFLICT {
 		return u, err

@@ -42,7 +42,6 @@ const (
 // batches; expiry messages go through it too. Messages that can never be
 // handled are parked in ORDERS_PARKED and counted, never dropped.
 type OrderStream struct {
-	conn   *Conn
 	js     jetstream.JetStream
 	logger *slog.Logger
 
@@ -58,7 +57,7 @@ var _ domain.OrderPublisher = (*OrderStream)(nil)
 // NewOrderStream declares the streams and consumers (idempotently, so any
 // number of instances may start at once) and returns the stream.
 func NewOrderStream(ctx context.Context, c *Conn, logger *slog.Logger) (*OrderStream, error) {
-	s := &OrderStream{conn: c, logger: logger}
+	s := &OrderStream{logger: logger}
 	js, err := jetstream.New(c.NC,
 		jetstream.WithPublishAsyncMaxPending(4096),
 		jetstream.WithPublishAsyncTimeout(5*time.Second),

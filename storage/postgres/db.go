@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -88,18 +87,6 @@ func (db *DB) Close() {
 // Ping reports an error when PostgreSQL does not answer.
 func (db *DB) Ping(ctx context.Context) error {
 	return db.Pool.Ping(ctx)
-}
-
-// Redact returns dsn with its password hidden, for logs.
-func Redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // newID returns a new ID of the given kind (see domain.KindOfID).

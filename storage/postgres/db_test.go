@@ -186,19 +186,6 @@ func testenvAdminURL(t *testing.T) string {
 	return u
 }
 
-func TestRedact(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ in, want string }{
-		{"postgres://u:secret@h:5432/db?sslmode=disable", "postgres://u:xxxxx@h:5432/db?sslmode=disable"},
-		{"postgres://u@h/db", "postgres://u@h/db"},
-		{"host=h user=u", "host=h user=u"},
-	} {
-		if got := postgres.Redact(tc.in); got != tc.want {
-			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // TestTranslate_NotFound checks the no-rows translation through a public
 // method: an unknown ID is NOT_FOUND with the thing's name.
 func TestTranslate_NotFound(t *testing.T) {

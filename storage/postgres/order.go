@@ -159,7 +159,7 @@ func (s *OrderStore) FindOrders(ctx context.Context, f domain.OrderFilter) (doma
 	if err := f.Normalize(); err != nil {
 		return domain.Page[*domain.Order]{}, err
 	}
-	if f.Status != "" && !validStatus(f.Status) {
+	if f.Status != "" && !f.Status.Valid() {
 		return domain.Page[*domain.Order]{}, domain.Errorf(domain.EINVALID, "unknown order status %q", f.Status)
 	}
 	rows, err := s.db.Pool.Query(ctx, `
@@ -183,13 +183,4 @@ func (s *OrderStore) FindOrders(ctx context.Context, f domain.OrderFilter) (doma
 		return domain.Page[*domain.Order]{}, err
 	}
 	return p, nil
-}
-
-func validStatus(s domain.OrderStatus) bool {
-	switch s {
-	case domain.OrderPending, domain.OrderAwaitingPayment, domain.OrderPaid,
-		domain.OrderCompleted, domain.OrderCancelled, domain.OrderExpired:
-		return true
-	}
-	return false
 }

@@ -11,6 +11,173 @@ import (
 	"flashlive/domain"
 )
 
+// PayOrder pays an order of the calling buyer while it is
+// AWAITING_PAYMENT and its payment window is open; paying a PAID order
+// again returns it unchanged. The status change is conditional, so a
+// payment racing the order's expiry either wins or is refused: never both.
+// UNAUTHENTICATED, NOT_FOUND (unknown, or another buyer's order),
+// FORBIDDEN (its seller or an ADMIN), CONFLICT (the payment window has
+// closed, or the order is cancelled or completed).
+func (s *OrderStore) PayOrder(ctx context.Context, id string) (*domain.Order, error) {
+	me, err := domain.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, id, transition{
+		op: "pay order",
+		update: `
+			UPDATE orders o SET status = $2, paid_at = $3, updated_at = $3
+			WHERE o.id = $1 AND o.status = $4 AND o.expires_at > $3 AND o.buyer_id = $5
+			RETURNING ` + orderColumns,
+		args: []any{string(domain.OrderPaid), s.db.Now(), string(domain.OrderAwaitingPayment), me.UserID},
+		miss: func(o *orderRow) (*domain.Order, error) {
+			if err := buyerOf(o, me); err != nil {
+				return nil, err
+			}
+			switch o.Status {
+			case domain.OrderPaid:
+				return o.Order, nil
+			case domain.OrderAwaitingPayment, domain.OrderExpired:
+				return nil, domain.Errorf(domain.ECONFLICT, "the payment window has closed")
+			default:
+				return nil, domain.Errorf(domain.ECONFLICT, "the order is %s and cannot be paid", o.Status)
+			}
+		},
+	})
+}
+
+// CancelOrder cancels an AWAITING_PAYMENT order of the calling buyer and,
+// in the same transaction, gives its units back to PostgreSQL: exactly
+// once, whatever the number of calls. It returns the CANCELLED order, so
+// that the caller can release the hot stock too. UNAUTHENTICATED,
+// NOT_FOUND, FORBIDDEN (as PayOrder), CONFLICT (paid, completed, expired
+// or cancelled already).
+func (s *OrderStore) CancelOrder(ctx context.Context, id string) (*domain.Order, error) {
+	me, err := domain.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, id, transition{
+		op: "cancel order",
+		update: `
+			UPDATE orders o SET status = $2, updated_at = $3
+			WHERE o.id = $1 AND o.status = $4 AND o.buyer_id = $5
+			RETURNING ` + orderColumns,
+		args:         []any{string(domain.OrderCancelled), s.db.Now(), string(domain.OrderAwaitingPayment), me.UserID},
+		returnsStock: true,
+		miss: func(o *orderRow) (*domain.Order, error) {
+			if err := buyerOf(o, me); err != nil {
+				return nil, err
+			}
+			return nil, domain.Errorf(domain.ECONFLICT, "the order is %s and can no longer be cancelled", o.Status)
+		},
+	})
+}
+
+// ExpireOrder expires an AWAITING_PAYMENT order whose payment window has
+// closed and, in the same transaction, gives its units back to PostgreSQL.
+// Any other order comes back unchanged, without error: the caller reads
+// its status. An order EXPIRED already is returned as such, so that a
+// redelivered expiry can still release the hot stock (Release is
+// idempotent); a PAID one never expires. NOT_FOUND for unknown IDs. It is
+// a system job: no caller is checked.
+func (s *OrderStore) ExpireOrder(ctx context.Context, id string) (*domain.Order, error) {
+	return s.move(ctx, id, transition{
+		op: "expire order",
+		update: `
+			UPDATE orders o SET status = $2, updated_at = $3
+			WHERE o.id = $1 AND o.status = $4 AND o.expires_at <= $3
+			RETURNING ` + orderColumns,
+		args:         []any{string(domain.OrderExpired), s.db.Now(), string(domain.OrderAwaitingPayment)},
+		returnsStock: true,
+		miss:         func(o *orderRow) (*domain.Order, error) { return o.Order, nil },
+	})
+}
+
+// CompleteOrder marks a PAID order COMPLETED (delivered). The caller must
+// be a seller of one of its items or an ADMIN. UNAUTHENTICATED, NOT_FOUND
+// (an order the caller may not see), FORBIDDEN (its buyer), CONFLICT
+// unless PAID.
+func (s *OrderStore) CompleteOrder(ctx context.Context, id string) (*domain.Order, error) {
+	me, err := domain.RequirePrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.move(ctx, id, transition{
+		op: "complete order",
+		update: `
+			UPDATE orders o SET status = $2, updated_at = $3
+			WHERE o.id = $1 AND o.status = $4
+			  AND ($5 OR EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id AND i.seller_id = $6))
+			RETURNING ` + orderColumns,
+		args: []any{string(domain.OrderCompleted), s.db.Now(), string(domain.OrderPaid), me.Role == domain.RoleAdmin, me.UserID},
+		miss: func(o *orderRow) (*domain.Order, error) {
+			switch {
+			case !o.visibleTo(me):
+				return nil, domain.Errorf(domain.ENOTFOUND, "order not found")
+			case me.Role != domain.RoleAdmin && !o.soldBy(me.UserID):
+				return nil, domain.Errorf(domain.EFORBIDDEN, "only a seller of the order's products may complete it")
+			}
+			return nil, domain.Errorf(domain.ECONFLICT, "the order is %s; only PAID orders can be completed", o.Status)
+		},
+	})
+}
+
+// transition is one conditional change of an order's status.
+type transition struct {
+	// op names the change in errors: "pay order".
+	op string
+	// update changes the order whose ID is $1, when its status and the
+	// caller allow, and returns it (orderColumns); args are its parameters
+	// from $2 on.
+	update string
+	args   []any
+	// returnsStock reports whether the new status gives the order's units
+	// back, in the same transaction as the change.
+	returnsStock bool
+	// miss answers for an order that update left as it was: the error
+	// saying why, or the order when as it stands it is the answer.
+	miss func(*orderRow) (*domain.Order, error)
+}
+
+// move makes the transition t on the order id in one transaction and
+// returns the changed order with its items. When t.update changes
+// nothing, it reads the order (NOT_FOUND when there is none) and returns
+// what t.miss makes of it.
+func (s *OrderStore) move(ctx context.Context, id string, t transition) (*domain.Order, error) {
+	var o *domain.Order
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		changed, err := scanOrder(tx.QueryRow(ctx, t.update, append([]any{id}, t.args...)...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return translate(err, t.op, "order")
+		}
+		if _, err := loadItems(ctx, tx, []*domain.Order{changed}); err != nil {
+			return err
+		}
+		if t.returnsStock {
+			if err := returnStock(ctx, tx, changed); err != nil {
+				return err
+			}
+		}
+		o = changed
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o != nil {
+		return o, nil
+	}
+	row, err := findOrder(ctx, s.db.Pool, id)
+	if err != nil {
+		return nil, err
+	}
+	return t.miss(row)
+}
+
 // returnStock gives back the units of o, cancelled or expired in tx: to
 // its event's sold count for a flash order, to its products' stock for a
 // cart order.
@@ -53,157 +220,4 @@ func buyerOf(o *orderRow, me domain.Principal) error {
 		return domain.Errorf(domain.EFORBIDDEN, "only the buyer may do this")
 	}
 	return nil
-}
-
-// PayOrder pays an order of the calling buyer while it is
-// AWAITING_PAYMENT and its payment window is open; paying a PAID order
-// again returns it unchanged. The status change is conditional, so a
-// payment racing the order's expiry either wins or is refused: never both.
-// UNAUTHENTICATED, NOT_FOUND (unknown, or another buyer's order),
-// FORBIDDEN (its seller or an ADMIN), CONFLICT (the payment window has
-// closed, or the order is cancelled or completed).
-func (s *OrderStore) PayOrder(ctx context.Context, id string) (*domain.Order, error) {
-	me, err := domain.RequirePrincipal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := s.db.Now()
-	o, err := scanOrder(s.db.Pool.QueryRow(ctx, `
-		UPDATE orders o SET status = $3, paid_at = $4, updated_at = $4
-		WHERE o.id = $1 AND o.buyer_id = $2 AND o.status = $5 AND o.expires_at > $4
-		RETURNING `+orderColumns,
-		id, me.UserID, string(domain.OrderPaid), now, string(domain.OrderAwaitingPayment)))
-	if err == nil {
-		_, err = loadItems(ctx, s.db.Pool, []*domain.Order{o})
-		return o, err
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, translate(err, "pay order", "order")
-	}
-	row, err := findOrder(ctx, s.db.Pool, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := buyerOf(row, me); err != nil {
-		return nil, err
-	}
-	switch row.Status {
-	case domain.OrderPaid:
-		return row.Order, nil
-	case domain.OrderAwaitingPayment, domain.OrderExpired:
-		return nil, domain.Errorf(domain.ECONFLICT, "the payment window has closed")
-	default:
-		return nil, domain.Errorf(domain.ECONFLICT, "the order is %s and cannot be paid", row.Status)
-	}
-}
-
-// CancelOrder cancels an AWAITING_PAYMENT order of the calling buyer and,
-// in the same transaction, gives its units back to PostgreSQL: exactly
-// once, whatever the number of calls. It returns the CANCELLED order, so
-// that the caller can release the hot stock too. UNAUTHENTICATED,
-// NOT_FOUND, FORBIDDEN (as PayOrder), CONFLICT (paid, completed, expired
-// or cancelled already).
-func (s *OrderStore) CancelOrder(ctx context.Context, id string) (*domain.Order, error) {
-	me, err := domain.RequirePrincipal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	o, err := s.settle(ctx, id, domain.OrderCancelled, `o.buyer_id = $4`, me.UserID)
-	if err != nil || o != nil {
-		return o, err
-	}
-	row, err := findOrder(ctx, s.db.Pool, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := buyerOf(row, me); err != nil {
-		return nil, err
-	}
-	return nil, domain.Errorf(domain.ECONFLICT, "the order is %s and can no longer be cancelled", row.Status)
-}
-
-// ExpireOrder expires an AWAITING_PAYMENT order whose payment window has
-// closed and, in the same transaction, gives its units back to PostgreSQL.
-// Any other order comes back unchanged, without error: the caller reads
-// its status. An order EXPIRED already is returned as such, so that a
-// redelivered expiry can still release the hot stock (Release is
-// idempotent); a PAID one never expires. NOT_FOUND for unknown IDs. It is
-// a system job: no caller is checked.
-func (s *OrderStore) ExpireOrder(ctx context.Context, id string) (*domain.Order, error) {
-	o, err := s.settle(ctx, id, domain.OrderExpired, `o.expires_at <= $3`)
-	if err != nil || o != nil {
-		return o, err
-	}
-	row, err := findOrder(ctx, s.db.Pool, id)
-	if err != nil {
-		return nil, err
-	}
-	return row.Order, nil
-}
-
-// settle moves an AWAITING_PAYMENT order that meets cond to status (an
-// end without stock) and gives its stock back, in one transaction. In
-// cond, $3 is now and $4 the first of args. It returns nil, nil when no
-// order matched.
-func (s *OrderStore) settle(ctx context.Context, id string, status domain.OrderStatus, cond string, args ...any) (*domain.Order, error) {
-	now := s.db.Now()
-	var o *domain.Order
-	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		o, err = scanOrder(tx.QueryRow(ctx, `
-			UPDATE orders o SET status = $2, updated_at = $3
-			WHERE o.id = $1 AND o.status = '`+string(domain.OrderAwaitingPayment)+`' AND `+cond+`
-			RETURNING `+orderColumns,
-			append([]any{id, string(status), now}, args...)...))
-		if err != nil {
-			o = nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return translate(err, "settle order", "order")
-		}
-		if _, err := loadItems(ctx, tx, []*domain.Order{o}); err != nil {
-			return err
-		}
-		return returnStock(ctx, tx, o)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
-}
-
-// CompleteOrder marks a PAID order COMPLETED (delivered). The caller must
-// be a seller of one of its items or an ADMIN. UNAUTHENTICATED, NOT_FOUND
-// (an order the caller may not see), FORBIDDEN (its buyer), CONFLICT
-// unless PAID.
-func (s *OrderStore) CompleteOrder(ctx context.Context, id string) (*domain.Order, error) {
-	me, err := domain.RequirePrincipal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	o, err := scanOrder(s.db.Pool.QueryRow(ctx, `
-		UPDATE orders o SET status = $2, updated_at = $3
-		WHERE o.id = $1 AND o.status = $4
-		  AND ($5 OR EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id AND i.seller_id = $6))
-		RETURNING `+orderColumns,
-		id, string(domain.OrderCompleted), s.db.Now(), string(domain.OrderPaid), me.Role == domain.RoleAdmin, me.UserID))
-	if err == nil {
-		_, err = loadItems(ctx, s.db.Pool, []*domain.Order{o})
-		return o, err
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, translate(err, "complete order", "order")
-	}
-	row, err := findOrder(ctx, s.db.Pool, id)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case !row.visibleTo(me):
-		return nil, domain.Errorf(domain.ENOTFOUND, "order not found")
-	case me.Role != domain.RoleAdmin && !row.soldBy(me.UserID):
-		return nil, domain.Errorf(domain.EFORBIDDEN, "only a seller of the order's products may complete it")
-	}
-	return nil, domain.Errorf(domain.ECONFLICT, "the order is %s; only PAID orders can be completed", row.Status)
 }

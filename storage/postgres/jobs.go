@@ -23,10 +23,10 @@ func (s *FlashEventService) EventsToReconcile(ctx context.Context, now time.Time
 // start, ENDED at the end.
 func (s *FlashEventService) EventsCrossing(ctx context.Context, from, to time.Time) ([]domain.Crossing, error) {
 	rows, err := s.db.Pool.Query(ctx, `
-		SELECT id, 'LIVE' FROM flash_events WHERE closed_at IS NULL AND starts_at > $1 AND starts_at <= $2
+		SELECT id, $3::text FROM flash_events WHERE closed_at IS NULL AND starts_at > $1 AND starts_at <= $2
 		UNION ALL
-		SELECT id, 'ENDED' FROM flash_events WHERE closed_at IS NULL AND ends_at > $1 AND ends_at <= $2
-		ORDER BY 1, 2`, from, to)
+		SELECT id, $4::text FROM flash_events WHERE closed_at IS NULL AND ends_at > $1 AND ends_at <= $2
+		ORDER BY 1, 2`, from, to, string(domain.FlashEventLive), string(domain.FlashEventEnded))
 	if err != nil {
 		return nil, translate(err, "find events crossing", "flash event")
 	}
@@ -95,8 +95,8 @@ func (s *OrderStore) OrdersExist(ctx context.Context, ids []string) (map[string]
 // CANCELLED or EXPIRED at or after since.
 func (s *OrderStore) DeadOrdersSince(ctx context.Context, eventID string, since time.Time) ([]string, error) {
 	rows, err := s.db.Pool.Query(ctx, `
-		SELECT id FROM orders WHERE flash_event_id = $1 AND status IN ('CANCELLED', 'EXPIRED') AND updated_at >= $2
-		ORDER BY id`, eventID, since)
+		SELECT id FROM orders WHERE flash_event_id = $1 AND status = ANY($2) AND updated_at >= $3
+		ORDER BY id`, eventID, deadStatuses, since)
 	if err != nil {
 		return nil, translate(err, "find dead orders", "order")
 	}

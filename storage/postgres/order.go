@@ -35,11 +35,24 @@ func NewOrderStore(db *DB, paymentTimeout time.Duration) *OrderStore {
 	return &OrderStore{db: db, paymentTimeout: paymentTimeout}
 }
 
-// liveStatuses are the statuses whose units count against the stock (see
-// domain.OrderStatus.Live).
-var liveStatuses = []string{
-	string(domain.OrderPending), string(domain.OrderAwaitingPayment),
-	string(domain.OrderPaid), string(domain.OrderCompleted),
+// Sets of order statuses, from the domain's constants, for queries to
+// match with "status = ANY($n)".
+var (
+	// liveStatuses count against the stock (see domain.OrderStatus.Live).
+	liveStatuses = statusList(domain.OrderPending, domain.OrderAwaitingPayment, domain.OrderPaid, domain.OrderCompleted)
+	// unpaidStatuses are the live ones not paid yet.
+	unpaidStatuses = statusList(domain.OrderPending, domain.OrderAwaitingPayment)
+	// deadStatuses are the ends that gave the order's units back.
+	deadStatuses = statusList(domain.OrderCancelled, domain.OrderExpired)
+)
+
+// statusList returns statuses as the text PostgreSQL stores.
+func statusList(statuses ...domain.OrderStatus) []string {
+	list := make([]string, len(statuses))
+	for i, s := range statuses {
+		list[i] = string(s)
+	}
+	return list
 }
 
 const orderColumns = `o.id, o.buyer_id, coalesce(o.flash_event_id, ''), o.total_cents, o.status,

@@ -24,6 +24,15 @@ func (s OrderStatus) Live() bool {
 	return s == OrderPending || s == OrderAwaitingPayment || s == OrderPaid || s == OrderCompleted
 }
 
+// Valid reports whether s is one of the order statuses above.
+func (s OrderStatus) Valid() bool {
+	switch s {
+	case OrderPending, OrderAwaitingPayment, OrderPaid, OrderCompleted, OrderCancelled, OrderExpired:
+		return true
+	}
+	return false
+}
+
 // Order is a buyer's order: a flash order of one event's product, or a cart
 // order of several published products.
 type Order struct {

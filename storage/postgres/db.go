@@ -1,8 +1,29 @@
-// Package postgres implements flashlive's services on PostgreSQL with pgx:
-// accounts, the catalog and, later, orders. It applies the migrations in
-// migrations/ when it opens a database, translates driver errors into
-// domain errors in one place (translate), and checks ownership in every
-// method that changes a seller's things.
+// Package postgres is flashlive's system of record, on PostgreSQL with
+// pgx. Open connects and applies the migrations in migrations/ (under an
+// advisory lock, so that several processes may start at once); every
+// service is built on the DB it returns, and reads the time from DB.Now.
+//
+//   - AuthService (user.go): accounts and refresh tokens, as
+//     domain.AuthService and domain.UserService.
+//   - ProductService, LiveRoomService and FlashEventService: the catalog,
+//     live rooms and flash events. Every method that changes a seller's
+//     things checks that the caller may manage them.
+//   - OrderStore: orders, both flash orders written from the order stream
+//     (reservations.go) and cart orders (cart.go), through their lifecycle
+//     (order_lifecycle.go). It keeps the units each order holds, in
+//     flash_events.sold or products.stock, in the transaction that
+//     changes the order's status: PostgreSQL is the last line against
+//     overselling when the hot stock has lost its state.
+//   - HotEventSource (hotevent.go): what the hot stock loads or rebuilds
+//     a flash event from.
+//   - jobs.go: what the background jobs of jobs/ ask of orders and flash
+//     events (due orders, reconciliation, window crossings, pruning kept
+//     answers). Preheating asks HotEventSource, and pruning refresh
+//     tokens AuthService.
+//
+// Driver errors become domain errors in one place (translate): no rows is
+// NOT_FOUND, a unique violation CONFLICT, a foreign-key violation
+// NOT_FOUND, a timeout UNAVAILABLE; anything else stays internal.
 package postgres
 
 import (

@@ -81,8 +81,8 @@ func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.
 		}
 		rows, err = tx.Query(ctx, `
 			SELECT o.id, o.buyer_id, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id
-			WHERE o.flash_event_id = $1 AND o.status IN ('PENDING', 'AWAITING_PAYMENT')
-			ORDER BY o.id`, eventID)
+			WHERE o.flash_event_id = $1 AND o.status = ANY($2)
+			ORDER BY o.id`, eventID, unpaidStatuses)
 		if err != nil {
 			return translate(err, "find unpaid orders", "flash event")
 		}

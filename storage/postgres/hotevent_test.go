@@ -56,6 +56,7 @@ func TestHotEvent(t *testing.T) {
 	}
 	want.Remaining = 6
 	want.Held = map[string]int{a.UserID: 3, b.UserID: 1}
+	want.Unpaid = []domain.HeldOrder{{OrderID: a1.OrderID, BuyerID: a.UserID, Units: 1}, {OrderID: b1.OrderID, BuyerID: b.UserID, Units: 1}}
 	wantHot(t, e, "with orders", ev.ID, want)
 
 	if _, err := e.events.CloseFlashEvent(as(seller), ev.ID); err != nil {
@@ -80,7 +81,8 @@ func wantHot(t *testing.T, e *orderEnv, what, id string, want domain.HotEvent) {
 	g := got
 	if g.ID != want.ID || g.ProductID != want.ProductID || g.SellerID != want.SellerID || g.PriceCents != want.PriceCents ||
 		g.Stock != want.Stock || g.PerUserLimit != want.PerUserLimit || !g.StartsAt.Equal(want.StartsAt) ||
-		!g.EndsAt.Equal(want.EndsAt) || g.Closed != want.Closed || g.Remaining != want.Remaining || !maps.Equal(g.Held, want.Held) {
+		!g.EndsAt.Equal(want.EndsAt) || g.Closed != want.Closed || g.Remaining != want.Remaining || !maps.Equal(g.Held, want.Held) ||
+		!slices.Equal(g.Unpaid, want.Unpaid) {
 		t.Fatalf("%s: HotEvent =\n %+v\nwant\n %+v", what, *got, want)
 	}
 	// Remaining agrees with the live orders.

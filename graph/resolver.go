@@ -8,7 +8,6 @@ package graph
 //go:generate go run github.com/99designs/gqlgen generate
 
 import (
-	"context"
 	"time"
 
 	"flashlive/domain"
@@ -27,11 +26,9 @@ type Resolver struct {
 	StockReader domain.StockReader
 	// ViewerCounter counts a room's viewers on every instance (nil: none).
 	ViewerCounter interface{ ViewerCount(roomID string) int }
-	// Live streams the frames of the realtime feed to subscriptions (nil:
-	// subscriptions are unavailable). See realtime.Hub.Listen.
-	Live interface {
-		Listen(ctx context.Context, roomID, userID string) (<-chan []byte, error)
-	}
+	// Live streams the realtime feed's updates to subscriptions (nil:
+	// subscriptions are unavailable).
+	Live LiveFeed
 	// Now is the server's clock.
 	Now func() time.Time
 }

@@ -2,76 +2,61 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
-	"time"
 
 	"flashlive/domain"
 )
 
-// liveFrame is a frame of the realtime feed (../shared/contract/realtime.md).
-type liveFrame struct {
-	Type        string `json:"type"`
-	Room        string `json:"room"`
-	EventID     string `json:"eventId"`
-	OrderID     string `json:"orderId"`
-	Status      string `json:"status"`
-	Remaining   int    `json:"remaining"`
-	Count       int    `json:"count"`
-	SecondsLeft int    `json:"secondsLeft"`
-	StartsAt    string `json:"startsAt"`
-	ServerTime  string `json:"serverTime"`
+// LiveFeed is the realtime feed as subscriptions consume it: typed
+// updates, never frames to parse. cmd/flashlive satisfies it with the hub.
+type LiveFeed interface {
+	// Listen hands, until ctx ends, the updates of roomID (none when "")
+	// and the order updates of userID (none when ""), in the order they
+	// happened. The channel closes when ctx ends, when the feed closes, or
+	// when the listener falls too far behind. NOT_FOUND for an unknown room.
+	Listen(ctx context.Context, roomID, userID string) (<-chan domain.LiveUpdate, error)
 }
 
 // listen subscribes to the realtime feed.
-func (r *Resolver) listen(ctx context.Context, roomID, userID string) (<-chan []byte, error) {
+func (r *Resolver) listen(ctx context.Context, roomID, userID string) (<-chan domain.LiveUpdate, error) {
 	if r.Live == nil {
 		return nil, errNotYet("subscriptions")
 	}
-	frames, err := r.Live.Listen(ctx, roomID, userID)
+	updates, err := r.Live.Listen(ctx, roomID, userID)
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		return nil, domain.Errorf(domain.ENOTFOUND, "live room not found")
 	}
-	return frames, err
+	return updates, err
 }
 
-// roomUpdate turns a room frame into its LiveRoomUpdate, or nil for frames
-// the subscription does not carry (the snapshot: query the room instead).
-func (r *Resolver) roomUpdate(ctx context.Context, data []byte) LiveRoomUpdate {
-	var f liveFrame
-	if json.Unmarshal(data, &f) != nil {
-		return nil
-	}
-	switch f.Type {
-	case "countdown":
-		starts, _ := time.Parse(time.RFC3339Nano, f.StartsAt)
-		now, _ := time.Parse(time.RFC3339Nano, f.ServerTime)
-		return &CountdownTick{EventID: f.EventID, StartsAt: starts, ServerTime: now, SecondsLeft: f.SecondsLeft}
-	case "stock":
-		return &StockLevel{EventID: f.EventID, Remaining: f.Remaining, Status: domain.FlashEventStatus(f.Status)}
-	case "viewers":
-		return &ViewerCount{RoomID: f.Room, Count: f.Count}
-	case "event":
-		e, err := r.FlashEventService.FindFlashEventByID(ctx, f.EventID)
-		if err != nil {
-			return nil
-		}
-		return &FlashEventChanged{Event: e}
+// roomUpdate turns a room's update into its LiveRoomUpdate, or nil for an
+// update the room subscription does not carry (an order's).
+func (r *Resolver) roomUpdate(_ context.Context, u domain.LiveUpdate) LiveRoomUpdate {
+	switch u := u.(type) {
+	case domain.LiveCountdown:
+		return &CountdownTick{EventID: u.EventID, StartsAt: u.StartsAt, ServerTime: u.ServerTime, SecondsLeft: u.SecondsLeft}
+	case domain.LiveStock:
+		return &StockLevel{EventID: u.EventID, Remaining: u.Remaining, Status: u.Status}
+	case domain.LiveViewers:
+		return &ViewerCount{RoomID: u.RoomID, Count: u.Count}
+	case domain.LiveEventChanged:
+		return &FlashEventChanged{Event: u.Event}
 	}
 	return nil
 }
 
-// orderUpdate turns an order frame into the order as its buyer sees it.
-func (r *Resolver) orderUpdate(ctx context.Context, data []byte) *domain.Order {
-	var f liveFrame
-	if json.Unmarshal(data, &f) != nil || f.Type != "order" {
+// orderUpdate turns an order's update into the order as its buyer sees
+// it, or nil for anything else or an order that cannot be read.
+func (r *Resolver) orderUpdate(ctx context.Context, u domain.LiveUpdate) *domain.Order {
+	ou, ok := u.(domain.LiveOrder)
+	if !ok {
 		return nil
 	}
-	o, err := r.OrderService.FindOrderByID(ctx, f.OrderID)
+	o, err := r.OrderService.FindOrderByID(ctx, ou.OrderID)
 	if err != nil {
 		return nil
 	}
-	// The frame is the news: the order may be read a moment before the
+	// The update is the news: the order may be read a moment before the
 	// write it announces is visible.
-	o.Status = domain.OrderStatus(f.Status)
+	o.Status = ou.Status
 	return o
 }

@@ -18,8 +18,8 @@ import (
 	"flashlive/domain"
 )
 
-// client is one viewer's connection, or one listener (Hub.Listen). A
-// viewer's reader runs in a goroutine of its own. It has no writer
+// client is one viewer's connection to /ws: the member of the hub that is
+// a socket. Its reader runs in a goroutine of its own. It has no writer
 // goroutine: whoever sends it a frame writes the frame to its socket at
 // once, without waiting (see write), and only a viewer whose socket is
 // backed up gets a flusher goroutine, for as long as it is backed up.
@@ -27,7 +27,7 @@ type client struct {
 	// The fields of write's fast path come first, on one cache line: a
 	// broadcast touches them for every viewer.
 	wmu      sync.Mutex
-	fd       int         // the socket's descriptor, written without the runtime (see write); -1 when none
+	fd       int         // the socket's descriptor, written without the runtime (see write); -1 when not a plain socket
 	flushing bool        // a flusher owns the socket's writes until pending is empty
 	closing  bool        // the close frame is written or waiting: nothing may follow it
 	closed   atomic.Bool // set under wmu: no write reaches fd after it
@@ -35,22 +35,20 @@ type client struct {
 	// besides the batch a flusher is writing
 	flushed chan struct{} // closed when the current flusher ends
 
-	hub   *Hub
-	ws    *websocket.Conn // nil for a listener
-	conn  net.Conn        // ws.NetConn()
-	queue chan *message   // a listener's frames; nil for a viewer
-	done  chan struct{}
-	once  sync.Once
-	slow  atomic.Bool // cut off for being too slow
+	hub  *Hub
+	ws   *websocket.Conn
+	conn net.Conn // ws.NetConn()
+	once sync.Once
+	slow atomic.Bool // cut off for being too slow
 
 	lastHeard atomic.Int64 // when the viewer last sent a frame, in Unix nanoseconds
 	bad       int          // bad frames the viewer sent; the reader's alone
 	reply     chan string  // a frame worker's answer to the reader; made by the reader
 
-	// guarded by hub.mu
-	user  string
-	rooms map[string]struct{}
+	at seats // guarded by hub.mu
 }
+
+var _ member = (*client)(nil)
 
 // ServeHTTP upgrades a viewer to the room feed. A token in ?token= must be
 // valid (401 otherwise); a foreign Origin is refused (403).
@@ -77,12 +75,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	c := &client{
-		hub:   h,
-		ws:    ws,
-		conn:  ws.NetConn(),
-		fd:    socketOf(ws.NetConn()),
-		done:  make(chan struct{}),
-		rooms: map[string]struct{}{},
+		hub:  h,
+		ws:   ws,
+		conn: ws.NetConn(),
+		fd:   socketOf(ws.NetConn()),
+		at:   seats{rooms: map[string]struct{}{}},
 	}
 	c.heard()
 	// Registered under mu, where Close looks for the viewers to cut off
@@ -149,7 +146,7 @@ func (c *client) read() {
 	c.readSetup()
 	for c.readOne() {
 	}
-	c.hub.unregister(c)
+	c.hub.disconnected(c)
 }
 
 // readOne reads and handles one frame; false when the connection is done.
@@ -289,13 +286,7 @@ func (c *client) handle(f clientFrame) string {
 		}
 		return c.join(f.Room)
 	case "leave":
-		h.mu.Lock()
-		delete(c.rooms, f.Room)
-		delete(h.rooms[f.Room], c)
-		if len(h.rooms[f.Room]) == 0 {
-			delete(h.rooms, f.Room)
-		}
-		h.mu.Unlock()
+		h.leaveRoom(c, f.Room)
 	default:
 		return "unknown frame type " + truncate(f.Type, 32)
 	}
@@ -330,64 +321,22 @@ func (c *client) join(room string) string {
 	return ""
 }
 
-// addToRoom adds c to room's viewers, unless c watches too many rooms.
-func (h *Hub) addToRoom(c *client, room string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := c.rooms[room]; !ok && len(c.rooms) >= maxRoomsPerConn {
-		return false
-	}
-	c.rooms[room] = struct{}{}
-	if h.rooms[room] == nil {
-		h.rooms[room] = map[*client]struct{}{}
-	}
-	h.rooms[room][c] = struct{}{}
-	return true
-}
-
-func (h *Hub) setUser(c *client, user string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c.user != "" {
-		delete(h.users[c.user], c)
-	}
-	c.user = user
-	if h.users[user] == nil {
-		h.users[user] = map[*client]struct{}{}
-	}
-	h.users[user][c] = struct{}{}
-}
-
-func (c *client) send(v any) { c.enqueue(newMessage(mustJSON(v))) }
+// send sends the viewer a frame of its own (not a broadcast).
+func (c *client) send(v any) { c.deliver(newMessage(mustJSON(v), nil)) }
 
 func (c *client) sendError(msg string) { c.send(errorFrame{Type: "error", Message: msg}) }
 
-// message is one frame, encoded once for every viewer it goes to: data is
-// its JSON (what a listener gets), wire the WebSocket frame of it (what a
-// socket is written).
-type message struct {
-	data []byte
-	wire []byte
-}
+// seats implements member.
+func (c *client) seats() *seats { return &c.at }
 
-func newMessage(data []byte) *message { return &message{data: data, wire: wsFrame(opText, data)} }
-
-// enqueue sends a frame without ever blocking: to a viewer's socket (see
-// write), or to a listener's queue. A viewer or listener that has
-// QueueSize frames waiting is too slow and is disconnected.
-func (c *client) enqueue(m *message) {
+// deliver implements member: it writes m's frame to the socket without
+// ever blocking (see write). A viewer that has QueueSize frames waiting is
+// too slow and is disconnected.
+func (c *client) deliver(m *message) {
 	if c.closed.Load() {
 		return
 	}
-	if c.ws != nil {
-		c.write(m.wire)
-		return
-	}
-	select {
-	case c.queue <- m:
-	default:
-		c.tooSlow()
-	}
+	c.write(m.wire)
 }
 
 // write writes one frame to the viewer's socket without waiting for it:
@@ -497,8 +446,8 @@ func (c *client) drain() {
 	}
 }
 
-// tooSlow disconnects a viewer or listener whose queue is full, counting
-// it once however many broadcasts find it full at once.
+// tooSlow disconnects a viewer whose queue is full, counting it once
+// however many broadcasts find it full at once.
 func (c *client) tooSlow() {
 	if c.slow.CompareAndSwap(false, true) {
 		c.hub.dropped.Add(1)
@@ -506,38 +455,25 @@ func (c *client) tooSlow() {
 	c.shut()
 }
 
-// shut ends the connection once: a flusher's next round stops, and the
-// reader's next read fails, which unregisters the viewer. closed is set
-// under wmu before the socket is closed, so write never writes to a
-// descriptor the kernel may have handed to another connection.
+// shut implements member: it ends the connection once. A flusher's next
+// round stops, and the reader's next read fails, which unregisters the
+// viewer. closed is set under wmu before the socket is closed, so write
+// never writes to a descriptor the kernel may have handed to another
+// connection.
 func (c *client) shut() {
 	c.once.Do(func() {
 		c.wmu.Lock()
 		c.closed.Store(true)
 		c.wmu.Unlock()
-		close(c.done)
-		if c.ws != nil {
-			_ = c.ws.Close()
-		}
+		_ = c.ws.Close()
 	})
 }
 
-// unregister removes a viewer from its rooms and its buyer's connections.
-func (h *Hub) unregister(c *client) {
-	c.shut()
+// disconnected unregisters a viewer whose connection has ended, and no
+// longer counts it as connected.
+func (h *Hub) disconnected(c *client) {
+	h.unregister(c)
 	h.mu.Lock()
-	for room := range c.rooms {
-		delete(h.rooms[room], c)
-		if len(h.rooms[room]) == 0 {
-			delete(h.rooms, room)
-		}
-	}
-	if c.user != "" {
-		delete(h.users[c.user], c)
-		if len(h.users[c.user]) == 0 {
-			delete(h.users, c.user)
-		}
-	}
 	_, wasClient := h.clients[c]
 	delete(h.clients, c)
 	h.mu.Unlock()

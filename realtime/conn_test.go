@@ -16,8 +16,8 @@ func roomClient(t *testing.T, h *Hub) *client {
 	t.Helper()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c := range h.rooms["room_1"] {
-		return c
+	for m := range h.rooms["room_1"] {
+		return m.(*client)
 	}
 	t.Fatal("no viewer in room_1")
 	return nil
@@ -62,7 +62,7 @@ func TestFramesKeepTheirOrderThroughABackedUpSocket(t *testing.T) {
 			sizes := []int{0, 1, 100, 101, 102, 65_500, 65_600, 300_000}
 			const frames = 96
 			for i := range frames {
-				h.broadcast("room_1", seqFrame(i, sizes[i%len(sizes)]))
+				h.broadcast("room_1", newMessage(seqFrame(i, sizes[i%len(sizes)]), nil))
 			}
 			if !c.backedUp() || h.BackedUp() == 0 {
 				t.Fatal("the socket never backed up: the test did not reach the flusher")
@@ -97,7 +97,7 @@ func TestFramesKeepTheirOrderThroughABackedUpSocket(t *testing.T) {
 				if next == frames {
 					waitUntil(t, "the flusher to finish", func() bool { return !c.backedUp() })
 					flushers = h.BackedUp()
-					h.broadcast("room_1", seqFrame(frames, 10))
+					h.broadcast("room_1", newMessage(seqFrame(frames, 10), nil))
 				}
 			}
 			// A small frame to a drained socket is written at once, with no
@@ -122,7 +122,7 @@ func TestCloseAnswerWaitsForABackedUpSocket(t *testing.T) {
 	c := roomClient(t, h)
 	const frames = 30
 	for i := range frames {
-		h.broadcast("room_1", seqFrame(i, 200_000))
+		h.broadcast("room_1", newMessage(seqFrame(i, 200_000), nil))
 	}
 	if !c.backedUp() {
 		t.Fatal("the socket never backed up")
@@ -135,7 +135,7 @@ func TestCloseAnswerWaitsForABackedUpSocket(t *testing.T) {
 		defer c.wmu.Unlock()
 		return c.closing
 	})
-	h.broadcast("room_1", seqFrame(frames, 10)) // after the close: never sent
+	h.broadcast("room_1", newMessage(seqFrame(frames, 10), nil)) // after the close: never sent
 	_ = v.SetReadDeadline(time.Now().Add(20 * time.Second))
 	n := 0
 	for {
@@ -185,7 +185,7 @@ func TestStuckViewerIsCutAfterWriteWait(t *testing.T) {
 		got <- n
 	}()
 	for i := range frames {
-		h.broadcast("room_1", seqFrame(i, 200_000))
+		h.broadcast("room_1", newMessage(seqFrame(i, 200_000), nil))
 	}
 	if n := <-got; n != frames {
 		t.Fatalf("the reading viewer got %d of %d frames", n, frames)
@@ -229,7 +229,7 @@ func TestPingsKeepAnsweringViewersAndCutSilentOnes(t *testing.T) {
 	if len(pings) < 3 {
 		t.Fatalf("the answering viewer got %d pings in %s", len(pings), 4*pongWait)
 	}
-	h.broadcast("room_1", []byte(`{"type":"seq","n":1}`))
+	h.broadcast("room_1", newMessage([]byte(`{"type":"seq","n":1}`), nil))
 	deadline := time.After(2 * time.Second)
 	for {
 		select {

@@ -1,6 +1,8 @@
 // Package realtime is the live-room hub behind /ws (gorilla/websocket):
 // viewers join rooms and receive what changes in them, encoded once per
-// room and written straight to each viewer's socket.
+// room and written straight to each viewer's socket. Listeners (the
+// GraphQL subscriptions, through Hub.Listen) receive the same changes as
+// typed values on a channel.
 //
 // # What a viewer receives
 //
@@ -17,6 +19,18 @@
 // buyer only, an order frame on every status change of one of their
 // orders. The wire format is ../shared/contract/realtime.md.
 //
+// # What a listener receives
+//
+// The same changes, minus the snapshot (a listener queries the room
+// instead), each as a domain.LiveUpdate: LiveCountdown, LiveStock,
+// LiveEventChanged, LiveViewers, LiveOrder. A listener is a member of its
+// room like a viewer, counted in the room's audience. Each update is built
+// with its frame, once per broadcast, from the same read: times are
+// time.Time and statuses typed, so nothing is parsed on the way, and a
+// status change carries the event as read for it, so nothing is read per
+// listener. An order update names the order and its new status; the
+// listener reads the rest of the order.
+//
 // # Across instances
 //
 // Notices travel over a Broker (NATS core subjects in production): "stock
@@ -27,17 +41,18 @@
 //
 // # Ordering
 //
-// Frames to one viewer are written in the order the hub sent them. The
-// stock and event frames of an event are built and sent one event change
-// at a time (by the coalescer, or by the ticker that notices start and
-// end), and a broadcast returns only once every viewer has its frame
-// written or waiting, so an older figure never overtakes a newer one;
+// Frames to one viewer are written, and updates to one listener handed
+// over, in the order the hub sent them. The stock and event frames of an
+// event are built and sent one event change at a time (by the coalescer,
+// or by the ticker that notices start and end), and a broadcast returns
+// only once every viewer has its frame written or waiting, and every
+// listener its update, so an older figure never overtakes a newer one;
 // order frames follow the order notices arrived in. Nothing is promised
 // across events. Our answer to a viewer's close frame is the last frame
 // it gets: what waited before it goes first (within WriteWait), nothing
 // goes after it.
 //
-// # Writing: one system call per viewer, no goroutine per viewer
+// # Writing: one system call per viewer, no goroutine per viewer or listener
 //
 // A viewer has a reader goroutine, parked on the smallest stack, and no
 // writer goroutine; what it reads is handled by a few hub workers (8 per
@@ -48,7 +63,9 @@
 // non-blocking write: the kernel takes the frame at once unless that
 // viewer's socket buffer is full. Only then does the viewer get a flusher
 // goroutine, which waits for the socket, writes everything waiting in one
-// system call, and ends when nothing is left.
+// system call, and ends when nothing is left. The same goroutines hand a
+// listener its update with a non-blocking channel send; a listener has no
+// goroutine of its own (its context ending unregisters it).
 //
 // # Backpressure and slow viewers
 //
@@ -56,8 +73,10 @@
 // default) wait for it, besides the batch its flusher is writing; one
 // more and it is disconnected (counted in Dropped), as is a viewer whose socket takes longer than WriteWait to
 // accept what waits. So one slow phone never holds a room, a broadcast or
-// the hub's memory. A viewer that does not answer pings within PongWait is
-// disconnected too. Frames from viewers are read with a size limit; a
-// malformed frame gets an error frame, and a viewer that keeps sending
-// them is disconnected.
+// the hub's memory. A listener may have QueueSize updates waiting; one
+// more and it is dropped too (counted in Dropped): its channel closes, and
+// what was waiting in it may still be read. A viewer that does not answer
+// pings within PongWait is disconnected too. Frames from viewers are
+// read with a size limit; a malformed frame gets an error frame, and a
+// viewer that keeps sending them is disconnected.
 package realtime

@@ -3,6 +3,8 @@ package realtime
 import (
 	"encoding/json"
 	"time"
+
+	"flashlive/domain"
 )
 
 // timeLayout is how times go on the wire: RFC 3339, UTC, milliseconds.
@@ -24,6 +26,10 @@ type EventState struct {
 	Remaining int
 	StartsAt  time.Time
 	EndsAt    time.Time
+	// Event is the event these figures are of, as read with them; a
+	// listener is handed it with each of its status changes
+	// (domain.LiveEventChanged), so the hub never reads it again.
+	Event *domain.FlashEvent
 }
 
 type snapshotEvent struct {

@@ -99,8 +99,8 @@ type Hub struct {
 
 	mu          sync.RWMutex
 	clients     map[*client]struct{}            // every /ws connection here
-	rooms       map[string]map[*client]struct{} // room → its viewers here
-	users       map[string]map[*client]struct{} // buyer → their connections here
+	rooms       map[string]map[member]struct{}  // room → its viewers and listeners here
+	users       map[string]map[member]struct{}  // buyer → their connections and listeners here
 	events      map[string]*eventView           // events of rooms with viewers here
 	peers       map[string]map[string]peerCount // room → instance → count
 	sentViewers map[string]int                  // room → count last sent here
@@ -170,8 +170,8 @@ func NewHub(cfg Config) (*Hub, error) {
 	h := &Hub{
 		cfg:         cfg,
 		clients:     map[*client]struct{}{},
-		rooms:       map[string]map[*client]struct{}{},
-		users:       map[string]map[*client]struct{}{},
+		rooms:       map[string]map[member]struct{}{},
+		users:       map[string]map[member]struct{}{},
 		events:      map[string]*eventView{},
 		peers:       map[string]map[string]peerCount{},
 		sentViewers: map[string]int{},
@@ -222,7 +222,7 @@ func NewHub(cfg Config) (*Hub, error) {
 }
 
 // Close unsubscribes, stops the hub's goroutines and disconnects every
-// viewer.
+// viewer and listener.
 func (h *Hub) Close() {
 	select {
 	case <-h.stop:
@@ -235,23 +235,19 @@ func (h *Hub) Close() {
 	}
 	h.wg.Wait()
 	h.mu.RLock()
-	var all []*client
+	var all []member
 	for c := range h.clients {
 		all = append(all, c)
 	}
-	for _, cs := range h.rooms {
-		for c := range cs {
-			all = append(all, c)
-		}
+	for _, ms := range h.rooms {
+		all = append(all, list(ms)...)
 	}
-	for _, cs := range h.users {
-		for c := range cs {
-			all = append(all, c)
-		}
+	for _, ms := range h.users {
+		all = append(all, list(ms)...)
 	}
 	h.mu.RUnlock()
-	for _, c := range all {
-		c.shut()
+	for _, m := range all {
+		m.shut()
 	}
 }
 
@@ -283,16 +279,16 @@ func (h *Hub) every(d time.Duration, fn func()) {
 // keeps it alive for PongWait more.
 func (h *Hub) ping() {
 	h.mu.RLock()
-	all := h.viewers(h.clients)
+	all := list(h.clients)
 	h.mu.RUnlock()
-	h.fanout(all, func(c *client) { c.write(pingFrame) })
+	fanout(all, func(c *client) { c.write(pingFrame) })
 }
 
 // sweep disconnects the viewers that have sent nothing, not even a pong,
 // for PongWait.
 func (h *Hub) sweep() {
 	h.mu.RLock()
-	all := h.viewers(h.clients)
+	all := list(h.clients)
 	h.mu.RUnlock()
 	cutoff := time.Now().Add(-h.cfg.PongWait).UnixNano()
 	for _, c := range all {
@@ -471,21 +467,26 @@ func (h *Hub) show(st EventState, stock bool) {
 		return
 	}
 	v.state = st
-	var frames [][]byte
+	var msgs []*message
 	if stock && st.Remaining != v.sentLeft {
 		v.sentLeft = st.Remaining
-		frames = append(frames, mustJSON(stockFrame{
+		now := h.cfg.Now()
+		msgs = append(msgs, newMessage(mustJSON(stockFrame{
 			Type: "stock", Room: st.RoomID, EventID: st.EventID, Remaining: st.Remaining, Status: st.Status,
-			ServerTime: wireTime(h.cfg.Now()),
+			ServerTime: wireTime(now),
+		}), domain.LiveStock{
+			RoomID: st.RoomID, EventID: st.EventID, Remaining: st.Remaining, Status: domain.FlashEventStatus(st.Status),
+			ServerTime: now,
 		}))
 	}
 	if st.Status != v.sentStatus {
 		v.sentStatus = st.Status
-		frames = append(frames, mustJSON(eventFrame{Type: "event", Room: st.RoomID, EventID: st.EventID, Status: st.Status}))
+		msgs = append(msgs, newMessage(mustJSON(eventFrame{Type: "event", Room: st.RoomID, EventID: st.EventID, Status: st.Status}),
+			domain.LiveEventChanged{RoomID: st.RoomID, Status: domain.FlashEventStatus(st.Status), Event: st.Event}))
 	}
 	h.mu.Unlock()
-	for _, f := range frames {
-		h.broadcast(st.RoomID, f)
+	for _, m := range msgs {
+		h.broadcast(st.RoomID, m)
 	}
 }
 
@@ -511,10 +512,11 @@ func (h *Hub) tick() {
 		for _, st := range events {
 			h.show(st, true)
 			if st.Status == string(domain.FlashEventScheduled) && st.StartsAt.Sub(now) <= countdownWithin {
-				h.broadcast(room, mustJSON(countdownFrame{
+				left := int(max(st.StartsAt.Sub(now), 0).Round(time.Second) / time.Second)
+				h.broadcast(room, newMessage(mustJSON(countdownFrame{
 					Type: "countdown", Room: room, EventID: st.EventID, StartsAt: wireTime(st.StartsAt),
-					ServerTime: wireTime(now), SecondsLeft: int(max(st.StartsAt.Sub(now), 0).Round(time.Second) / time.Second),
-				}))
+					ServerTime: wireTime(now), SecondsLeft: left,
+				}), domain.LiveCountdown{RoomID: room, EventID: st.EventID, StartsAt: st.StartsAt, ServerTime: now, SecondsLeft: left}))
 			}
 		}
 	}
@@ -560,7 +562,8 @@ func (h *Hub) sendViewers(room string, n int) {
 	if ok && prev == n {
 		return
 	}
-	h.broadcast(room, mustJSON(viewersFrame{Type: "viewers", Room: room, Count: n}))
+	h.broadcast(room, newMessage(mustJSON(viewersFrame{Type: "viewers", Room: room, Count: n}),
+		domain.LiveViewers{RoomID: room, Count: n}))
 }
 
 func (h *Hub) onViewers(_ string, data []byte) {
@@ -586,65 +589,40 @@ func (h *Hub) onViewers(_ string, data []byte) {
 	}
 }
 
+// onOrder sends an order notice to the buyer's connections and listeners
+// here: the notice is the order frame, and is read once for the
+// listeners' typed update.
 func (h *Hub) onOrder(subject string, data []byte) {
 	h.mu.RLock()
-	conns := h.viewers(h.users[strings.TrimPrefix(subject, subjectOrder)])
+	ms := list(h.users[strings.TrimPrefix(subject, subjectOrder)])
 	h.mu.RUnlock()
-	m := newMessage(data)
-	for _, c := range conns {
-		c.enqueue(m)
+	if len(ms) == 0 {
+		return
+	}
+	var u domain.LiveUpdate
+	var f orderFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		// Not from a hub of ours: the sockets get it as it came, as they
+		// always have; listeners get nothing they could misread.
+		h.cfg.Logger.Warn("realtime: malformed order notice", "subject", subject, "err", err)
+	} else {
+		u = domain.LiveOrder{OrderID: f.OrderID, EventID: f.EventID, Status: domain.OrderStatus(f.Status)}
+	}
+	m := newMessage(data, u)
+	for _, c := range ms {
+		c.deliver(m)
 	}
 }
 
-// broadcast sends one frame, encoded once, to every viewer of room here,
-// and returns when each has it or has it waiting (so two broadcasts from
-// one goroutine reach every viewer in order).
-func (h *Hub) broadcast(room string, frame []byte) {
+// broadcast sends one message, built once, to every viewer and listener of
+// room here, and returns when each has it or has it waiting (so two
+// broadcasts from one goroutine reach every member in order).
+func (h *Hub) broadcast(room string, m *message) {
 	h.mu.RLock()
-	viewers := h.viewers(h.rooms[room])
+	ms := list(h.rooms[room])
 	h.mu.RUnlock()
-	if len(viewers) == 0 {
+	if len(ms) == 0 {
 		return
 	}
-	m := newMessage(frame)
-	h.fanout(viewers, func(c *client) { c.enqueue(m) })
-}
-
-// viewers lists set, which is one of the hub's maps: the caller holds mu.
-func (h *Hub) viewers(set map[*client]struct{}) []*client {
-	all := make([]*client, 0, len(set))
-	for c := range set {
-		all = append(all, c)
-	}
-	return all
-}
-
-// fanoutShard is the fewest viewers worth a goroutine of their own.
-const fanoutShard = 512
-
-// fanout calls send for every client, split over up to GOMAXPROCS
-// goroutines (each send is a system call: a room of 10,000 viewers keeps
-// every core busy for a while), and returns when all are done.
-func (h *Hub) fanout(cs []*client, send func(*client)) {
-	parts := min(runtime.GOMAXPROCS(0), (len(cs)+fanoutShard-1)/fanoutShard)
-	if parts <= 1 {
-		for _, c := range cs {
-			send(c)
-		}
-		return
-	}
-	size := (len(cs) + parts - 1) / parts
-	var wg sync.WaitGroup
-	for i := size; i < len(cs); i += size {
-		part := cs[i:min(i+size, len(cs))]
-		wg.Go(func() {
-			for _, c := range part {
-				send(c)
-			}
-		})
-	}
-	for _, c := range cs[:size] {
-		send(c)
-	}
-	wg.Wait()
+	fanout(ms, func(c member) { c.deliver(m) })
 }

@@ -135,7 +135,7 @@ func TestSlowViewerIsDisconnected(t *testing.T) {
 	}()
 	waitUntil(t, "both viewers in the room", func() bool { return h.ViewerCount("room_1") == 2 })
 	for i := 0; i < frames; i++ {
-		h.broadcast("room_1", []byte(`{"type":"burst","pad":"`+pad+`"}`))
+		h.broadcast("room_1", newMessage([]byte(`{"type":"burst","pad":"`+pad+`"}`), nil))
 		if i%8 == 7 {
 			time.Sleep(time.Millisecond) // a room's pace, not a flood
 		}
@@ -162,7 +162,7 @@ func TestOrderFramesGoToTheBuyerOnly(t *testing.T) {
 	other := joinRoom(t, srv)
 	waitUntil(t, "two viewers", func() bool { return h.ViewerCount("room_1") == 2 })
 	h.mu.RLock()
-	var first *client
+	var first member
 	for c := range h.rooms["room_1"] {
 		first = c
 		break

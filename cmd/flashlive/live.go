@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/graph"
 	"flashlive/realtime"
 )
 
@@ -18,6 +19,9 @@ type liveSource struct {
 }
 
 var _ realtime.Source = (*liveSource)(nil)
+
+// The hub feeds the GraphQL subscriptions typed updates.
+var _ graph.LiveFeed = (*realtime.Hub)(nil)
 
 // RoomEvents implements realtime.Source; NOT_FOUND for unknown rooms.
 func (s *liveSource) RoomEvents(ctx context.Context, roomID string) ([]realtime.EventState, error) {
@@ -54,7 +58,7 @@ func (s *liveSource) states(ctx context.Context, events []*domain.FlashEvent) ([
 	for i, e := range events {
 		out[i] = realtime.EventState{
 			EventID: e.ID, RoomID: e.LiveRoomID, Status: string(e.StatusAt(now, left[e.ID])),
-			Remaining: left[e.ID], StartsAt: e.StartsAt, EndsAt: e.EndsAt,
+			Remaining: left[e.ID], StartsAt: e.StartsAt, EndsAt: e.EndsAt, Event: e,
 		}
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -129,6 +130,90 @@ func TestGraphQLSubscriptions(t *testing.T) {
 	}
 	anon.next(t, "an error for myOrderUpdates", func(m map[string]any) bool {
 		return m["type"] == "error" || (m["type"] == "next" && m["payload"].(map[string]any)["errors"] != nil)
+	})
+}
+
+// TestLiveRoomSubscriptionCarriesTypedUpdates: a subscriber to a room is
+// handed what changed as the hub built it, field for field: a stock
+// change, a status change with the event, the room's audience (the
+// subscriber counts in it), and a countdown whose startsAt is the event's
+// own (a typed time from the hub: there is no text to misparse on the
+// way, so it is never a zero time).
+func TestLiveRoomSubscriptionCarriesTypedUpdates(t *testing.T) {
+	app := startApp(t, nil)
+	seller, _ := app.register(t, "SELLER")
+	p := seller.newProduct(t, "Typed", 10)
+	room := seller.newRoom(t, "Typed updates")
+	live := seller.newEvent(t, eventInput(p.ID, room, time.Now().Add(-time.Second), 5))
+	soon := seller.newEvent(t, eventInput(p.ID, room, time.Now().Add(30*time.Minute+123*time.Millisecond), 5))
+	buyer := app.buyers(t, 1)[0]
+
+	g := app.subscribeClient(t, "")
+	g.next(t, "connection_ack", func(m map[string]any) bool { return m["type"] == "connection_ack" })
+	if err := g.conn.WriteJSON(map[string]any{"id": "room", "type": "subscribe", "payload": map[string]any{
+		"query": `subscription($id: ID!) { liveRoom(id: $id) { __typename
+			... on StockLevel { eventId remaining status }
+			... on FlashEventChanged { event { id status } }
+			... on ViewerCount { roomId count }
+			... on CountdownTick { eventId startsAt secondsLeft } } }`,
+		"variables": map[string]any{"id": room},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the subscriber in the room's audience", func() bool {
+		var out struct{ LiveRoom struct{ ViewerCount int } }
+		app.anon().must(t, `query($id: ID!) { liveRoom(id: $id) { viewerCount } }`, map[string]any{"id": room}, &out)
+		return out.LiveRoom.ViewerCount == 1
+	})
+	// Countdowns and the audience come on their own clocks: the first of
+	// each kind is kept until asked for.
+	firsts := map[string]map[string]any{}
+	update := func(what, typename string) map[string]any {
+		t.Helper()
+		for firsts[typename] == nil {
+			m := g.next(t, what, func(m map[string]any) bool { return m["id"] == "room" })
+			u := payloadData(m, "liveRoom")
+			name, _ := u["__typename"].(string)
+			if name == "" {
+				t.Fatalf("waiting for %s: %v", what, m)
+			}
+			if firsts[name] == nil {
+				firsts[name] = u
+			}
+		}
+		u := firsts[typename]
+		delete(firsts, typename)
+		return u
+	}
+	exactly := func(what string, got, want map[string]any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s = %v, want %v", what, got, want)
+		}
+	}
+
+	cd := update("a countdown", "CountdownTick")
+	left, _ := cd["secondsLeft"].(float64)
+	if left < 29*60 || left > 30*60 {
+		t.Fatalf("countdown secondsLeft %v, want about 1800", cd["secondsLeft"])
+	}
+	exactly("countdown", cd, map[string]any{
+		"__typename": "CountdownTick", "eventId": soon.ID, "startsAt": soon.StartsAt, "secondsLeft": left,
+	})
+	exactly("audience", update("the audience", "ViewerCount"), map[string]any{
+		"__typename": "ViewerCount", "roomId": room, "count": float64(1),
+	})
+
+	if a := buyer.buy(t, live.ID, buyer.purchaseToken(t, live.ID), 2, "typed"); a.Outcome != "RESERVED" {
+		t.Fatalf("purchase: %s", a.Outcome)
+	}
+	exactly("stock update", update("the purchase's stock update", "StockLevel"), map[string]any{
+		"__typename": "StockLevel", "eventId": live.ID, "remaining": float64(3), "status": "LIVE",
+	})
+
+	seller.must(t, closeEvent, map[string]any{"id": live.ID}, nil)
+	exactly("status update", update("the close's status update", "FlashEventChanged"), map[string]any{
+		"__typename": "FlashEventChanged", "event": map[string]any{"id": live.ID, "status": "CLOSED"},
 	})
 }
 

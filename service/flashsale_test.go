@@ -1,4 +1,4 @@
-package domain_test
+package service_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/service"
 )
 
 // The tests of FlashSale, SaleEvents and Orders run over the in-memory fakes
@@ -22,7 +23,7 @@ import (
 
 const (
 	fsEventID = "evt_01HZZFLASHSALETEST00000000"
-	// fsCacheTTL is domain.eventCacheTTL (unexported): how long FlashSale
+	// fsCacheTTL is service.eventCacheTTL (unexported): how long FlashSale
 	// trusts an event (or an unknown ID) it read.
 	fsCacheTTL = 2 * time.Second
 	fsBuyerID  = "usr_buyer"
@@ -370,7 +371,7 @@ func (k *fsTokens) Verify(token, buyerID, eventID string) error {
 
 // fsHarness is a FlashSale wired to fresh fakes.
 type fsHarness struct {
-	sale   *domain.FlashSale
+	sale   *service.FlashSale
 	hot    *fsHot
 	source *fsSource
 	pub    *fsPublisher
@@ -394,7 +395,7 @@ func fsNewHarness() *fsHarness {
 		logs:   &fsLogBuffer{},
 	}
 	h.settled.Store(true)
-	h.sale = &domain.FlashSale{
+	h.sale = &service.FlashSale{
 		Hot:       h.hot,
 		Source:    h.source,
 		Publisher: h.pub,
@@ -537,7 +538,7 @@ func TestFlashSaleTokenUnknownEventIsReadOncePerTTL(t *testing.T) {
 // event's read is cached triggers one more unknown ID, the one that resets
 // the cache.
 func TestFlashSaleTokenWaiterSurvivesAnEventCacheReset(t *testing.T) {
-	const maxCachedEvents = 10_000 // domain.maxCachedEvents (unexported)
+	const maxCachedEvents = 10_000 // service.maxCachedEvents (unexported)
 	h := fsNewHarness()
 	h.source.put(fsEvent())
 	h.hot.put(fsEvent(), 10, false)
@@ -1150,7 +1151,7 @@ func TestFlashSaleSaleEventsCloseAlsoClosesTheHotStock(t *testing.T) {
 			h.hot.put(fsEvent(), 10, false)
 			h.hot.closeErr = tt.hotErr
 			store := &fsEvents{close: func(string) (*domain.FlashEvent, error) { return tt.storeEvent, tt.storeErr }}
-			s := &domain.SaleEvents{FlashEventService: store, Sale: h.sale, PreheatWindow: time.Hour, Logger: h.sale.Logger}
+			s := &service.SaleEvents{FlashEventService: store, Sale: h.sale, PreheatWindow: time.Hour, Logger: h.sale.Logger}
 
 			got, err := s.CloseFlashEvent(fsCtx(domain.Principal{UserID: fsSellerID, Role: domain.RoleSeller}), fsEventID)
 			if err != tt.wantErr {
@@ -1217,7 +1218,7 @@ func TestFlashSaleSaleEventsCreatePreheatsOnlyWithinTheWindow(t *testing.T) {
 				}
 				return created, nil
 			}}
-			s := &domain.SaleEvents{FlashEventService: store, Sale: h.sale, PreheatWindow: window, Logger: h.sale.Logger}
+			s := &service.SaleEvents{FlashEventService: store, Sale: h.sale, PreheatWindow: window, Logger: h.sale.Logger}
 
 			got, err := s.CreateFlashEvent(fsCtx(domain.Principal{UserID: fsSellerID, Role: domain.RoleSeller}), domain.FlashEventCreate{ProductID: "prd_phone"})
 			if err != tt.wantErr {
@@ -1281,14 +1282,14 @@ func (s *fsOrderStore) CancelOrder(_ context.Context, id string) (*domain.Order,
 
 // fsOrders returns Orders over a hot stock holding the outbox record of
 // ord_pending (2 units of usr_buyer at 1999).
-func fsOrders(store *fsOrderStore) (*domain.Orders, *fsHot, *fsLogBuffer) {
+func fsOrders(store *fsOrderStore) (*service.Orders, *fsHot, *fsLogBuffer) {
 	hot := fsNewHot()
 	hot.outbox["ord_pending"] = domain.Reservation{
 		OrderID: "ord_pending", BuyerID: fsBuyerID, EventID: fsEventID, ProductID: "prd_phone",
 		SellerID: fsSellerID, Quantity: 2, UnitPriceCents: 1999, CreatedAt: fsT0,
 	}
 	logs := &fsLogBuffer{}
-	return &domain.Orders{Store: store, Hot: hot, Logger: slog.New(slog.NewTextHandler(logs, nil))}, hot, logs
+	return &service.Orders{Store: store, Hot: hot, Logger: slog.New(slog.NewTextHandler(logs, nil))}, hot, logs
 }
 
 func TestFlashSaleOrdersFindOrderByIDFallsBackToTheOutbox(t *testing.T) {

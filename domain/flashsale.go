@@ -51,8 +51,6 @@ type PurchaseResult struct {
 	Order *Order
 	// Remaining is the units left right after the attempt, when known.
 	Remaining *int
-	// RetryAfter is set when Outcome is RATE_LIMITED.
-	RetryAfter time.Duration
 }
 
 // PurchaseToken is a short-lived permission to buy from one event.

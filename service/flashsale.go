@@ -28,10 +28,12 @@ type FlashSale struct {
 	// unit already promised. A first load waits for nothing.
 	Settled func(ctx context.Context) (bool, error)
 	// NewOrderID makes a unique, time-sortable order ID for an order of
-	// the event (see FlashOrderID).
+	// the event (see domain.FlashOrderID).
 	NewOrderID func(eventID string) string
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Now is the clock of windows, reservations and the event cache.
+	Now func() time.Time
+	// Logger gets what fails without failing the buyer (a publish).
+	Logger *slog.Logger
 	// Live is told of stock and order changes (nil: nobody).
 	Live domain.LiveNotifier
 

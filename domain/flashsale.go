@@ -51,8 +51,6 @@ type PurchaseResult struct {
 	Order *Order
 	// Remaining is the units left right after the attempt, when known.
 	Remaining *int
-	// RetryAfter is set when Outcome is RATE_LIMITED.
-	RetryAfter time.Duration
 }
 
 // PurchaseToken is a short-lived permission to buy from one event.
@@ -138,6 +136,18 @@ type HotEvent struct {
 	Answers []Reservation
 }
 
+// StatusAt is the event's status at now with remaining units left in the
+// hot stock: the rule of FlashEvent.StatusAt, with Closed standing for a
+// close at or before now.
+func (e *HotEvent) StatusAt(now time.Time, remaining int) FlashEventStatus {
+	var closedAt *time.Time
+	if e.Closed {
+		closedAt = &now
+	}
+	fe := FlashEvent{StartsAt: e.StartsAt, EndsAt: e.EndsAt, ClosedAt: closedAt}
+	return fe.StatusAt(now, remaining)
+}
+
 // HeldOrder is an order's claim on an event's stock.
 type HeldOrder struct {
 	OrderID string
@@ -169,7 +179,7 @@ type ReserveResult struct {
 }
 
 // ErrNotLoaded is returned by HotStock when an event is not in the hot
-// stock: it must be loaded (see FlashSale) before it can sell.
+// stock: it must be loaded (service.FlashSale does) before it can sell.
 var ErrNotLoaded = errors.New("flash event not loaded in the hot stock")
 
 // HotStock holds the live state of flash events (Redis).

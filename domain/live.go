@@ -28,14 +28,6 @@ func (NopNotifier) EventChanged(string) {}
 // OrderChanged implements LiveNotifier.
 func (NopNotifier) OrderChanged(*Order) {}
 
-// notifierOr returns n, or NopNotifier when n is nil.
-func notifierOr(n LiveNotifier) LiveNotifier {
-	if n == nil {
-		return NopNotifier{}
-	}
-	return n
-}
-
 // Crossing is an event reaching a boundary of its window: LIVE at its
 // start, ENDED at its end.
 type Crossing struct {

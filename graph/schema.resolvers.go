@@ -155,12 +155,9 @@ func (r *mutationResolver) PurchaseFlash(ctx context.Context, input PurchaseFlas
 	if err != nil {
 		return nil, err
 	}
-	out := &PurchaseResult{Outcome: res.Outcome, Order: res.Order, Remaining: res.Remaining}
-	if res.RetryAfter > 0 {
-		ms := int(res.RetryAfter.Milliseconds())
-		out.RetryAfterMs = &ms
-	}
-	return out, nil
+	// RetryAfterMs stays nil: no purchase answers RATE_LIMITED today, so
+	// there is no wait to report. The schema keeps the field for clients.
+	return &PurchaseResult{Outcome: res.Outcome, Order: res.Order, Remaining: res.Remaining}, nil
 }
 
 // PlaceOrder is the resolver for the placeOrder field.

@@ -24,6 +24,7 @@ import (
 	"flashlive/graph"
 	"flashlive/jobs"
 	"flashlive/realtime"
+	"flashlive/service"
 	"flashlive/storage/nats"
 	"flashlive/storage/postgres"
 	"flashlive/storage/redis"
@@ -60,7 +61,7 @@ type Main struct {
 	Auth     *postgres.AuthService
 	Resolver *graph.Resolver
 	// Sale is the flash-sale hot path; Orders the order stream.
-	Sale       *domain.FlashSale
+	Sale       *service.FlashSale
 	Orders     *nats.OrderStream
 	Reconciler *jobs.Reconciler
 	// Hub is the live-room feed behind /ws.
@@ -147,7 +148,7 @@ func (m *Main) Open(ctx context.Context) error {
 	orderStore := postgres.NewOrderStore(m.DB, cfg.PaymentTimeout)
 	eventStore := postgres.NewFlashEventService(m.DB)
 	source := postgres.NewHotEventSource(m.DB, idemTTL)
-	m.Sale = &domain.FlashSale{
+	m.Sale = &service.FlashSale{
 		Hot:        hot,
 		Source:     source,
 		Publisher:  m.Orders,
@@ -157,7 +158,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Now:        m.Now,
 		Logger:     m.Logger,
 	}
-	orders := &domain.Orders{Store: orderStore, Hot: hot, Logger: m.Logger}
+	orders := &service.Orders{Store: orderStore, Hot: hot, Logger: m.Logger}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	meteredSale, drift := instrument(m.Registry, m.Sale, m.Orders)
@@ -167,12 +168,12 @@ func (m *Main) Open(ctx context.Context) error {
 		UserService:     m.Auth,
 		ProductService:  postgres.NewProductService(m.DB),
 		LiveRoomService: postgres.NewLiveRoomService(m.DB),
-		FlashEventService: &domain.SaleEvents{
+		FlashEventService: &service.SaleEvents{
 			FlashEventService: eventStore, Sale: m.Sale, PreheatWindow: PreheatWindow, Logger: m.Logger,
 		},
 		FlashSaleService: meteredSale,
 		OrderService:     orders,
-		StockReader:      domain.HotStockReader{Hot: hot},
+		StockReader:      service.HotStockReader{Hot: hot},
 		Now:              m.Now,
 	}
 

@@ -1,33 +1,35 @@
-package domain
+package service
 
 import (
 	"context"
 	"log/slog"
+
+	"flashlive/domain"
 )
 
-// Orders implements OrderService over the system of record (Store,
+// Orders implements domain.OrderService over the system of record (Store,
 // PostgreSQL) and the hot stock: it answers for orders that are reserved
 // but not written yet, and gives the hot stock back the units of the
 // orders it cancels.
 type Orders struct {
-	Store  OrderService
-	Hot    HotStock
+	Store  domain.OrderService
+	Hot    domain.HotStock
 	Logger *slog.Logger
 	// Live is told of every status change made here (nil: nobody).
-	Live LiveNotifier
+	Live domain.LiveNotifier
 }
 
-var _ OrderService = (*Orders)(nil)
+var _ domain.OrderService = (*Orders)(nil)
 
-// FindOrderByID implements OrderService. While a flash order is being
+// FindOrderByID implements domain.OrderService. While a flash order is being
 // written it is found as PENDING, by its buyer only.
-func (o *Orders) FindOrderByID(ctx context.Context, id string) (*Order, error) {
+func (o *Orders) FindOrderByID(ctx context.Context, id string) (*domain.Order, error) {
 	ord, err := o.Store.FindOrderByID(ctx, id)
-	if ErrorCode(err) != ENOTFOUND {
+	if domain.ErrorCode(err) != domain.ENOTFOUND {
 		return ord, err
 	}
 	pend, perr := o.pending(ctx, id, err)
-	if ErrorCode(perr) == ENOTFOUND {
+	if domain.ErrorCode(perr) == domain.ENOTFOUND {
 		// The writer may have written it (and forgotten the reservation)
 		// between the two reads: look once more.
 		return o.Store.FindOrderByID(ctx, id)
@@ -37,35 +39,35 @@ func (o *Orders) FindOrderByID(ctx context.Context, id string) (*Order, error) {
 
 // pending returns the PENDING order of a reservation of the caller, or
 // notFound.
-func (o *Orders) pending(ctx context.Context, id string, notFound error) (*Order, error) {
-	me, ok := PrincipalFromContext(ctx)
+func (o *Orders) pending(ctx context.Context, id string, notFound error) (*domain.Order, error) {
+	me, ok := domain.PrincipalFromContext(ctx)
 	if !ok {
 		return nil, notFound
 	}
 	r, err := o.Hot.FindReservation(ctx, id)
-	if ErrorCode(err) == ENOTFOUND {
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		return nil, notFound
 	} else if err != nil {
 		return nil, err
 	}
-	if r.BuyerID != me.UserID && me.Role != RoleAdmin {
+	if r.BuyerID != me.UserID && me.Role != domain.RoleAdmin {
 		return nil, notFound
 	}
-	return r.Order(OrderPending, nil), nil
+	return r.Order(domain.OrderPending, nil), nil
 }
 
-// FindOrders implements OrderService.
-func (o *Orders) FindOrders(ctx context.Context, f OrderFilter) (Page[*Order], error) {
+// FindOrders implements domain.OrderService.
+func (o *Orders) FindOrders(ctx context.Context, f domain.OrderFilter) (domain.Page[*domain.Order], error) {
 	return o.Store.FindOrders(ctx, f)
 }
 
-// PlaceOrder implements OrderService.
-func (o *Orders) PlaceOrder(ctx context.Context, p PlaceOrder) (*Order, error) {
+// PlaceOrder implements domain.OrderService.
+func (o *Orders) PlaceOrder(ctx context.Context, p domain.PlaceOrder) (*domain.Order, error) {
 	return o.Store.PlaceOrder(ctx, p)
 }
 
-// PayOrder implements OrderService.
-func (o *Orders) PayOrder(ctx context.Context, id string) (*Order, error) {
+// PayOrder implements domain.OrderService.
+func (o *Orders) PayOrder(ctx context.Context, id string) (*domain.Order, error) {
 	ord, err := o.Store.PayOrder(ctx, id)
 	if err != nil {
 		return nil, o.whilePending(ctx, id, err)
@@ -74,10 +76,10 @@ func (o *Orders) PayOrder(ctx context.Context, id string) (*Order, error) {
 	return ord, nil
 }
 
-// CancelOrder implements OrderService. PostgreSQL takes the order back
+// CancelOrder implements domain.OrderService. PostgreSQL takes the order back
 // first; then the hot stock gets its units, exactly once (Release is
 // idempotent). Should that fail, reconciliation releases it later.
-func (o *Orders) CancelOrder(ctx context.Context, id string) (*Order, error) {
+func (o *Orders) CancelOrder(ctx context.Context, id string) (*domain.Order, error) {
 	ord, err := o.Store.CancelOrder(ctx, id)
 	if err != nil {
 		return nil, o.whilePending(ctx, id, err)
@@ -92,8 +94,8 @@ func (o *Orders) CancelOrder(ctx context.Context, id string) (*Order, error) {
 	return ord, nil
 }
 
-// CompleteOrder implements OrderService.
-func (o *Orders) CompleteOrder(ctx context.Context, id string) (*Order, error) {
+// CompleteOrder implements domain.OrderService.
+func (o *Orders) CompleteOrder(ctx context.Context, id string) (*domain.Order, error) {
 	ord, err := o.Store.CompleteOrder(ctx, id)
 	if err != nil {
 		return nil, err
@@ -105,11 +107,11 @@ func (o *Orders) CompleteOrder(ctx context.Context, id string) (*Order, error) {
 // whilePending turns NOT_FOUND for an order still being written into a
 // CONFLICT that tells the buyer to retry.
 func (o *Orders) whilePending(ctx context.Context, id string, err error) error {
-	if ErrorCode(err) != ENOTFOUND {
+	if domain.ErrorCode(err) != domain.ENOTFOUND {
 		return err
 	}
 	if _, perr := o.pending(ctx, id, err); perr == nil {
-		return Errorf(ECONFLICT, "the order is still being written; try again in a moment")
+		return domain.Errorf(domain.ECONFLICT, "the order is still being written; try again in a moment")
 	}
 	return err
 }

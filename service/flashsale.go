@@ -1,4 +1,4 @@
-package domain
+package service
 
 import (
 	"context"
@@ -6,45 +6,51 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"flashlive/domain"
 )
 
-// FlashSale implements FlashSaleService: the hot path of a flash sale. A
+// FlashSale implements domain.FlashSaleService: the hot path of a flash sale. A
 // purchase touches only the hot stock (one atomic script) and the order
 // stream (an asynchronous publish); PostgreSQL is read only to load an
 // event that is not in the hot stock yet, once per event however many
 // buyers ask at once.
 type FlashSale struct {
-	Hot       HotStock
-	Source    HotEventSource
-	Publisher OrderPublisher
-	Tokens    PurchaseTokens
+	Hot       domain.HotStock
+	Source    domain.HotEventSource
+	Publisher domain.OrderPublisher
+	Tokens    domain.PurchaseTokens
 	// Settled reports whether every reservation sent to the order stream
 	// is written. An event is reloaded from PostgreSQL (after the hot
 	// stock lost it) only then, so that the rebuilt hot stock counts every
 	// unit already promised. A first load waits for nothing.
 	Settled func(ctx context.Context) (bool, error)
 	// NewOrderID makes a unique, time-sortable order ID for an order of
-	// the event (see FlashOrderID).
+	// the event (see domain.FlashOrderID).
 	NewOrderID func(eventID string) string
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Now is the clock of windows, reservations and the event cache.
+	Now func() time.Time
+	// Logger gets what fails without failing the buyer (a publish).
+	Logger *slog.Logger
 	// Live is told of stock and order changes (nil: nobody).
-	Live LiveNotifier
+	Live domain.LiveNotifier
 
-	loads  flightGroup
+	loads  singleflight.Group
 	events eventCache
 }
 
-var _ FlashSaleService = (*FlashSale)(nil)
+var _ domain.FlashSaleService = (*FlashSale)(nil)
 
 // eventCacheTTL is how long FlashSale trusts what it read of an event for
 // issuing tokens; unknown IDs are remembered as long, so that a storm of
 // requests for a bad ID costs one read.
 const eventCacheTTL = 2 * time.Second
 
-// PurchaseToken implements FlashSaleService.
-func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*PurchaseToken, error) {
-	me, err := RequireRole(ctx, RoleBuyer)
+// PurchaseToken implements domain.FlashSaleService.
+func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*domain.PurchaseToken, error) {
+	me, err := domain.RequireRole(ctx, domain.RoleBuyer)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +59,7 @@ func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*Purchas
 		return nil, err
 	}
 	snap, err := s.Hot.Snapshot(ctx, eventID)
-	if errors.Is(err, ErrNotLoaded) {
+	if errors.Is(err, domain.ErrNotLoaded) {
 		if err := s.ensureLoaded(ctx, eventID); err != nil {
 			return nil, err
 		}
@@ -64,8 +70,8 @@ func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*Purchas
 	}
 	hot := *ev
 	hot.Closed = hot.Closed || snap.Closed
-	if st := hot.statusAt(s.Now(), snap.Remaining); st != FlashEventLive {
-		return nil, Errorf(ECONFLICT, "the flash event is %s; purchase tokens are issued only while it is LIVE", st)
+	if st := hot.StatusAt(s.Now(), snap.Remaining); st != domain.FlashEventLive {
+		return nil, domain.Errorf(domain.ECONFLICT, "the flash event is %s; purchase tokens are issued only while it is LIVE", st)
 	}
 	t, err := s.Tokens.Issue(me.UserID, eventID)
 	if err != nil {
@@ -74,9 +80,9 @@ func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*Purchas
 	return &t, nil
 }
 
-// Purchase implements FlashSaleService.
-func (s *FlashSale) Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseResult, error) {
-	me, err := RequireRole(ctx, RoleBuyer)
+// Purchase implements domain.FlashSaleService.
+func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*domain.PurchaseResult, error) {
+	me, err := domain.RequireRole(ctx, domain.RoleBuyer)
 	if err != nil {
 		return nil, err
 	}
@@ -87,29 +93,29 @@ func (s *FlashSale) Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseR
 		return nil, err
 	}
 	now := s.Now()
-	rsv := Reservation{
+	rsv := domain.Reservation{
 		OrderID:   s.NewOrderID(r.EventID),
 		BuyerID:   me.UserID,
 		EventID:   r.EventID,
 		Quantity:  r.Quantity,
 		CreatedAt: now,
-		RequestID: RequestIDFromContext(ctx),
+		RequestID: domain.RequestIDFromContext(ctx),
 	}
 	res, err := s.Hot.Reserve(ctx, rsv, r.IdempotencyKey, now)
-	if errors.Is(err, ErrNotLoaded) {
+	if errors.Is(err, domain.ErrNotLoaded) {
 		if err := s.ensureLoaded(ctx, r.EventID); err != nil {
 			return nil, err
 		}
 		res, err = s.Hot.Reserve(ctx, rsv, r.IdempotencyKey, now)
 	}
-	if errors.Is(err, ErrNotLoaded) {
-		return nil, Errorf(EUNAVAILABLE, "the flash event is being loaded; try again in a moment")
+	if errors.Is(err, domain.ErrNotLoaded) {
+		return nil, domain.Errorf(domain.EUNAVAILABLE, "the flash event is being loaded; try again in a moment")
 	} else if err != nil {
 		return nil, err
 	}
 	left := res.Remaining
-	out := &PurchaseResult{Outcome: res.Outcome, Remaining: &left}
-	if res.Outcome == OutcomeReserved && res.Reservation != nil {
+	out := &domain.PurchaseResult{Outcome: res.Outcome, Remaining: &left}
+	if res.Outcome == domain.OutcomeReserved && res.Reservation != nil {
 		got := res.Reservation
 		if got.OrderID == rsv.OrderID {
 			// A new reservation, not the first answer to a repeated key.
@@ -118,7 +124,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseR
 				s.Logger.ErrorContext(ctx, "publish reservation", "order_id", got.OrderID, "err", err)
 			}
 		}
-		out.Order = got.Order(OrderPending, nil)
+		out.Order = got.Order(domain.OrderPending, nil)
 		if got.OrderID == rsv.OrderID {
 			live := notifierOr(s.Live)
 			live.StockChanged(r.EventID)
@@ -137,7 +143,7 @@ func (s *FlashSale) ensureLoaded(ctx context.Context, eventID string) error {
 	if _, err := s.event(ctx, eventID); err != nil {
 		return err
 	}
-	return s.loads.do(ctx, eventID, func(ctx context.Context) error {
+	return s.shared(ctx, eventID, func(ctx context.Context) error {
 		if ok, err := s.Hot.IsLoaded(ctx, eventID); err != nil || ok {
 			return err
 		}
@@ -154,7 +160,7 @@ func (s *FlashSale) ensureLoaded(ctx context.Context, eventID string) error {
 				return err
 			}
 			if !settled {
-				return Errorf(EUNAVAILABLE, "the flash event is being rebuilt; try again in a moment")
+				return domain.Errorf(domain.EUNAVAILABLE, "the flash event is being rebuilt; try again in a moment")
 			}
 			if ev, err = s.Source.HotEvent(ctx, eventID); err != nil {
 				return err
@@ -195,19 +201,19 @@ func (s *FlashSale) Preheat(ctx context.Context, eventIDs []string) (int, error)
 
 // event returns the cached description of an event, reading it from the
 // source at most once per eventCacheTTL (and once at a time).
-func (s *FlashSale) event(ctx context.Context, id string) (*HotEvent, error) {
+func (s *FlashSale) event(ctx context.Context, id string) (*domain.HotEvent, error) {
 	if ev, err, ok := s.events.get(id, s.Now()); ok {
 		return ev, err
 	}
-	var ev *HotEvent
-	err := s.loads.do(ctx, "read:"+id, func(ctx context.Context) error {
+	var ev *domain.HotEvent
+	err := s.shared(ctx, "read:"+id, func(ctx context.Context) error {
 		var err error
 		if cached, cerr, ok := s.events.get(id, s.Now()); ok {
 			ev, err = cached, cerr
 			return err
 		}
 		ev, err = s.Source.BriefHotEvent(ctx, id)
-		if err == nil || ErrorCode(err) == ENOTFOUND {
+		if err == nil || domain.ErrorCode(err) == domain.ENOTFOUND {
 			s.events.put(id, ev, err, s.Now())
 		}
 		return err
@@ -225,85 +231,25 @@ func (s *FlashSale) event(ctx context.Context, id string) (*HotEvent, error) {
 	return ev, err
 }
 
-func (e *HotEvent) statusAt(now time.Time, remaining int) FlashEventStatus {
-	var closedAt *time.Time
-	if e.Closed {
-		closedAt = &now
-	}
-	fe := FlashEvent{StartsAt: e.StartsAt, EndsAt: e.EndsAt, ClosedAt: closedAt}
-	return fe.StatusAt(now, remaining)
-}
-
-// HotStockReader is the StockReader of a server with a hot stock: the
-// stock left of loaded events comes from it, that of the others from
-// PostgreSQL's sold count.
-type HotStockReader struct {
-	Hot HotStock
-}
-
-var _ StockReader = HotStockReader{}
-
-// RemainingStock implements StockReader.
-func (h HotStockReader) RemainingStock(ctx context.Context, events []*FlashEvent) (map[string]int, error) {
-	ids := make([]string, len(events))
-	for i, e := range events {
-		ids[i] = e.ID
-	}
-	hot, err := h.Hot.Remaining(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	cold, _ := SoldCountStock{}.RemainingStock(ctx, events)
-	for id, n := range hot {
-		cold[id] = n
-	}
-	return cold, nil
-}
-
-// flightGroup runs one call per key at a time; callers that come while it
-// runs wait for it and share its error. (golang.org/x/sync/singleflight
-// does the same; domain imports only the standard library.)
-type flightGroup struct {
-	mu sync.Mutex
-	m  map[string]*flight
-}
-
-type flight struct {
-	done chan struct{}
-	err  error
-}
-
-// flightTimeout bounds a shared call: it runs detached from the first
+// flightTimeout bounds a shared load: it runs detached from the first
 // caller's context, so that one buyer leaving does not fail the others.
 const flightTimeout = 5 * time.Second
 
-// do runs fn once for all concurrent callers with key. Each caller waits
-// at most until its own ctx ends.
-func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Context) error) error {
-	g.mu.Lock()
-	f, ok := g.m[key]
-	if !ok {
-		if g.m == nil {
-			g.m = map[string]*flight{}
-		}
-		f = &flight{done: make(chan struct{})}
-		g.m[key] = f
-		go func() {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flightTimeout)
-			defer cancel()
-			f.err = fn(fctx)
-			g.mu.Lock()
-			delete(g.m, key)
-			g.mu.Unlock()
-			close(f.done)
-		}()
-	}
-	g.mu.Unlock()
+// shared runs fn once for all concurrent callers with key (singleflight),
+// detached from the first caller's ctx and bounded by flightTimeout. Each
+// caller waits at most until its own ctx ends: then it gets UNAVAILABLE,
+// and the shared call goes on for the others.
+func (s *FlashSale) shared(ctx context.Context, key string, fn func(context.Context) error) error {
+	ch := s.loads.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flightTimeout)
+		defer cancel()
+		return nil, fn(fctx)
+	})
 	select {
-	case <-f.done:
-		return f.err
+	case r := <-ch:
+		return r.Err
 	case <-ctx.Done():
-		return Errorf(EUNAVAILABLE, "the flash event is still loading; try again in a moment")
+		return domain.Errorf(domain.EUNAVAILABLE, "the flash event is still loading; try again in a moment")
 	}
 }
 
@@ -315,14 +261,14 @@ type eventCache struct {
 }
 
 type cachedEvent struct {
-	ev  *HotEvent
+	ev  *domain.HotEvent
 	err error
 	at  time.Time
 }
 
 const maxCachedEvents = 10_000
 
-func (c *eventCache) get(id string, now time.Time) (*HotEvent, error, bool) {
+func (c *eventCache) get(id string, now time.Time) (*domain.HotEvent, error, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
@@ -332,7 +278,7 @@ func (c *eventCache) get(id string, now time.Time) (*HotEvent, error, bool) {
 	return e.ev, e.err, true
 }
 
-func (c *eventCache) put(id string, ev *HotEvent, err error, now time.Time) {
+func (c *eventCache) put(id string, ev *domain.HotEvent, err error, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxCachedEvents {

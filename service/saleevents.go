@@ -1,9 +1,11 @@
-package domain
+package service
 
 import (
 	"context"
 	"log/slog"
 	"time"
+
+	"flashlive/domain"
 )
 
 // SaleEvents is the FlashEventService of a server that sells: it wraps the
@@ -11,14 +13,14 @@ import (
 // is loaded into the hot stock at once, and a closed event stops selling
 // at once.
 type SaleEvents struct {
-	FlashEventService
+	domain.FlashEventService
 	Sale          *FlashSale
 	PreheatWindow time.Duration
 	Logger        *slog.Logger
 }
 
-// CreateFlashEvent implements FlashEventService.
-func (s *SaleEvents) CreateFlashEvent(ctx context.Context, c FlashEventCreate) (*FlashEvent, error) {
+// CreateFlashEvent implements domain.FlashEventService.
+func (s *SaleEvents) CreateFlashEvent(ctx context.Context, c domain.FlashEventCreate) (*domain.FlashEvent, error) {
 	e, err := s.FlashEventService.CreateFlashEvent(ctx, c)
 	if err != nil {
 		return nil, err
@@ -32,10 +34,10 @@ func (s *SaleEvents) CreateFlashEvent(ctx context.Context, c FlashEventCreate) (
 	return e, nil
 }
 
-// CloseFlashEvent implements FlashEventService.
-func (s *SaleEvents) CloseFlashEvent(ctx context.Context, id string) (*FlashEvent, error) {
+// CloseFlashEvent implements domain.FlashEventService.
+func (s *SaleEvents) CloseFlashEvent(ctx context.Context, id string) (*domain.FlashEvent, error) {
 	e, err := s.FlashEventService.CloseFlashEvent(ctx, id)
-	if err != nil && ErrorCode(err) != ECONFLICT {
+	if err != nil && domain.ErrorCode(err) != domain.ECONFLICT {
 		return nil, err
 	}
 	// Closed in PostgreSQL (now, or by an earlier call whose hot close

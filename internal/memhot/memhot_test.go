@@ -1,0 +1,15 @@
+package memhot_test
+
+import (
+	"testing"
+
+	"flashlive/domain"
+	"flashlive/internal/hotstocktest"
+	"flashlive/internal/memhot"
+)
+
+// TestContract runs the hot stock's contract over memhot: the suite that
+// storage/redis passes against Redis.
+func TestContract(t *testing.T) {
+	hotstocktest.Run(t, func(*testing.T) domain.HotStock { return memhot.New(hotstocktest.IdempotencyTTL) })
+}

@@ -69,7 +69,8 @@ type Main struct {
 	Registry *prometheus.Registry
 
 	jobs      *jobs.Scheduler
-	hot       *redis.HotStock
+	stores    stores
+	drift     driftGauge
 	closeOnce sync.Once
 	closeErr  error
 	server    *http.Server
@@ -102,90 +103,111 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Open connects to PostgreSQL (applying migrations), Redis and NATS, wires
 // the services, seeds demo data when configured, starts the jobs and starts
-// serving HTTP. On error, Close releases what was opened.
+// serving HTTP. On error, Close releases what was opened. Each step reads
+// what the steps before it set on m.
 func (m *Main) Open(ctx context.Context) error {
-	cfg := m.Config
-	openCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	for _, step := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"connect", m.connect},
+		{"stores", m.openStores},
+		{"live feed", m.openFeed},
+		{"services", m.buildServices},
+		{"demo data", m.seed},
+		{"jobs", m.startJobs},
+		{"http", m.serve},
+	} {
+		if err := step.run(ctx); err != nil {
+			return fmt.Errorf("open %s: %w", step.name, err)
+		}
+	}
+	m.Logger.Info("flashlive is serving",
+		"url", "http://"+displayAddr(m.listener.Addr()),
+		"env", m.Config.Env,
+		"postgres", redactURL(m.Config.PostgresURL),
+		"redis", redactURL(m.Config.RedisURL),
+		"nats", redactURL(m.natsWhere()))
+	return nil
+}
 
+// stores are the adapters' services that Open builds once and hands to
+// the services, the feed and the jobs.
+type stores struct {
+	orders *postgres.OrderStore
+	events *postgres.FlashEventService
+	rooms  *postgres.LiveRoomService
+	source *postgres.HotEventSource
+	hot    *redis.HotStock
+	// idemTTL is how long a key keeps its first answer: in Redis, in what
+	// a rebuild restores, and in PostgreSQL before pruning.
+	idemTTL time.Duration
+}
+
+// connect opens PostgreSQL (applying migrations), Redis and NATS.
+func (m *Main) connect(ctx context.Context) error {
+	cfg := m.Config
 	var err error
-	if m.DB, err = postgres.Open(openCtx, cfg.PostgresURL); err != nil {
+	if m.DB, err = postgres.Open(ctx, cfg.PostgresURL); err != nil {
 		return fmt.Errorf("postgres at %s: %w", redactURL(cfg.PostgresURL), err)
 	}
 	m.DB.Now = m.Now
-	if m.Redis, err = redis.Open(openCtx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
+	if m.Redis, err = redis.Open(ctx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
 		return fmt.Errorf("redis at %s: %w", redactURL(cfg.RedisURL), err)
 	}
-	m.NATS, err = nats.Open(openCtx, cfg.NATSURL, "flashlive", nats.EmbeddedOptions{
-		StoreDir: filepath.Join(cfg.DataDir, "nats"),
+	m.NATS, err = nats.Open(ctx, cfg.NATSURL, "flashlive", nats.EmbeddedOptions{
+		StoreDir: m.natsDir(),
 		Listen:   cfg.NATSListen,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("nats at %s: %w", redactURL(m.natsWhere()), err)
 	}
-	natsWhere := cfg.NATSURL
-	if natsWhere == "" {
-		natsWhere = "embedded (" + filepath.Join(cfg.DataDir, "nats") + ")"
-	}
+	return nil
+}
 
-	tokens, err := auth.NewTokens(cfg.JWTSecret, auth.DefaultAccessTTL, m.Now)
+func (m *Main) natsDir() string { return filepath.Join(m.Config.DataDir, "nats") }
+
+// natsWhere says, for logs, which NATS the process uses.
+func (m *Main) natsWhere() string {
+	if m.Config.NATSURL != "" {
+		return m.Config.NATSURL
+	}
+	return "embedded (" + m.natsDir() + ")"
+}
+
+// openStores builds the stores over the connections: accounts, orders,
+// events and rooms in PostgreSQL, the hot stock in Redis, the order
+// stream in NATS.
+func (m *Main) openStores(ctx context.Context) error {
+	tokens, err := auth.NewTokens(m.Config.JWTSecret, auth.DefaultAccessTTL, m.Now)
 	if err != nil {
 		return err
 	}
-	purchaseTokens, err := auth.NewPurchaseTokens(cfg.JWTSecret, auth.DefaultPurchaseTokenTTL, m.Now)
-	if err != nil {
-		return err
-	}
-	if m.Orders, err = nats.NewOrderStream(openCtx, m.NATS, m.Logger); err != nil {
-		return err
-	}
-	// How long a key keeps its first answer: in Redis, in what a rebuild
-	// restores, and in PostgreSQL before pruning.
-	idemTTL := redis.DefaultIdempotencyTTL
-	hot := redis.NewHotStock(m.Redis, idemTTL)
-	hot.Now = m.Now
-	m.hot = hot
-	orderStore := postgres.NewOrderStore(m.DB, cfg.PaymentTimeout)
-	eventStore := postgres.NewFlashEventService(m.DB)
-	source := postgres.NewHotEventSource(m.DB, idemTTL)
-	m.Sale = &service.FlashSale{
-		Hot:        hot,
-		Source:     source,
-		Publisher:  m.Orders,
-		Tokens:     purchaseTokens,
-		Settled:    m.Orders.Settled,
-		NewOrderID: newOrderID,
-		Now:        m.Now,
-		Logger:     m.Logger,
-	}
-	orders := &service.Orders{Store: orderStore, Hot: hot, Logger: m.Logger}
-	m.Registry = prometheus.NewRegistry()
-	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	meteredSale, drift := instrument(m.Registry, m.Sale, m.Orders)
 	m.Auth = postgres.NewAuthService(m.DB, auth.NewHasher(auth.DefaultParams, 0), tokens, 0)
-	m.Resolver = &graph.Resolver{
-		AuthService:     m.Auth,
-		UserService:     m.Auth,
-		ProductService:  postgres.NewProductService(m.DB),
-		LiveRoomService: postgres.NewLiveRoomService(m.DB),
-		FlashEventService: &service.SaleEvents{
-			FlashEventService: eventStore, Sale: m.Sale, PreheatWindow: PreheatWindow, Logger: m.Logger,
-		},
-		FlashSaleService: meteredSale,
-		OrderService:     orders,
-		StockReader:      service.HotStockReader{Hot: hot},
-		Now:              m.Now,
+	if m.Orders, err = nats.NewOrderStream(ctx, m.NATS, m.Logger); err != nil {
+		return err
 	}
+	st := &m.stores
+	st.idemTTL = redis.DefaultIdempotencyTTL
+	st.hot = redis.NewHotStock(m.Redis, st.idemTTL)
+	st.hot.Now = m.Now
+	st.orders = postgres.NewOrderStore(m.DB, m.Config.PaymentTimeout)
+	st.events = postgres.NewFlashEventService(m.DB)
+	st.rooms = postgres.NewLiveRoomService(m.DB)
+	st.source = postgres.NewHotEventSource(m.DB, st.idemTTL)
+	return nil
+}
 
-	if cfg.Seed {
-		if err := seedDemo(openCtx, m.demoServices(), m.Now, m.Logger); err != nil {
-			return fmt.Errorf("seed demo data: %w", err)
-		}
-	}
-
+// openFeed starts the live-room hub behind /ws, which every service that
+// changes what viewers see notifies.
+func (m *Main) openFeed(context.Context) error {
+	cfg := m.Config
+	var err error
 	m.Hub, err = realtime.NewHub(realtime.Config{
 		Source: &liveSource{
-			rooms: m.Resolver.LiveRoomService, events: eventStore, stock: m.Resolver.StockReader, now: m.Now,
+			rooms: m.stores.rooms, events: m.stores.events, stock: service.HotStockReader{Hot: m.stores.hot}, now: m.Now,
 		},
 		Broker:         nats.NewBroker(m.NATS),
 		Authenticate:   m.Auth.Authenticate,
@@ -195,23 +217,74 @@ func (m *Main) Open(ctx context.Context) error {
 		Logger:         m.Logger,
 		Now:            m.Now,
 	})
+	return err
+}
+
+// buildServices builds the application services over the stores, the
+// metrics around them, and the GraphQL resolver that serves them.
+func (m *Main) buildServices(context.Context) error {
+	st := m.stores
+	purchaseTokens, err := auth.NewPurchaseTokens(m.Config.JWTSecret, auth.DefaultPurchaseTokenTTL, m.Now)
 	if err != nil {
 		return err
 	}
-	m.Sale.Live, orders.Live = m.Hub, m.Hub
-	m.Resolver.ViewerCounter, m.Resolver.Live = m.Hub, m.Hub
+	m.Sale = &service.FlashSale{
+		Hot:        st.hot,
+		Source:     st.source,
+		Publisher:  m.Orders,
+		Tokens:     purchaseTokens,
+		Settled:    m.Orders.Settled,
+		NewOrderID: newOrderID,
+		Now:        m.Now,
+		Logger:     m.Logger,
+		Live:       m.Hub,
+	}
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	meteredSale, drift := instrument(m.Registry, m.Sale, m.Orders)
+	m.drift = drift
 	instrumentHub(m.Registry, m.Hub)
+	m.Resolver = &graph.Resolver{
+		AuthService:     m.Auth,
+		UserService:     m.Auth,
+		ProductService:  postgres.NewProductService(m.DB),
+		LiveRoomService: st.rooms,
+		FlashEventService: &service.SaleEvents{
+			FlashEventService: st.events, Sale: m.Sale, PreheatWindow: PreheatWindow, Logger: m.Logger,
+		},
+		FlashSaleService: meteredSale,
+		OrderService:     &service.Orders{Store: st.orders, Hot: st.hot, Logger: m.Logger, Live: m.Hub},
+		StockReader:      service.HotStockReader{Hot: st.hot},
+		ViewerCounter:    m.Hub,
+		Live:             m.Hub,
+		Now:              m.Now,
+	}
+	return nil
+}
 
-	writer := &jobs.OrderWriter{Orders: orderStore, Hot: hot, Live: m.Hub, Logger: m.Logger}
-	expiry := &jobs.Expiry{Orders: orderStore, Hot: hot, Live: m.Hub, Logger: m.Logger}
+// seed creates the demo data when the configuration asks for it.
+func (m *Main) seed(ctx context.Context) error {
+	if !m.Config.Seed {
+		return nil
+	}
+	return seedDemo(ctx, m.demoServices(), m.Now, m.Logger)
+}
+
+// startJobs starts the order stream's handlers (the order writer and
+// expiry) and the periodic jobs.
+func (m *Main) startJobs(context.Context) error {
+	st := m.stores
+	writer := &jobs.OrderWriter{Orders: st.orders, Hot: st.hot, Live: m.Hub, Logger: m.Logger}
+	expiry := &jobs.Expiry{Orders: st.orders, Hot: st.hot, Live: m.Hub, Logger: m.Logger}
 	if err := m.Orders.Start(writer.Handle, expiry.Handle); err != nil {
 		return err
 	}
 	m.Reconciler = &jobs.Reconciler{
-		Events: eventStore, Orders: orderStore, Hot: hot, Publisher: m.Orders, Stream: m.Orders,
+		Events: st.events, Orders: st.orders, Hot: st.hot, Publisher: m.Orders, Stream: m.Orders,
 		Live: m.Hub, OrphanAge: OrphanAge, Logger: m.Logger, Now: m.Now,
-		Drift: drift,
+		Drift: m.drift,
 	}
+	var err error
 	if m.jobs, err = jobs.NewScheduler(m.Logger); err != nil {
 		return err
 	}
@@ -225,18 +298,18 @@ func (m *Main) Open(ctx context.Context) error {
 			Store: jobs.PrunerFunc(m.Auth.DeleteExpiredRefreshTokens), Logger: m.Logger, Now: m.Now,
 		}).Run},
 		{"prune-idempotency-keys", time.Hour, time.Minute, (&jobs.Prune{
-			What: "idempotency keys past their TTL", Age: idemTTL,
-			Store: jobs.PrunerFunc(orderStore.DeleteKeptAnswers), Logger: m.Logger, Now: m.Now,
+			What: "idempotency keys past their TTL", Age: st.idemTTL,
+			Store: jobs.PrunerFunc(st.orders.DeleteKeptAnswers), Logger: m.Logger, Now: m.Now,
 		}).Run},
 		{"preheat", 5 * time.Second, 30 * time.Second, (&jobs.Preheat{
-			Events: source, Sale: m.Sale, Window: PreheatWindow, Logger: m.Logger, Now: m.Now,
+			Events: st.source, Sale: m.Sale, Window: PreheatWindow, Logger: m.Logger, Now: m.Now,
 		}).Run},
 		{"scan-expiries", time.Second, 10 * time.Second, (&jobs.ScanExpiries{
-			Orders: orderStore, Publisher: m.Orders, Now: m.Now,
+			Orders: st.orders, Publisher: m.Orders, Now: m.Now,
 		}).Run},
 		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},
 		{"transitions", time.Second, 10 * time.Second, (&jobs.Transitions{
-			Events: eventStore, Claims: m.Redis, Live: m.Hub, Now: m.Now,
+			Events: st.events, Claims: m.Redis, Live: m.Hub, Now: m.Now,
 		}).Run},
 	} {
 		if err := m.jobs.Every(j.name, j.interval, j.timeout, j.run); err != nil {
@@ -244,17 +317,22 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	m.jobs.Start()
+	return nil
+}
 
+// serve starts serving /graphql, /ws, the demo page, health and metrics
+// on HTTPAddr, and the profiles on DebugAddr when it is set.
+func (m *Main) serve(context.Context) error {
+	cfg := m.Config
 	gql := graph.NewHandler(m.Resolver, graph.Options{
 		Dev: cfg.Dev(), Logger: m.Logger, Authenticate: m.Auth.Authenticate, OriginPatterns: originPatterns(cfg),
 	})
-	handler := m.routes(gql)
-
+	var err error
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	m.server = &http.Server{
-		Handler:           handler,
+		Handler:           m.routes(gql),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -269,16 +347,8 @@ func (m *Main) Open(ctx context.Context) error {
 		close(m.serveErr)
 	}()
 	if cfg.DebugAddr != "" {
-		if err := m.serveDebug(cfg.DebugAddr); err != nil {
-			return err
-		}
+		return m.serveDebug(cfg.DebugAddr)
 	}
-	m.Logger.Info("flashlive is serving",
-		"url", "http://"+displayAddr(m.listener.Addr()),
-		"env", cfg.Env,
-		"postgres", redactURL(cfg.PostgresURL),
-		"redis", redactURL(cfg.RedisURL),
-		"nats", redactURL(natsWhere))
 	return nil
 }
 
@@ -355,8 +425,8 @@ func (m *Main) close() error {
 	if m.Hub != nil {
 		m.Hub.Close()
 	}
-	if m.hot != nil {
-		m.hot.Stop()
+	if m.stores.hot != nil {
+		m.stores.hot.Stop()
 	}
 	if m.NATS != nil {
 		m.NATS.Close()

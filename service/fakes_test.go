@@ -363,6 +363,7 @@ func fsNewHarness() *fsHarness {
 		},
 		Now:    h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(h.logs, nil)),
+		Live:   domain.NopNotifier{},
 	}
 	return h
 }

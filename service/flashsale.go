@@ -34,7 +34,8 @@ type FlashSale struct {
 	Now func() time.Time
 	// Logger gets what fails without failing the buyer (a publish).
 	Logger *slog.Logger
-	// Live is told of stock and order changes (nil: nobody).
+	// Live is told of stock and order changes; never nil
+	// (domain.NopNotifier for nobody).
 	Live domain.LiveNotifier
 
 	loads  singleflight.Group
@@ -126,7 +127,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 		}
 		out.Order = got.Order(domain.OrderPending, nil)
 		if got.OrderID == rsv.OrderID {
-			live := notifierOr(s.Live)
+			live := s.Live
 			live.StockChanged(r.EventID)
 			live.OrderChanged(out.Order)
 		}

@@ -15,7 +15,8 @@ type Orders struct {
 	Store  domain.OrderService
 	Hot    domain.HotStock
 	Logger *slog.Logger
-	// Live is told of every status change made here (nil: nobody).
+	// Live is told of every status change made here; never nil
+	// (domain.NopNotifier for nobody).
 	Live domain.LiveNotifier
 }
 
@@ -72,7 +73,7 @@ func (o *Orders) PayOrder(ctx context.Context, id string) (*domain.Order, error)
 	if err != nil {
 		return nil, o.whilePending(ctx, id, err)
 	}
-	notifierOr(o.Live).OrderChanged(ord)
+	o.Live.OrderChanged(ord)
 	return ord, nil
 }
 
@@ -88,9 +89,9 @@ func (o *Orders) CancelOrder(ctx context.Context, id string) (*domain.Order, err
 		if _, err := o.Hot.Release(ctx, ord); err != nil {
 			o.Logger.ErrorContext(ctx, "release hot stock of a cancelled order; reconciliation will", "order_id", id, "err", err)
 		}
-		notifierOr(o.Live).StockChanged(ord.FlashEventID)
+		o.Live.StockChanged(ord.FlashEventID)
 	}
-	notifierOr(o.Live).OrderChanged(ord)
+	o.Live.OrderChanged(ord)
 	return ord, nil
 }
 
@@ -100,7 +101,7 @@ func (o *Orders) CompleteOrder(ctx context.Context, id string) (*domain.Order, e
 	if err != nil {
 		return nil, err
 	}
-	notifierOr(o.Live).OrderChanged(ord)
+	o.Live.OrderChanged(ord)
 	return ord, nil
 }
 

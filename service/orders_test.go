@@ -45,7 +45,7 @@ func fsOrders(t *testing.T, store *fsOrderStore) (*service.Orders, *fsHot, *fsLo
 		t.Fatalf("reserve %s = %+v, %v; want RESERVED", fsPendingID, res, err)
 	}
 	logs := &fsLogBuffer{}
-	return &service.Orders{Store: store, Hot: hot, Logger: slog.New(slog.NewTextHandler(logs, nil))}, hot, logs
+	return &service.Orders{Store: store, Hot: hot, Logger: slog.New(slog.NewTextHandler(logs, nil)), Live: domain.NopNotifier{}}, hot, logs
 }
 
 func TestOrdersFindOrderByIDFallsBackToTheOutbox(t *testing.T) {

@@ -45,6 +45,6 @@ func (s *SaleEvents) CloseFlashEvent(ctx context.Context, id string) (*domain.Fl
 	if herr := s.Sale.Hot.Close(ctx, id); herr != nil {
 		return nil, herr
 	}
-	notifierOr(s.Sale.Live).EventChanged(id)
+	s.Sale.Live.EventChanged(id)
 	return e, err
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -151,15 +152,13 @@ func TestClose_ReleasesConnections(t *testing.T) {
 	}
 
 	db.Close()
-	// A backend leaves pg_stat_activity shortly after its client hangs up:
-	// poll with a deadline.
-	left := count()
-	for deadline := time.Now().Add(5 * time.Second); left != 0 && time.Now().Before(deadline); left = count() {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got, want := left, 0; got != want {
-		t.Fatalf("sessions on the database after Close = %d, want %d; left: %v", got, want, sessions(t, admin, name))
-	}
+	// A backend leaves pg_stat_activity shortly after its client hangs up.
+	testenv.WaitForCheck(t, 5*time.Second, "no session on the database after Close", func() error {
+		if got, want := count(), 0; got != want {
+			return fmt.Errorf("sessions = %d, want %d; left: %v", got, want, sessions(t, admin, name))
+		}
+		return nil
+	})
 }
 
 // sessions describes the server sessions connected to database name.

@@ -9,12 +9,12 @@ import (
 // maxPause is the longest pause between two polls of WaitFor: short
 // enough that a test goes on soon after its condition holds, long enough
 // that a poll doing a query or a round trip does not flood the service.
-const maxPause = 20 * time.Millisecond
+const maxPause = 50 * time.Millisecond
 
 // WaitFor polls cond until it reports true, and fails the test with
 // "timed out after <timeout> waiting for <what>" if it still does not
 // once timeout has passed. cond runs on the caller's goroutine, at once
-// and then after pauses of 1ms doubling up to 20ms, the last time at the
+// and then after pauses of 1ms doubling up to 50ms, the last time at the
 // deadline; it may call t.Fatal. This is how tests wait for what happens
 // elsewhere (another goroutine, a stream consumer, a job): never with
 // time.Sleep.

@@ -373,6 +373,16 @@ func (h *Hub) viewerCountLocked(roomID string) int {
 	return n
 }
 
+// Followers returns how many of this instance's viewers and listeners
+// follow userID's orders (they get its order updates): a viewer signed in
+// as the user counts once per connection, a Listen for the user once per
+// call, until it is disconnected or its context ends.
+func (h *Hub) Followers(userID string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.users[userID])
+}
+
 // Dropped returns how many viewers were disconnected for being too slow.
 func (h *Hub) Dropped() int64 { return h.dropped.Load() }
 

@@ -2,17 +2,20 @@ package realtime
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"flashlive/domain"
+	"flashlive/internal/testenv"
 )
 
 // memBroker is an in-process Broker: what one hub publishes, every hub
@@ -118,7 +121,12 @@ func TestSlowViewerIsDisconnected(t *testing.T) {
 	_ = slow
 
 	const frames = 3000
+	// The room's pace is the reading viewer's: no more than 2*pace frames
+	// are ever sent and not yet read, fewer than its queue holds, so only
+	// the viewer that never reads can fall behind.
+	const pace = 64
 	pad := strings.Repeat("x", 4000) // fills the slow viewer's socket buffers fast
+	var read atomic.Int64
 	got := make(chan int, 1)
 	go func() {
 		n := 0
@@ -129,16 +137,17 @@ func TestSlowViewerIsDisconnected(t *testing.T) {
 			}
 			if strings.Contains(string(data), `"type":"burst"`) {
 				n++
+				read.Store(int64(n))
 			}
 		}
 		got <- n
 	}()
-	waitUntil(t, "both viewers in the room", func() bool { return h.ViewerCount("room_1") == 2 })
+	testenv.WaitFor(t, 10*time.Second, "both viewers in the room", func() bool { return h.ViewerCount("room_1") == 2 })
 	for i := 0; i < frames; i++ {
-		h.broadcast("room_1", newMessage([]byte(`{"type":"burst","pad":"`+pad+`"}`), nil))
-		if i%8 == 7 {
-			time.Sleep(time.Millisecond) // a room's pace, not a flood
+		if i%pace == 0 {
+			testenv.WaitFor(t, 30*time.Second, fmt.Sprintf("the reading viewer to read %d frames", i-pace), func() bool { return read.Load() >= int64(i-pace) })
 		}
+		h.broadcast("room_1", newMessage([]byte(`{"type":"burst","pad":"`+pad+`"}`), nil))
 	}
 	select {
 	case n := <-got:
@@ -151,7 +160,7 @@ func TestSlowViewerIsDisconnected(t *testing.T) {
 	if got := h.Dropped(); got != 1 {
 		t.Fatalf("dropped = %d, want 1 (the viewer that never reads)", got)
 	}
-	waitUntil(t, "the slow viewer to leave the room", func() bool { return h.ViewerCount("room_1") == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the slow viewer to leave the room", func() bool { return h.ViewerCount("room_1") == 1 })
 }
 
 // TestOrderFramesGoToTheBuyerOnly: an order notice reaches the buyer's
@@ -160,7 +169,7 @@ func TestOrderFramesGoToTheBuyerOnly(t *testing.T) {
 	h, srv := newTestHub(t, 64)
 	mine := joinRoom(t, srv)
 	other := joinRoom(t, srv)
-	waitUntil(t, "two viewers", func() bool { return h.ViewerCount("room_1") == 2 })
+	testenv.WaitFor(t, 10*time.Second, "two viewers", func() bool { return h.ViewerCount("room_1") == 2 })
 	h.mu.RLock()
 	var first member
 	for c := range h.rooms["room_1"] {
@@ -188,16 +197,5 @@ func TestOrderFramesGoToTheBuyerOnly(t *testing.T) {
 	orders := seen[mine] + seen[other]
 	if strings.Count(orders, `"orderId":"ord_1"`) != 1 || strings.Contains(orders, "ord_2") {
 		t.Fatalf("order frames: %q / %q; want ord_1 once, to usr_b's connection only", seen[mine], seen[other])
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

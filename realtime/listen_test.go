@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/internal/testenv"
 )
 
 // roomSource is a Source with one room, room_1, whose events the test
@@ -180,7 +181,7 @@ func TestSlowListenerIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	viewer := joinRoom(t, srv)
-	waitUntil(t, "a listener and a viewer in the room", func() bool { return h.ViewerCount("room_1") == 2 })
+	testenv.WaitFor(t, 10*time.Second, "a listener and a viewer in the room", func() bool { return h.ViewerCount("room_1") == 2 })
 	seq := func(i int) domain.LiveUpdate {
 		return domain.LiveStock{RoomID: "room_1", EventID: "evt_x", Remaining: i}
 	}
@@ -209,7 +210,7 @@ func TestSlowListenerIsDropped(t *testing.T) {
 	if got := h.Dropped(); got != 1 {
 		t.Fatalf("dropped = %d, want 1", got)
 	}
-	waitUntil(t, "the listener to leave the room", func() bool { return h.ViewerCount("room_1") == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the listener to leave the room", func() bool { return h.ViewerCount("room_1") == 1 })
 	_ = viewer.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for i := 0; i < sent; {
 		_, data, err := viewer.ReadMessage()
@@ -239,15 +240,18 @@ func TestListenerEndsWithItsContext(t *testing.T) {
 	if got := h.ViewerCount("room_1"); got != 1 {
 		t.Fatalf("viewer count = %d, want 1", got)
 	}
+	if got, other := h.Followers("usr_b"), h.Followers("usr_other"); got != 1 || other != 0 {
+		t.Fatalf("followers of usr_b, usr_other = %d, %d; want 1, 0", got, other)
+	}
 	cancel()
 	for range updates {
 	}
-	waitUntil(t, "the listener to leave the room", func() bool { return h.ViewerCount("room_1") == 0 })
+	testenv.WaitFor(t, 10*time.Second, "the listener to leave the room", func() bool { return h.ViewerCount("room_1") == 0 })
 	h.mu.RLock()
 	buyers := len(h.users)
 	h.mu.RUnlock()
-	if buyers != 0 {
-		t.Fatalf("%d buyers still followed, want 0", buyers)
+	if buyers != 0 || h.Followers("usr_b") != 0 {
+		t.Fatalf("%d buyers still followed, usr_b by %d; want 0, 0", buyers, h.Followers("usr_b"))
 	}
 	if _, err := h.Listen(context.Background(), "room_nosuch", ""); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("unknown room: %v, want NOT_FOUND", err)

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"flashlive/internal/testenv"
 )
 
 // serverFrame frames payload as a server does: unmasked, FIN set.
@@ -85,14 +88,13 @@ func TestViewerSpeaksWebSocketToGorilla(t *testing.T) {
 		t.Fatalf("the server read %q", got)
 	}
 	buf := make([]byte, 4096) // smaller than the frame: it arrives in parts
-	deadline := time.Now().Add(5 * time.Second)
-	for v.frames == 0 || len(ponged) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5s: %d stock frames, %d pongs", v.frames, len(ponged))
-		}
+	testenv.WaitForCheck(t, 5*time.Second, "the stock frame and the pong", func() error {
 		l.read(v, buf)
-		time.Sleep(time.Millisecond)
-	}
+		if v.frames == 0 || len(ponged) == 0 {
+			return fmt.Errorf("%d stock frames, %d pongs", v.frames, len(ponged))
+		}
+		return nil
+	})
 	a := l.seen[41]
 	want := time.Date(2026, 11, 24, 10, 0, 0, 250e6, time.UTC)
 	if v.frames != 1 || a == nil || !a.built.Equal(want) || a.last.IsZero() {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"flashlive/internal/testenv"
 )
 
 // chromiumPath is Debian's chromium; scripts/ensure-chromium.sh installs it.
@@ -87,17 +89,14 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // waitText polls the text of sel until ok holds or within passes.
 func waitText(t *testing.T, ctx context.Context, within time.Duration, sel, what string, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		s := text(t, ctx, sel)
-		if ok(s) {
-			return s
+	var s string
+	testenv.WaitForCheck(t, within, what+" in the browser", func() error {
+		if s = text(t, ctx, sel); !ok(s) {
+			return fmt.Errorf("%s is %q", sel, s)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("browser: timed out after %s waiting for %s (%s is %q)", within, what, sel, s)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	return s
 }
 
 func contains(sub string) func(string) bool {

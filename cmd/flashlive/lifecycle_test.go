@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/internal/testenv"
+	"flashlive/jobs"
 	"flashlive/storage/postgres"
 )
 
@@ -37,11 +40,25 @@ func (c *client) order(t testing.TB, id string) *orderView {
 func (c *client) waitStatus(t testing.TB, id, status string) *orderView {
 	t.Helper()
 	var o *orderView
-	waitFor(t, 15*time.Second, "order "+id+" to be "+status, func() bool {
+	testenv.WaitFor(t, 15*time.Second, "order "+id+" to be "+status, func() bool {
 		o = c.order(t, id)
 		return o != nil && o.Status == status
 	})
 	return o
+}
+
+// waitSettled waits until the order stream has nothing in flight: every
+// reservation published is written and acknowledged, none will come back
+// to be written again.
+func (a *testApp) waitSettled(t testing.TB) {
+	t.Helper()
+	testenv.WaitForCheck(t, 30*time.Second, "the order stream to settle", func() error {
+		settled, err := a.Orders.Settled(context.Background())
+		if err == nil && !settled {
+			err = errors.New("reservations in flight")
+		}
+		return err
+	})
 }
 
 func TestPurchaseTokenRules(t *testing.T) {
@@ -186,8 +203,21 @@ func TestExpiryReturnsStockOnce(t *testing.T) {
 		t.Fatalf("remaining after expiry = %d, want 5", got)
 	}
 	buyer.wantCode(t, "CONFLICT", payMutation, map[string]any{"id": a.Order.ID})
-	// The expiry job runs every second; give it time to try again.
-	time.Sleep(2500 * time.Millisecond)
+	// The expiry path runs again, twice, as its job does every second and
+	// as an expiry message that comes back would: the scan publishes
+	// nothing more, and handling the order's expiry again releases nothing.
+	ctx := context.Background()
+	store := postgres.NewOrderStore(app.DB, app.Config.PaymentTimeout)
+	scan := &jobs.ScanExpiries{Orders: store, Publisher: app.Orders, Now: app.Now}
+	expiry := &jobs.Expiry{Orders: store, Hot: app.Sale.Hot, Live: app.Hub, Logger: app.Logger}
+	for range 2 {
+		if err := scan.Run(ctx); err != nil {
+			t.Fatalf("scan expiries: %v", err)
+		}
+		if err := expiry.Handle(ctx, a.Order.ID); err != nil {
+			t.Fatalf("expire again: %v", err)
+		}
+	}
 	if got := app.remaining(t, eventID); got != 5 {
 		t.Fatalf("remaining later = %d, want 5 (released exactly once)", got)
 	}
@@ -220,12 +250,14 @@ func TestPayRacesExpiry(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, 20*time.Second, "200 orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 200 })
+	testenv.WaitFor(t, 20*time.Second, "200 orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 200 })
 	var due time.Time
 	if err := app.DB.Pool.QueryRow(context.Background(), `SELECT max(expires_at) FROM orders WHERE flash_event_id = $1`, eventID).Scan(&due); err != nil {
 		t.Fatal(err)
 	}
 	// Every buyer pays at the deadline, give or take, while expiry runs.
+	// (This sleep waits for a moment on the clock, not for something to
+	// happen: there is nothing to poll.)
 	time.Sleep(time.Until(due.Add(-150 * time.Millisecond)))
 	for i, b := range buyers {
 		wg.Add(1)
@@ -240,7 +272,7 @@ func TestPayRacesExpiry(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, 20*time.Second, "every order to be PAID or EXPIRED", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "every order to be PAID or EXPIRED", func() bool {
 		var open int
 		_ = app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM orders WHERE flash_event_id = $1 AND status NOT IN ('PAID','EXPIRED')`, eventID).Scan(&open)
 		return open == 0
@@ -251,7 +283,7 @@ func TestPayRacesExpiry(t *testing.T) {
 		t.Fatalf("%d paid + %d expired != 200", paidN, expiredN)
 	}
 	t.Logf("at the deadline: %d paid, %d expired", paidN, expiredN)
-	waitFor(t, 10*time.Second, "released stock to settle", func() bool { return app.remaining(t, eventID) == 200-paidN })
+	testenv.WaitFor(t, 10*time.Second, "released stock to settle", func() bool { return app.remaining(t, eventID) == 200-paidN })
 	_, live, sold := app.orderCounts(t, eventID)
 	if live != paidN || sold != paidN {
 		t.Fatalf("live %d, sold %d; want %d paid", live, sold, paidN)
@@ -294,7 +326,7 @@ func TestLostPublishIsRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	buyer.waitStatus(t, orderID, "AWAITING_PAYMENT")
-	waitFor(t, 10*time.Second, "the outbox to be forgotten", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "the outbox to be forgotten", func() bool {
 		_ = app.Reconciler.Run(context.Background())
 		rs, err := app.Sale.Hot.Reservations(context.Background(), eventID, app.Clock.Now().Add(time.Hour))
 		return err == nil && len(rs) == 0
@@ -338,8 +370,8 @@ func TestWriterCrashLosesNothing(t *testing.T) {
 	if reserved != 40 {
 		t.Fatalf("reserved %d, want 40", reserved)
 	}
-	waitFor(t, 40*time.Second, "40 orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 40 })
-	time.Sleep(500 * time.Millisecond)
+	testenv.WaitFor(t, 40*time.Second, "40 orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 40 })
+	app.waitSettled(t) // the crashed batches' retries are done
 	if n, live, sold := app.orderCounts(t, eventID); n != 40 || live != 40 || sold != 40 {
 		t.Fatalf("orders %d live %d sold %d, want 40 each", n, live, sold)
 	}
@@ -401,7 +433,7 @@ func TestRedisLossNeverOversells(t *testing.T) {
 	if first+second != 50 {
 		t.Fatalf("reserved %d + %d, want exactly 50", first, second)
 	}
-	waitFor(t, 30*time.Second, "50 orders", func() bool { n, _, _ := app2.orderCounts(t, eventID); return n == 50 })
+	testenv.WaitFor(t, 30*time.Second, "50 orders", func() bool { n, _, _ := app2.orderCounts(t, eventID); return n == 50 })
 	if n, live, sold := app2.orderCounts(t, eventID); n != 50 || live != 50 || sold != 50 {
 		t.Fatalf("orders %d live %d sold %d, want 50 each", n, live, sold)
 	}
@@ -432,7 +464,7 @@ func TestRedisLossKeepsIdempotentAnswers(t *testing.T) {
 	if first.Outcome != "RESERVED" || first.Order == nil || first.Remaining == nil || *first.Remaining != 9 {
 		t.Fatalf("first purchase = %+v, want RESERVED with 9 left", first)
 	}
-	waitFor(t, 15*time.Second, "the order written", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 1 })
+	testenv.WaitFor(t, 15*time.Second, "the order written", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 1 })
 
 	app2 := app.loseRedisAndRestart(t)
 	buyer.app = app2
@@ -451,8 +483,8 @@ func TestRedisLossKeepsIdempotentAnswers(t *testing.T) {
 	if fresh := buy("key-after-the-loss"); fresh.Outcome != "RESERVED" || fresh.Order.ID == first.Order.ID || *fresh.Remaining != 8 {
 		t.Fatalf("new key after the rebuild = %+v, want a new order with 8 left", fresh)
 	}
-	waitFor(t, 15*time.Second, "two orders", func() bool { n, _, _ := app2.orderCounts(t, eventID); return n == 2 })
-	time.Sleep(300 * time.Millisecond)
+	testenv.WaitFor(t, 15*time.Second, "two orders", func() bool { n, _, _ := app2.orderCounts(t, eventID); return n == 2 })
+	app2.waitSettled(t)
 	if n, live, sold := app2.orderCounts(t, eventID); n != 2 || live != 2 || sold != 2 {
 		t.Fatalf("orders %d live %d sold %d, want 2 each", n, live, sold)
 	}

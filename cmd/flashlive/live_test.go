@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"flashlive/internal/testenv"
 	natsstore "flashlive/storage/nats"
 )
 
@@ -151,7 +152,7 @@ func TestLiveRoomFeed(t *testing.T) {
 	}
 
 	// The room's audience: two viewers.
-	waitFor(t, 10*time.Second, "viewerCount 2", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "viewerCount 2", func() bool {
 		var out struct{ LiveRoom struct{ ViewerCount int } }
 		app.anon().must(t, `query($id: ID!) { liveRoom(id: $id) { viewerCount } }`, map[string]any{"id": room}, &out)
 		return out.LiveRoom.ViewerCount == 2
@@ -194,7 +195,7 @@ func TestLiveRejectsHostileClients(t *testing.T) {
 	// An oversized frame closes the connection (the write itself may
 	// already see the reset); the server lives on.
 	_ = w.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","pad":"`+strings.Repeat("x", 10_000)+`"}`))
-	waitFor(t, 5*time.Second, "the oversized sender to be disconnected", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "the oversized sender to be disconnected", func() bool {
 		select {
 		case _, ok := <-w.Frames:
 			return !ok
@@ -240,7 +241,7 @@ func TestLiveAcrossInstances(t *testing.T) {
 	onB.next(t, 5*time.Second, "the purchase on A, seen on B", frameIs("stock", "eventId", ev.ID, "remaining", float64(3)))
 	onA.next(t, 5*time.Second, "the purchase on A, seen on A", frameIs("stock", "eventId", ev.ID, "remaining", float64(3)))
 	for name, app := range map[string]*testApp{"A": a, "B": b} {
-		waitFor(t, 10*time.Second, "viewerCount 2 on "+name, func() bool {
+		testenv.WaitFor(t, 10*time.Second, "viewerCount 2 on "+name, func() bool {
 			var out struct{ LiveRoom struct{ ViewerCount int } }
 			app.anon().must(t, `query($id: ID!) { liveRoom(id: $id) { viewerCount } }`, map[string]any{"id": room}, &out)
 			return out.LiveRoom.ViewerCount == 2

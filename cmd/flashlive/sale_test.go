@@ -12,6 +12,7 @@ import (
 
 	"flashlive/auth"
 	"flashlive/domain"
+	"flashlive/internal/testenv"
 	"flashlive/jobs"
 )
 
@@ -76,22 +77,21 @@ func (a *testApp) liveEvent(t testing.TB, stock, perUserLimit int) (seller *clie
 // rebuilt).
 func (c *client) purchaseToken(t testing.TB, eventID string) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		r := c.post(t, tokenMutation, map[string]any{"e": eventID})
-		if r.code() == "UNAVAILABLE" && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-			continue
+	var r gqlResponse
+	testenv.WaitForCheck(t, 15*time.Second, "the event to take purchases", func() error {
+		if r = c.post(t, tokenMutation, map[string]any{"e": eventID}); r.code() == "UNAVAILABLE" {
+			return fmt.Errorf("flashPurchaseToken: %+v", r.Errors)
 		}
-		if len(r.Errors) > 0 {
-			t.Fatalf("flashPurchaseToken: %+v", r.Errors)
-		}
-		var out struct{ FlashPurchaseToken struct{ Token string } }
-		if err := json.Unmarshal(r.Data, &out); err != nil {
-			t.Fatal(err)
-		}
-		return out.FlashPurchaseToken.Token
+		return nil
+	})
+	if len(r.Errors) > 0 {
+		t.Fatalf("flashPurchaseToken: %+v", r.Errors)
 	}
+	var out struct{ FlashPurchaseToken struct{ Token string } }
+	if err := json.Unmarshal(r.Data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.FlashPurchaseToken.Token
 }
 
 // buy sends one purchase attempt.
@@ -117,18 +117,6 @@ func (a *testApp) orderCounts(t testing.TB, eventID string) (orders, liveUnits, 
 		t.Fatalf("count orders: %v", err)
 	}
 	return orders, liveUnits, sold
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // runSale has every buyer press "buy" attempts times at once, with
@@ -216,7 +204,7 @@ func TestFlashSaleNeverOversells(t *testing.T) {
 			}
 
 			// Every RESERVED answer becomes exactly one order in PostgreSQL.
-			waitFor(t, 30*time.Second, "orders to be written", func() bool {
+			testenv.WaitFor(t, 30*time.Second, "orders to be written", func() bool {
 				n, _, _ := app.orderCounts(t, eventID)
 				return n >= reserved
 			})
@@ -282,7 +270,7 @@ func (a *testApp) assertNoDrift(t testing.TB, eventID string) {
 			}
 		}),
 	}
-	waitFor(t, 20*time.Second, "the order stream to settle and reconciliation to check the event", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the order stream to settle and reconciliation to check the event", func() bool {
 		if err := r.Run(context.Background()); err != nil {
 			t.Fatalf("reconcile: %v", err)
 		}
@@ -324,5 +312,5 @@ func TestIdempotentPurchase(t *testing.T) {
 	if a := buyer.buy(t, eventID, token, 1, "third-key"); a.Outcome != "LIMIT_REACHED" {
 		t.Fatalf("purchase over the limit = %s, want LIMIT_REACHED", a.Outcome)
 	}
-	waitFor(t, 10*time.Second, "two orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 2 })
+	testenv.WaitFor(t, 10*time.Second, "two orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 2 })
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"flashlive/internal/testenv"
 )
 
 // gqlWS is a graphql-transport-ws client (the protocol of the graphql-ws
@@ -83,6 +85,8 @@ func TestGraphQLSubscriptions(t *testing.T) {
 		"startsAt": ts(time.Now().Add(-time.Second)), "endsAt": ts(time.Now().Add(time.Hour)),
 	})
 	buyer := app.buyers(t, 1)[0]
+	var me struct{ Me struct{ ID string } }
+	buyer.must(t, meQuery, nil, &me)
 
 	g := app.subscribeClient(t, buyer.token)
 	g.next(t, "connection_ack", func(m map[string]any) bool { return m["type"] == "connection_ack" })
@@ -97,7 +101,9 @@ func TestGraphQLSubscriptions(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the subscriptions are registered
+	testenv.WaitFor(t, 10*time.Second, "the subscriptions to be registered", func() bool {
+		return app.Hub.ViewerCount(room) == 1 && app.Hub.Followers(me.Me.ID) == 1
+	})
 	a := buyer.buy(t, ev.ID, buyer.purchaseToken(t, ev.ID), 2, "sub")
 	if a.Outcome != "RESERVED" {
 		t.Fatalf("purchase: %s", a.Outcome)
@@ -160,7 +166,7 @@ func TestLiveRoomSubscriptionCarriesTypedUpdates(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the subscriber in the room's audience", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "the subscriber in the room's audience", func() bool {
 		var out struct{ LiveRoom struct{ ViewerCount int } }
 		app.anon().must(t, `query($id: ID!) { liveRoom(id: $id) { viewerCount } }`, map[string]any{"id": room}, &out)
 		return out.LiveRoom.ViewerCount == 1

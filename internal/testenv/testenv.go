@@ -3,6 +3,13 @@
 // `make test` (scripts/test.sh) starts PostgreSQL and Redis and exports
 // FLASHLIVE_TEST_POSTGRES_URL and FLASHLIVE_TEST_REDIS_URL. When they are
 // missing, tests FAIL: a test that needs a service never skips.
+//
+// It also holds what every test shares. A test waits for what happens
+// elsewhere with WaitFor or WaitForCheck, polling with a deadline, never
+// with time.Sleep. A test's name says what it proves in one CamelCase
+// phrase without underscores (TestSlowViewerIsDisconnected,
+// TestOrderPayAndExpire); a subject, when it helps, is the phrase's first
+// word, not a prefix cut off with "_".
 package testenv
 
 import (

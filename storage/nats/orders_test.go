@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/internal/testenv"
 )
 
 // openStream starts an embedded NATS for the test and the order stream on it.
@@ -31,15 +32,19 @@ func openStream(t *testing.T) (*Conn, *OrderStream) {
 	return c, s
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+// streamMsgs returns how many messages the stream name holds.
+func streamMsgs(t *testing.T, s *OrderStream, name string) uint64 {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx := context.Background()
+	st, err := s.js.Stream(ctx, name)
+	if err != nil {
+		t.Fatal(err)
 	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }
 
 func reservation(id string) domain.Reservation {
@@ -89,13 +94,13 @@ func TestWriterParksPoisonAndRetriesWeather(t *testing.T) {
 	if err := s.PublishReservation(ctx, reservation("ord_1")); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the good and the flaky reservations to be written", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the good and the flaky reservations to be written", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return written["ord_1"] > 0 && written["ord_2"] > 0 && written["ord_flaky"] > 0
 	})
-	waitUntil(t, "two messages parked", func() bool { return s.Parked() == 2 })
-	waitUntil(t, "the stream to settle", func() bool { ok, err := s.Settled(ctx); return err == nil && ok })
+	testenv.WaitFor(t, 20*time.Second, "two messages parked", func() bool { return s.Parked() == 2 })
+	testenv.WaitFor(t, 20*time.Second, "the stream to settle", func() bool { ok, err := s.Settled(ctx); return err == nil && ok })
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -107,15 +112,7 @@ func TestWriterParksPoisonAndRetriesWeather(t *testing.T) {
 	if written["ord_invalid"] != 0 {
 		t.Errorf("the invalid reservation was written")
 	}
-	info, err := s.js.Stream(ctx, ParkedStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	si, err := info.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := si.State.Msgs, uint64(2); got != want {
+	if got, want := streamMsgs(t, s, ParkedStream), uint64(2); got != want {
 		t.Fatalf("%d messages in %s, want %d", got, ParkedStream, want)
 	}
 }
@@ -142,11 +139,19 @@ func TestExpiryMessagesAreDeduplicated(t *testing.T) {
 			}
 		}
 	}
-	waitUntil(t, "both expiries", func() bool { mu.Lock(); defer mu.Unlock(); return seen["ord_a"] == 1 && seen["ord_b"] == 1 })
-	time.Sleep(200 * time.Millisecond)
+	// The consumer handles expiries in the stream's order: once it has seen
+	// one published after the duplicates, it has seen every copy the
+	// stream kept of them.
+	if err := s.PublishExpiry(ctx, "ord_last"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 20*time.Second, "the last expiry", func() bool { mu.Lock(); defer mu.Unlock(); return seen["ord_last"] > 0 })
 	mu.Lock()
 	defer mu.Unlock()
-	if seen["ord_a"] != 1 || seen["ord_b"] != 1 {
+	if seen["ord_a"] != 1 || seen["ord_b"] != 1 || seen["ord_last"] != 1 {
 		t.Fatalf("expiries seen %v, want each once", seen)
+	}
+	if got, want := streamMsgs(t, s, OrdersStream), uint64(3); got != want {
+		t.Fatalf("%d messages in %s, want %d (one per order)", got, OrdersStream, want)
 	}
 }

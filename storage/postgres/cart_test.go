@@ -11,7 +11,7 @@ import (
 	"flashlive/domain"
 )
 
-func TestOrder_PlaceOrder(t *testing.T) {
+func TestOrderPlaceOrder(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	s1, s2 := e.user(t, domain.RoleSeller), e.user(t, domain.RoleSeller)
@@ -75,7 +75,7 @@ func TestOrder_PlaceOrder(t *testing.T) {
 	}
 }
 
-func TestOrder_PlaceOrderRefused(t *testing.T) {
+func TestOrderPlaceOrderRefused(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	seller := e.user(t, domain.RoleSeller)
@@ -128,7 +128,7 @@ func TestOrder_PlaceOrderRefused(t *testing.T) {
 	}
 }
 
-func TestOrder_PlaceOrderConcurrent(t *testing.T) {
+func TestOrderPlaceOrderConcurrent(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	seller := e.user(t, domain.RoleSeller)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -35,7 +36,7 @@ func schemaVersion(t *testing.T, db *postgres.DB) (int64, bool) {
 	return v, dirty
 }
 
-func TestOpen_Twice(t *testing.T) {
+func TestOpenTwice(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := testenv.PostgresURL(t)
@@ -75,7 +76,7 @@ func TestOpen_Twice(t *testing.T) {
 	}
 }
 
-func TestOpen_Concurrent(t *testing.T) {
+func TestOpenConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -116,11 +117,11 @@ func TestOpen_Concurrent(t *testing.T) {
 	}
 }
 
-// TestClose_ReleasesConnections checks that an open DB holds only its
+// TestCloseReleasesConnections checks that an open DB holds only its
 // pool's sessions on the server, and none once Close returns. Not parallel:
 // it turns the garbage collector off, so that a connection Open forgets
 // cannot be closed behind the test's back by a finalizer.
-func TestClose_ReleasesConnections(t *testing.T) {
+func TestCloseReleasesConnections(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	ctx := context.Background()
 	url := testenv.PostgresURL(t)
@@ -151,15 +152,13 @@ func TestClose_ReleasesConnections(t *testing.T) {
 	}
 
 	db.Close()
-	// A backend leaves pg_stat_activity shortly after its client hangs up:
-	// poll with a deadline.
-	left := count()
-	for deadline := time.Now().Add(5 * time.Second); left != 0 && time.Now().Before(deadline); left = count() {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got, want := left, 0; got != want {
-		t.Fatalf("sessions on the database after Close = %d, want %d; left: %v", got, want, sessions(t, admin, name))
-	}
+	// A backend leaves pg_stat_activity shortly after its client hangs up.
+	testenv.WaitForCheck(t, 5*time.Second, "no session on the database after Close", func() error {
+		if got, want := count(), 0; got != want {
+			return fmt.Errorf("sessions = %d, want %d; left: %v", got, want, sessions(t, admin, name))
+		}
+		return nil
+	})
 }
 
 // sessions describes the server sessions connected to database name.
@@ -186,9 +185,9 @@ func testenvAdminURL(t *testing.T) string {
 	return u
 }
 
-// TestTranslate_NotFound checks the no-rows translation through a public
+// TestTranslateNotFound checks the no-rows translation through a public
 // method: an unknown ID is NOT_FOUND with the thing's name.
-func TestTranslate_NotFound(t *testing.T) {
+func TestTranslateNotFound(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	_, err := e.auth.FindUserByID(context.Background(), "usr_nobody")

@@ -14,7 +14,7 @@ import (
 	"flashlive/domain"
 )
 
-func TestFlashEvent_CreateTakesStock(t *testing.T) {
+func TestFlashEventCreateTakesStock(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -95,7 +95,7 @@ func assertEvent(t *testing.T, what string, got, want *domain.FlashEvent) {
 	}
 }
 
-func TestFlashEvent_CreateRefused(t *testing.T) {
+func TestFlashEventCreateRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -174,7 +174,7 @@ func TestFlashEvent_CreateRefused(t *testing.T) {
 	}
 }
 
-func TestFlashEvent_Close(t *testing.T) {
+func TestFlashEventClose(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -226,7 +226,7 @@ func TestFlashEvent_Close(t *testing.T) {
 	}
 }
 
-func TestFlashEvent_FindByStatus(t *testing.T) {
+func TestFlashEventFindByStatus(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
@@ -336,9 +336,9 @@ func statusesAt(t *testing.T, e *env, now time.Time, evs ...*domain.FlashEvent) 
 	return out
 }
 
-// TestFlashEvent_FindAll lists events without a status filter: every event,
+// TestFlashEventFindAll lists events without a status filter: every event,
 // newest first, paged, and by room.
-func TestFlashEvent_FindAll(t *testing.T) {
+func TestFlashEventFindAll(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -381,7 +381,7 @@ func TestFlashEvent_FindAll(t *testing.T) {
 	}
 }
 
-func TestFlashEvent_FindByRoomIDs(t *testing.T) {
+func TestFlashEventFindByRoomIDs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -435,7 +435,7 @@ func TestFlashEvent_FindByRoomIDs(t *testing.T) {
 	}
 }
 
-func TestFlashEvent_CreateConcurrent(t *testing.T) {
+func TestFlashEventCreateConcurrent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -482,7 +482,7 @@ func TestFlashEvent_CreateConcurrent(t *testing.T) {
 	}
 }
 
-func TestFlashEvent_SoldCheck(t *testing.T) {
+func TestFlashEventSoldCheck(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)

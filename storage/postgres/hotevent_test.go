@@ -95,7 +95,7 @@ func wantHot(t *testing.T, e *orderEnv, what, id string, want domain.HotEvent) {
 	}
 }
 
-func TestHotEvent_EventsToPreheat(t *testing.T) {
+func TestHotEventEventsToPreheat(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()

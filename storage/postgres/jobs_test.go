@@ -11,7 +11,7 @@ import (
 	"flashlive/domain"
 )
 
-func TestOrder_DueOrderIDs(t *testing.T) {
+func TestOrderDueOrderIDs(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()
@@ -57,7 +57,7 @@ func TestOrder_DueOrderIDs(t *testing.T) {
 	wantCode(t, err, domain.EINVALID)
 }
 
-func TestOrder_OrdersExistAndLiveUnits(t *testing.T) {
+func TestOrderOrdersExistAndLiveUnits(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()
@@ -112,9 +112,9 @@ func TestOrder_OrdersExistAndLiveUnits(t *testing.T) {
 	}
 }
 
-// TestOrder_DeadOrdersSince: the event's CANCELLED and EXPIRED orders
+// TestOrderDeadOrdersSince: the event's CANCELLED and EXPIRED orders
 // that changed at or after since; never a live one nor another event's.
-func TestOrder_DeadOrdersSince(t *testing.T) {
+func TestOrderDeadOrdersSince(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()
@@ -164,9 +164,9 @@ func TestOrder_DeadOrdersSince(t *testing.T) {
 	}
 }
 
-// TestFlashEvent_EventsCrossing: each event not closed that starts or
+// TestFlashEventEventsCrossing: each event not closed that starts or
 // ends in (from, to], LIVE at its start and ENDED at its end.
-func TestFlashEvent_EventsCrossing(t *testing.T) {
+func TestFlashEventEventsCrossing(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()

@@ -9,7 +9,7 @@ import (
 	"flashlive/domain"
 )
 
-func TestLiveRoom_Create(t *testing.T) {
+func TestLiveRoomCreate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -45,7 +45,7 @@ func TestLiveRoom_Create(t *testing.T) {
 	wantCode(t, err, domain.ENOTFOUND)
 }
 
-func TestLiveRoom_Lifecycle(t *testing.T) {
+func TestLiveRoomLifecycle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -108,7 +108,7 @@ func TestLiveRoom_Lifecycle(t *testing.T) {
 	}
 }
 
-func TestLiveRoom_FindByStatus(t *testing.T) {
+func TestLiveRoomFindByStatus(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)

@@ -17,7 +17,7 @@ func newEnvDB(e *orderEnv, now time.Time) *postgres.DB {
 	return &postgres.DB{Pool: e.db.Pool, Now: func() time.Time { return now }}
 }
 
-func TestOrder_PayExpireRace(t *testing.T) {
+func TestOrderPayExpireRace(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	seller := e.user(t, domain.RoleSeller)
@@ -96,7 +96,7 @@ func TestOrder_PayExpireRace(t *testing.T) {
 	e.wantUnits(t, ev.ID, paid, want)
 }
 
-func TestOrder_PayAndExpire(t *testing.T) {
+func TestOrderPayAndExpire(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()
@@ -187,7 +187,7 @@ func TestOrder_PayAndExpire(t *testing.T) {
 	e.wantUnits(t, ev.ID, 4, map[domain.OrderStatus]int{domain.OrderPaid: 1, domain.OrderExpired: 2, domain.OrderAwaitingPayment: 3})
 }
 
-func TestOrder_CancelReturnsStockOnce(t *testing.T) {
+func TestOrderCancelReturnsStockOnce(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()

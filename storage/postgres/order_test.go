@@ -190,7 +190,7 @@ func liveUnits(ctx context.Context, o *postgres.OrderStore, eventID string) (int
 	return live, err
 }
 
-func TestOrder_Visibility(t *testing.T) {
+func TestOrderVisibility(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	s1, s2 := e.user(t, domain.RoleSeller), e.user(t, domain.RoleSeller)
@@ -304,7 +304,7 @@ func TestOrder_Visibility(t *testing.T) {
 	e.wantUnits(t, ev.ID, 1, map[domain.OrderStatus]int{domain.OrderCompleted: 1})
 }
 
-func TestOrder_FindOrdersPagination(t *testing.T) {
+func TestOrderFindOrdersPagination(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	seller := e.user(t, domain.RoleSeller)

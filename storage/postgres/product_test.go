@@ -9,7 +9,7 @@ import (
 	"flashlive/domain"
 )
 
-func TestProduct_CreateRequiresSeller(t *testing.T) {
+func TestProductCreateRequiresSeller(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	in := domain.ProductCreate{Name: "Kettle", Description: "Boils\nwater", PriceCents: 2500, Stock: 7, Published: true}
@@ -58,7 +58,7 @@ func TestProduct_CreateRequiresSeller(t *testing.T) {
 	}
 }
 
-func TestProduct_CreateInvalid(t *testing.T) {
+func TestProductCreateInvalid(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := as(e.user(t, domain.RoleSeller))
@@ -88,7 +88,7 @@ func TestProduct_CreateInvalid(t *testing.T) {
 	}
 }
 
-func TestProduct_UnpublishedVisibility(t *testing.T) {
+func TestProductUnpublishedVisibility(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	owner := e.user(t, domain.RoleSeller)
@@ -159,7 +159,7 @@ func TestProduct_UnpublishedVisibility(t *testing.T) {
 	wantCode(t, err, domain.ENOTFOUND)
 }
 
-func TestProduct_Update(t *testing.T) {
+func TestProductUpdate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	owner := e.user(t, domain.RoleSeller)
@@ -238,7 +238,7 @@ func withTime(p, like *domain.Product) *domain.Product {
 	return &c
 }
 
-func TestProduct_Pagination(t *testing.T) {
+func TestProductPagination(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)
@@ -302,7 +302,7 @@ func TestProduct_Pagination(t *testing.T) {
 	wantCode(t, err, domain.EINVALID)
 }
 
-func TestProduct_PageSizeCapped(t *testing.T) {
+func TestProductPageSizeCapped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	seller := e.user(t, domain.RoleSeller)

@@ -11,7 +11,7 @@ import (
 	"flashlive/domain"
 )
 
-func TestOrder_WriteReservations(t *testing.T) {
+func TestOrderWriteReservations(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	ctx := context.Background()
@@ -92,7 +92,7 @@ func TestOrder_WriteReservations(t *testing.T) {
 	}
 }
 
-func TestOrder_WriteReservationsOversellGuard(t *testing.T) {
+func TestOrderWriteReservationsOversellGuard(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	seller := e.user(t, domain.RoleSeller)
@@ -158,7 +158,7 @@ func TestOrder_WriteReservationsOversellGuard(t *testing.T) {
 	e.wantUnits(t, y.ID, 3, map[domain.OrderStatus]int{domain.OrderAwaitingPayment: 3})
 }
 
-func TestOrder_WriteReservationsConcurrent(t *testing.T) {
+func TestOrderWriteReservationsConcurrent(t *testing.T) {
 	t.Parallel()
 	e := newOrderEnv(t)
 	seller := e.user(t, domain.RoleSeller)
@@ -216,10 +216,10 @@ func TestOrder_WriteReservationsConcurrent(t *testing.T) {
 	}
 }
 
-// TestOrder_WriteReservationsPerBuyerLimit: after the hot stock lost its
+// TestOrderWriteReservationsPerBuyerLimit: after the hot stock lost its
 // state, PostgreSQL still holds each buyer to the event's limit, counting
 // the orders already written, earliest reservation first.
-func TestOrder_WriteReservationsPerBuyerLimit(t *testing.T) {
+func TestOrderWriteReservationsPerBuyerLimit(t *testing.T) {
 	e := newOrderEnv(t)
 	seller := e.user(t, domain.RoleSeller)
 	a, b := e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer)

@@ -38,7 +38,7 @@ func activeTokens(t *testing.T, e *env, userID string) int {
 	return n
 }
 
-func TestAuth_RegisterNormalizesEmail(t *testing.T) {
+func TestAuthRegisterNormalizesEmail(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
@@ -88,7 +88,7 @@ func TestAuth_RegisterNormalizesEmail(t *testing.T) {
 	}
 }
 
-func TestAuth_RegisterInvalid(t *testing.T) {
+func TestAuthRegisterInvalid(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ok := domain.Registration{Email: "a@example.com", Password: password, DisplayName: "A", Role: domain.RoleBuyer}
@@ -117,7 +117,7 @@ func TestAuth_RegisterInvalid(t *testing.T) {
 	}
 }
 
-func TestAuth_Login(t *testing.T) {
+func TestAuthLogin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
@@ -166,11 +166,11 @@ func (h *failFirstHash) Hash(ctx context.Context, password string) (string, erro
 	return h.Hasher.Hash(ctx, password)
 }
 
-// TestAuth_LoginUnknownEmailAfterBusyHasher checks that a transient hasher
+// TestAuthLoginUnknownEmailAfterBusyHasher checks that a transient hasher
 // failure while Login prepares its decoy hash (for unknown emails) does not
 // break later logins: an unknown email stays UNAUTHENTICATED, exactly like
 // a wrong password.
-func TestAuth_LoginUnknownEmailAfterBusyHasher(t *testing.T) {
+func TestAuthLoginUnknownEmailAfterBusyHasher(t *testing.T) {
 	t.Parallel()
 	db := mustOpen(t)
 	tokens, err := auth.NewTokens(testSecret, 0, nil)
@@ -188,7 +188,7 @@ func TestAuth_LoginUnknownEmailAfterBusyHasher(t *testing.T) {
 	wantCode(t, err, domain.EUNAUTHENTICATED)
 }
 
-func TestAuth_RefreshRotates(t *testing.T) {
+func TestAuthRefreshRotates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
@@ -228,7 +228,7 @@ func TestAuth_RefreshRotates(t *testing.T) {
 	wantCode(t, err, domain.EUNAUTHENTICATED)
 }
 
-func TestAuth_RefreshReuseRevokesFamily(t *testing.T) {
+func TestAuthRefreshReuseRevokesFamily(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
@@ -265,7 +265,7 @@ func TestAuth_RefreshReuseRevokesFamily(t *testing.T) {
 	}
 }
 
-func TestAuth_RefreshExpired(t *testing.T) {
+func TestAuthRefreshExpired(t *testing.T) {
 	t.Parallel()
 	const ttl = time.Hour
 	e := newEnv(t, ttl)
@@ -290,7 +290,7 @@ func TestAuth_RefreshExpired(t *testing.T) {
 	}
 }
 
-func TestAuth_Logout(t *testing.T) {
+func TestAuthLogout(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
@@ -323,7 +323,7 @@ func TestAuth_Logout(t *testing.T) {
 	}
 }
 
-func TestAuth_RefreshConcurrent(t *testing.T) {
+func TestAuthRefreshConcurrent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	a := register(t, e, "hank@example.com", domain.RoleBuyer)
@@ -366,7 +366,7 @@ func TestAuth_RefreshConcurrent(t *testing.T) {
 	wantCode(t, err, domain.EUNAUTHENTICATED)
 }
 
-func TestAuth_CreateUser(t *testing.T) {
+func TestAuthCreateUser(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
@@ -412,7 +412,7 @@ func TestAuth_CreateUser(t *testing.T) {
 	wantCode(t, err, domain.EINVALID)
 }
 
-func TestAuth_DeleteExpiredRefreshTokens(t *testing.T) {
+func TestAuthDeleteExpiredRefreshTokens(t *testing.T) {
 	t.Parallel()
 	const ttl = time.Hour
 	e := newEnv(t, ttl)
@@ -470,7 +470,7 @@ func emailOf(t *testing.T, e *env, id string) string {
 	return u.Email
 }
 
-func TestAuth_FindUsers(t *testing.T) {
+func TestAuthFindUsers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()

@@ -64,7 +64,9 @@ func (p *PurchaseTokens) Issue(buyerID, eventID string) (domain.PurchaseToken, e
 	}, nil
 }
 
-// Verify implements domain.PurchaseTokens.
+// Verify implements domain.PurchaseTokens. The signature, buyer and event
+// are checked before the expiry: only an authentic token is ever
+// domain.ErrPurchaseTokenExpired.
 func (p *PurchaseTokens) Verify(token, buyerID, eventID string) error {
 	bad := domain.Errorf(domain.EINVALID, "the purchase token is not valid for this event; get a new one with flashPurchaseToken")
 	parts := strings.Split(token, ".")
@@ -80,7 +82,7 @@ func (p *PurchaseTokens) Verify(token, buyerID, eventID string) error {
 		return bad
 	}
 	if !p.now().Before(time.UnixMilli(ms)) {
-		return domain.Errorf(domain.EINVALID, "the purchase token has expired; get a new one with flashPurchaseToken")
+		return domain.ErrPurchaseTokenExpired
 	}
 	return nil
 }

@@ -67,9 +67,13 @@ type FlashSaleService interface {
 
 	// Purchase tries to reserve units for the calling buyer. It never
 	// oversells, never gives a buyer more than the event's perUserLimit,
-	// and answers a repeated idempotency key with the first answer.
-	// INVALID (bad input or token), NOT_FOUND (unknown event),
-	// UNAVAILABLE (the event is being rebuilt; retry).
+	// and answers a repeated idempotency key with the first answer: even
+	// after the event sold out or ended, and even when the token has
+	// expired (ErrPurchaseTokenExpired: issued for this buyer and event),
+	// though an expired token never reserves anything new.
+	// INVALID (bad input or token, an expired token for a key not
+	// answered), NOT_FOUND (unknown event), UNAVAILABLE (the event is
+	// being rebuilt; retry).
 	Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseResult, error)
 }
 
@@ -193,6 +197,15 @@ type HotStock interface {
 	// event is not loaded.
 	Reserve(ctx context.Context, r Reservation, idempotencyKey string, now time.Time) (ReserveResult, error)
 
+	// Answer returns the first answer Reserve gave (or a Load restored)
+	// for the buyer's idempotency key of the event, in one read that
+	// changes nothing. nil when no answer is remembered and the event is
+	// loaded: a loaded hot stock remembers every answer still within its
+	// TTL. ErrNotLoaded when none is remembered and the event is not
+	// loaded (the system of record may keep it: HotEventSource.KeptAnswer).
+	// INVALID for a missing ID or a bad key.
+	Answer(ctx context.Context, eventID, buyerID, idempotencyKey string) (*ReserveResult, error)
+
 	// Load puts ev in the hot stock unless it is there already; it never
 	// overwrites the stock of a loaded event. It reports whether it loaded.
 	Load(ctx context.Context, ev HotEvent) (bool, error)
@@ -248,9 +261,16 @@ type PurchaseTokens interface {
 	Issue(buyerID, eventID string) (PurchaseToken, error)
 
 	// Verify returns an INVALID error unless token was issued for buyerID
-	// and eventID and has not expired.
+	// and eventID and has not expired: ErrPurchaseTokenExpired for a
+	// token issued for them that has expired.
 	Verify(token, buyerID, eventID string) error
 }
+
+// ErrPurchaseTokenExpired is what PurchaseTokens.Verify returns for an
+// authentic token (issued for the buyer and the event) past its expiry.
+// It buys nothing; it may still ask again an idempotency key already
+// answered (FlashSaleService.Purchase).
+var ErrPurchaseTokenExpired = &Error{Code: EINVALID, Message: "the purchase token has expired; get a new one with flashPurchaseToken"}
 
 // HotEventSource reads, from the system of record, what the hot stock
 // needs to (re)load an event.
@@ -267,4 +287,10 @@ type HotEventSource interface {
 	// MarkLoaded records that the event is in the hot stock, so that any
 	// later load is known to be a rebuild.
 	MarkLoaded(ctx context.Context, eventID string) error
+
+	// KeptAnswer returns the reservation that answered the buyer's
+	// idempotency key of the event RESERVED, as HotEvent.Answers keeps it
+	// (written, and within the TTL of kept answers), in one read by key.
+	// NOT_FOUND when none is kept.
+	KeptAnswer(ctx context.Context, eventID, buyerID, idempotencyKey string) (*Reservation, error)
 }

@@ -11,6 +11,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 eval "$(scripts/services.sh up)"
+# Unset, FLASHLIVE_ENV means prod (which needs a secret of its own): ask for dev.
 export FLASHLIVE_ENV="${FLASHLIVE_ENV:-dev}"
 export FLASHLIVE_DATA_DIR="${FLASHLIVE_DATA_DIR:-$REPO/.data}"
 

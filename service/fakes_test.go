@@ -86,6 +86,38 @@ type fsSource struct {
 
 	calls     atomic.Int64
 	markCalls atomic.Int64
+
+	// kept are the RESERVED answers the system of record keeps, by
+	// event, buyer and key (see keep).
+	kept      map[string]domain.Reservation
+	keptErr   error // every KeptAnswer fails with it when set
+	keptCalls atomic.Int64
+}
+
+func fsKeptKey(eventID, buyerID, key string) string { return eventID + "|" + buyerID + "|" + key }
+
+// keep makes r (with its IdempotencyKey) an answer the source keeps.
+func (s *fsSource) keep(r domain.Reservation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kept == nil {
+		s.kept = map[string]domain.Reservation{}
+	}
+	s.kept[fsKeptKey(r.EventID, r.BuyerID, r.IdempotencyKey)] = r
+}
+
+func (s *fsSource) KeptAnswer(_ context.Context, eventID, buyerID, key string) (*domain.Reservation, error) {
+	s.keptCalls.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keptErr != nil {
+		return nil, s.keptErr
+	}
+	r, ok := s.kept[fsKeptKey(eventID, buyerID, key)]
+	if !ok {
+		return nil, domain.Errorf(domain.ENOTFOUND, "kept answer not found")
+	}
+	return &r, nil
 }
 
 func (s *fsSource) put(ev domain.HotEvent) {
@@ -174,6 +206,7 @@ type fsHot struct {
 	closeCalls    atomic.Int64
 	releaseCalls  atomic.Int64
 	findCalls     atomic.Int64
+	answerCalls   atomic.Int64
 }
 
 func fsNewHot() *fsHot {
@@ -215,6 +248,11 @@ func (h *fsHot) Reserve(ctx context.Context, r domain.Reservation, key string, n
 	h.reserves = append(h.reserves, fsReserveCall{r: r, key: key, now: now})
 	h.mu.Unlock()
 	return h.HotStock.Reserve(ctx, r, key, now)
+}
+
+func (h *fsHot) Answer(ctx context.Context, eventID, buyerID, key string) (*domain.ReserveResult, error) {
+	h.answerCalls.Add(1)
+	return h.HotStock.Answer(ctx, eventID, buyerID, key)
 }
 
 func (h *fsHot) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
@@ -310,11 +348,11 @@ func (k *fsTokens) Issue(buyerID, eventID string) (domain.PurchaseToken, error) 
 
 func (k *fsTokens) Verify(token, buyerID, eventID string) error {
 	k.verifyCalls.Add(1)
-	if k.verifyErr != nil {
-		return k.verifyErr
-	}
 	if token != fsToken(buyerID, eventID) {
 		return domain.Errorf(domain.EINVALID, "the purchase token is not valid")
+	}
+	if k.verifyErr != nil {
+		return k.verifyErr
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 		return nil, err
 	}
 	if err := s.Tokens.Verify(r.Token, me.UserID, r.EventID); err != nil {
-		return nil, err
+		return s.answerAgain(ctx, me.UserID, r, err)
 	}
 	now := s.Now()
 	rsv := domain.Reservation{
@@ -114,25 +114,71 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	} else if err != nil {
 		return nil, err
 	}
+	out := purchaseResult(res)
+	if got := res.Reservation; out.Order != nil && got.OrderID == rsv.OrderID {
+		// A new reservation, not the first answer to a repeated key.
+		if err := s.Publisher.PublishReservation(ctx, *got); err != nil {
+			// The outbox has it: reconciliation publishes it again.
+			s.Logger.ErrorContext(ctx, "publish reservation", "order_id", got.OrderID, "err", err)
+		}
+		live := s.Live
+		live.StockChanged(r.EventID)
+		live.OrderChanged(out.Order)
+	}
+	return out, nil
+}
+
+// purchaseResult is the buyer's answer to what the hot stock answered:
+// a RESERVED one carries its order, PENDING until written.
+func purchaseResult(res domain.ReserveResult) *domain.PurchaseResult {
 	left := res.Remaining
 	out := &domain.PurchaseResult{Outcome: res.Outcome, Remaining: &left}
 	if res.Outcome == domain.OutcomeReserved && res.Reservation != nil {
-		got := res.Reservation
-		if got.OrderID == rsv.OrderID {
-			// A new reservation, not the first answer to a repeated key.
-			if err := s.Publisher.PublishReservation(ctx, *got); err != nil {
-				// The outbox has it: reconciliation publishes it again.
-				s.Logger.ErrorContext(ctx, "publish reservation", "order_id", got.OrderID, "err", err)
-			}
-		}
-		out.Order = got.Order(domain.OrderPending, nil)
-		if got.OrderID == rsv.OrderID {
-			live := s.Live
-			live.StockChanged(r.EventID)
-			live.OrderChanged(out.Order)
-		}
+		out.Order = res.Reservation.Order(domain.OrderPending, nil)
 	}
-	return out, nil
+	return out
+}
+
+// answerAgain answers a purchase whose token Verify refused. An authentic
+// token past its expiry (domain.ErrPurchaseTokenExpired) may still ask
+// again a key already answered, and gets the first answer, whatever the
+// event became since (sold out, ended): a buyer whose token ran out can no
+// longer get another, but must learn what the earlier press got. It
+// never reserves: a key with no kept answer, and every other refusal, is
+// refused as refusal says.
+func (s *FlashSale) answerAgain(ctx context.Context, buyerID string, r domain.PurchaseRequest, refusal error) (*domain.PurchaseResult, error) {
+	if !errors.Is(refusal, domain.ErrPurchaseTokenExpired) {
+		return nil, refusal
+	}
+	res, err := s.keptAnswer(ctx, buyerID, r.EventID, r.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	if res == nil {
+		return nil, refusal
+	}
+	return purchaseResult(*res), nil
+}
+
+// keptAnswer returns the first answer given to the buyer's key of the
+// event, or nil when none is kept, in at most two reads by key: the hot
+// stock's (one round trip), and only when the hot stock does not hold
+// the event (lost and not rebuilt yet), the RESERVED answers PostgreSQL
+// keeps. A loaded hot stock holds every answer still within its TTL, so
+// its "none" is final.
+func (s *FlashSale) keptAnswer(ctx context.Context, buyerID, eventID, key string) (*domain.ReserveResult, error) {
+	res, err := s.Hot.Answer(ctx, eventID, buyerID, key)
+	if !errors.Is(err, domain.ErrNotLoaded) {
+		return res, err
+	}
+	kept, err := s.Source.KeptAnswer(ctx, eventID, buyerID, key)
+	switch {
+	case domain.ErrorCode(err) == domain.ENOTFOUND:
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return &domain.ReserveResult{Outcome: domain.OutcomeReserved, Remaining: kept.RemainingAfter, Reservation: kept}, nil
 }
 
 // ensureLoaded loads the event into the hot stock unless it is there,

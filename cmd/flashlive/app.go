@@ -78,6 +78,8 @@ type Main struct {
 	serveErr  chan error
 	debug     *http.Server // /debug/pprof/ on DebugAddr; nil when off
 	debugLn   net.Listener
+	metrics   *http.Server // /metrics on MetricsAddr; nil when on the public address
+	metricsLn net.Listener
 }
 
 // NewMain returns a Main that has opened nothing yet.
@@ -112,6 +114,7 @@ func (m *Main) Open(ctx context.Context) error {
 		name string
 		run  func(context.Context) error
 	}{
+		{"config", m.checkConfig},
 		{"connect", m.connect},
 		{"stores", m.openStores},
 		{"live feed", m.openFeed},
@@ -130,6 +133,19 @@ func (m *Main) Open(ctx context.Context) error {
 		"postgres", redactURL(m.Config.PostgresURL),
 		"redis", redactURL(m.Config.RedisURL),
 		"nats", redactURL(m.natsWhere()))
+	return nil
+}
+
+// checkConfig refuses to run outside dev with a JWT secret that
+// LoadConfig refuses there (none, too short, or public), so that a Config
+// built in code fails closed as the environment's does.
+func (m *Main) checkConfig(context.Context) error {
+	if m.Config.Dev() {
+		return nil
+	}
+	if msg := checkJWTSecret(m.Config.JWTSecret, false); msg != "" {
+		return errors.New(msg)
+	}
 	return nil
 }
 
@@ -346,6 +362,11 @@ func (m *Main) serve(context.Context) error {
 		}
 		close(m.serveErr)
 	}()
+	if cfg.MetricsAddr != "" {
+		if err := m.serveMetrics(cfg.MetricsAddr); err != nil {
+			return err
+		}
+	}
 	if cfg.DebugAddr != "" {
 		return m.serveDebug(cfg.DebugAddr)
 	}
@@ -355,25 +376,57 @@ func (m *Main) serve(context.Context) error {
 // serveDebug serves the runtime's profiles (net/http/pprof) on a listener
 // of their own, so that they are never on the public address.
 func (m *Main) serveDebug(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (FLASHLIVE_DEBUG_ADDR): %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	m.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	m.debugLn = ln
+	var err error
+	if m.debug, m.debugLn, err = m.servePrivate("FLASHLIVE_DEBUG_ADDR", addr, mux); err != nil {
+		return err
+	}
+	m.Logger.Info("profiles are served", "url", "http://"+displayAddr(m.debugLn.Addr())+"/debug/pprof/")
+	return nil
+}
+
+// serveMetrics serves /metrics on a listener of its own; the public
+// address then answers 404 for it (see routes).
+func (m *Main) serveMetrics(addr string) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.metricsHandler())
+	var err error
+	if m.metrics, m.metricsLn, err = m.servePrivate("FLASHLIVE_METRICS_ADDR", addr, mux); err != nil {
+		return err
+	}
+	m.Logger.Info("metrics are served", "url", "http://"+displayAddr(m.metricsLn.Addr())+"/metrics")
+	return nil
+}
+
+// servePrivate serves h on a listener of its own at addr, read from the
+// variable env: for what must never be on the public address. Close
+// stops the server it returns.
+func (m *Main) servePrivate(env, addr string, h http.Handler) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s (%s): %w", addr, env, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
-		if err := m.debug.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.Logger.Error("debug listener stopped", "addr", addr, "err", err)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("private listener stopped", "listener", env, "addr", addr, "err", err)
 		}
 	}()
-	m.Logger.Info("profiles are served", "url", "http://"+displayAddr(ln.Addr())+"/debug/pprof/")
-	return nil
+	return srv, ln, nil
+}
+
+// MetricsAddr returns the address /metrics is served on when
+// FLASHLIVE_METRICS_ADDR is set, or "" when it is served on Addr.
+func (m *Main) MetricsAddr() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return m.metricsLn.Addr().String()
 }
 
 // DebugAddr returns the address the profiles are served on, or "" when
@@ -403,6 +456,9 @@ func (m *Main) close() error {
 	var errs []error
 	if m.debug != nil {
 		errs = append(errs, m.debug.Close())
+	}
+	if m.metrics != nil {
+		errs = append(errs, m.metrics.Close())
 	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"flashlive/auth"
 )
 
 // Environments.
@@ -17,8 +19,8 @@ const (
 	EnvProd = "prod"
 )
 
-// Defaults that match scripts/services.sh, so that `make run` needs no
-// configuration.
+// Defaults of the dev environment, matching scripts/services.sh, so that
+// `make run` (which asks for dev) needs no configuration.
 const (
 	DefaultHTTPAddr       = ":8080"
 	DefaultPostgresURL    = "postgres://flashlive@127.0.0.1:55432/flashlive?sslmode=disable"
@@ -27,11 +29,20 @@ const (
 	devJWTSecret          = "flashlive-dev-secret-do-not-use-in-production"
 )
 
+// publicSecrets are JWT secrets anyone can read in this repository (the dev
+// default, the placeholder docker-compose.yml once shipped): whoever knows
+// one can sign an ADMIN token, so prod refuses them.
+var publicSecrets = map[string]bool{
+	devJWTSecret: true,
+	"change-me-dev-only-secret-at-least-32-bytes": true,
+}
+
 // Config is the whole configuration of a flashlive process, read from
 // FLASHLIVE_* environment variables by LoadConfig.
 type Config struct {
 	HTTPAddr       string        // FLASHLIVE_HTTP_ADDR
 	DebugAddr      string        // FLASHLIVE_DEBUG_ADDR: where to serve /debug/pprof/ (keep it private); empty: nowhere
+	MetricsAddr    string        // FLASHLIVE_METRICS_ADDR: where to serve /metrics instead of HTTPAddr (keep it private); empty: on HTTPAddr
 	PostgresURL    string        // FLASHLIVE_POSTGRES_URL
 	RedisURL       string        // FLASHLIVE_REDIS_URL
 	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
@@ -50,8 +61,9 @@ type Config struct {
 func (c Config) Dev() bool { return c.Env == EnvDev }
 
 // LoadConfig reads the configuration through getenv and returns an error
-// naming every bad or missing value. In prod, the database URLs and a JWT
-// secret of at least 32 bytes are required; in dev they have defaults.
+// naming every bad or missing value. FLASHLIVE_ENV unset means prod: the
+// database URLs and a JWT secret of at least 32 bytes, not a public one,
+// are required. Only dev, asked for by name, has defaults for them.
 func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	var errs, warnings []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
@@ -60,12 +72,13 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	c := Config{
 		HTTPAddr:    orDefault(get("FLASHLIVE_HTTP_ADDR"), DefaultHTTPAddr),
 		DebugAddr:   get("FLASHLIVE_DEBUG_ADDR"),
+		MetricsAddr: get("FLASHLIVE_METRICS_ADDR"),
 		PostgresURL: get("FLASHLIVE_POSTGRES_URL"),
 		RedisURL:    get("FLASHLIVE_REDIS_URL"),
 		RedisPrefix: orDefault(get("FLASHLIVE_REDIS_PREFIX"), "fl:"),
 		NATSURL:     get("FLASHLIVE_NATS_URL"),
 		NATSListen:  get("FLASHLIVE_NATS_LISTEN"),
-		Env:         orDefault(get("FLASHLIVE_ENV"), EnvDev),
+		Env:         orDefault(get("FLASHLIVE_ENV"), EnvProd),
 		DataDir:     get("FLASHLIVE_DATA_DIR"),
 	}
 	if c.Env != EnvDev && c.Env != EnvProd {
@@ -77,6 +90,11 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	if c.DebugAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
 			bad("FLASHLIVE_DEBUG_ADDR %q is not host:port (such as 127.0.0.1:6060)", c.DebugAddr)
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("FLASHLIVE_METRICS_ADDR %q is not host:port (such as 127.0.0.1:9090)", c.MetricsAddr)
 		}
 	}
 	dev := c.Env == EnvDev
@@ -111,12 +129,12 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	case secret == "" && dev:
 		c.JWTSecret = []byte(devJWTSecret)
 		warnings = append(warnings, "FLASHLIVE_JWT_SECRET is not set: using the public dev secret; set one before exposing this server")
-	case secret == "":
-		bad("FLASHLIVE_JWT_SECRET is required in prod (at least 32 bytes, e.g. `openssl rand -base64 48`)")
-	case len(secret) < 32:
-		bad("FLASHLIVE_JWT_SECRET must have at least 32 bytes, it has %d", len(secret))
 	default:
-		c.JWTSecret = []byte(secret)
+		if err := checkJWTSecret([]byte(secret), dev); err != "" {
+			bad("%s", err)
+		} else {
+			c.JWTSecret = []byte(secret)
+		}
 	}
 
 	c.PaymentTimeout = DefaultPaymentTimeout
@@ -173,6 +191,21 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))
 	}
 	return c, warnings, nil
+}
+
+// checkJWTSecret returns what is wrong with secret as the JWT secret of
+// an environment, or "": it is required and of at least 32 bytes, and in
+// prod it must not be a public one.
+func checkJWTSecret(secret []byte, dev bool) string {
+	switch {
+	case len(secret) == 0:
+		return "FLASHLIVE_JWT_SECRET is required in prod (at least 32 bytes, e.g. `openssl rand -base64 48`)"
+	case len(secret) < auth.MinSecretLen:
+		return fmt.Sprintf("FLASHLIVE_JWT_SECRET must have at least %d bytes, it has %d", auth.MinSecretLen, len(secret))
+	case !dev && publicSecrets[string(secret)]:
+		return "FLASHLIVE_JWT_SECRET is a public secret (the dev default or the old docker-compose.yml placeholder): anyone could sign tokens with it; set a secret of your own in prod (e.g. `openssl rand -base64 48`)"
+	}
+	return ""
 }
 
 func orDefault(v, def string) string {

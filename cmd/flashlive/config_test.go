@@ -13,6 +13,18 @@ func cfgGetenv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// cfgDevEnv is the dev environment, which has to be asked for by name.
+func cfgDevEnv() map[string]string {
+	return map[string]string{"FLASHLIVE_ENV": "dev"}
+}
+
+// cfgDev is a dev environment with the variable k set to v.
+func cfgDev(k, v string) func(string) string {
+	env := cfgDevEnv()
+	env[k] = v
+	return cfgGetenv(env)
+}
+
 // cfgProdEnv is a complete, valid prod environment.
 func cfgProdEnv() map[string]string {
 	return map[string]string{
@@ -24,9 +36,9 @@ func cfgProdEnv() map[string]string {
 }
 
 func TestLoadConfigDevDefaults(t *testing.T) {
-	got, warnings, err := LoadConfig(cfgGetenv(nil))
+	got, warnings, err := LoadConfig(cfgGetenv(cfgDevEnv()))
 	if err != nil {
-		t.Fatalf("LoadConfig(empty env): %v", err)
+		t.Fatalf("LoadConfig(FLASHLIVE_ENV=dev): %v", err)
 	}
 	want := Config{
 		HTTPAddr:       ":8080",
@@ -41,10 +53,10 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		Seed:           true,
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("LoadConfig(empty env) =\n%+v\nwant\n%+v", got, want)
+		t.Fatalf("LoadConfig(FLASHLIVE_ENV=dev) =\n%+v\nwant\n%+v", got, want)
 	}
 	if !got.Dev() {
-		t.Fatal("Dev() = false for the default environment")
+		t.Fatal("Dev() = false for FLASHLIVE_ENV=dev")
 	}
 	if got, want := len(warnings), 1; got != want {
 		t.Fatalf("warnings = %q, want %d", warnings, want)
@@ -80,6 +92,51 @@ func TestLoadConfigProd(t *testing.T) {
 	}
 	if got.Dev() {
 		t.Fatal("Dev() = true in prod")
+	}
+}
+
+// FLASHLIVE_ENV unset is prod: dev, with its public secret and its
+// default URLs, is only ever asked for by name.
+func TestLoadConfigEnvUnsetIsProd(t *testing.T) {
+	env := cfgProdEnv()
+	delete(env, "FLASHLIVE_ENV")
+	got, warnings, err := LoadConfig(cfgGetenv(env))
+	if err != nil {
+		t.Fatalf("LoadConfig(prod settings, FLASHLIVE_ENV unset): %v", err)
+	}
+	if got.Env != EnvProd || got.Dev() || got.Seed || len(warnings) != 0 {
+		t.Fatalf("Env, Dev(), Seed, warnings = %q, %v, %v, %q; want %q, false, false, none", got.Env, got.Dev(), got.Seed, warnings, EnvProd)
+	}
+
+	// Only the database URLs set, as in the container that used to
+	// accept anyone's self-made ADMIN token: refused.
+	_, warnings, err = LoadConfig(cfgGetenv(map[string]string{
+		"FLASHLIVE_POSTGRES_URL": env["FLASHLIVE_POSTGRES_URL"],
+		"FLASHLIVE_REDIS_URL":    env["FLASHLIVE_REDIS_URL"],
+	}))
+	if err == nil {
+		t.Fatal("LoadConfig(URLs only) = nil error, want the JWT secret required")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "FLASHLIVE_JWT_SECRET is required in prod") {
+		t.Fatalf("error %q does not ask for FLASHLIVE_JWT_SECRET", msg)
+	}
+	if got, want := strings.Count(msg, "\n  - "), 1; got != want {
+		t.Fatalf("error lists %d problems, want %d:\n%s", got, want, msg)
+	}
+	if len(warnings) != 0 {
+		t.Fatalf("warnings = %q, want none (no dev secret used)", warnings)
+	}
+
+	// Nothing set at all: every value dev would have defaulted is asked for.
+	_, _, err = LoadConfig(cfgGetenv(nil))
+	if err == nil {
+		t.Fatal("LoadConfig(empty env) = nil error")
+	}
+	for _, w := range []string{"FLASHLIVE_POSTGRES_URL is required in prod", "FLASHLIVE_REDIS_URL is required in prod", "FLASHLIVE_JWT_SECRET is required in prod"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
 	}
 }
 
@@ -142,11 +199,18 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"http addr host only", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "localhost"}, []string{"FLASHLIVE_HTTP_ADDR"}},
 		{"http addr as a URL", false, map[string]string{"FLASHLIVE_HTTP_ADDR": "http://localhost:8080"}, []string{"FLASHLIVE_HTTP_ADDR"}},
 		{"debug addr without colon", false, map[string]string{"FLASHLIVE_DEBUG_ADDR": "6060"}, []string{"FLASHLIVE_DEBUG_ADDR", `"6060"`}},
+		{"metrics addr without colon", false, map[string]string{"FLASHLIVE_METRICS_ADDR": "9090"}, []string{"FLASHLIVE_METRICS_ADDR", `"9090"`}},
+		{"metrics addr as a URL", true, map[string]string{"FLASHLIVE_METRICS_ADDR": "http://127.0.0.1:9090/metrics"}, []string{"FLASHLIVE_METRICS_ADDR"}},
 
 		{"prod without postgres", true, map[string]string{"FLASHLIVE_POSTGRES_URL": ""}, []string{"FLASHLIVE_POSTGRES_URL is required in prod"}},
 		{"prod without redis", true, map[string]string{"FLASHLIVE_REDIS_URL": ""}, []string{"FLASHLIVE_REDIS_URL is required in prod"}},
 		{"prod without jwt secret", true, map[string]string{"FLASHLIVE_JWT_SECRET": ""}, []string{"FLASHLIVE_JWT_SECRET is required in prod"}},
 		{"prod jwt secret of 31 bytes", true, map[string]string{"FLASHLIVE_JWT_SECRET": strings.Repeat("s", 31)}, []string{"FLASHLIVE_JWT_SECRET", "at least 32 bytes", "has 31"}},
+		{"prod with the public dev secret", true, map[string]string{"FLASHLIVE_JWT_SECRET": devJWTSecret}, []string{"FLASHLIVE_JWT_SECRET is a public secret", "set a secret of your own"}},
+		{"prod with the old compose placeholder", true, map[string]string{"FLASHLIVE_JWT_SECRET": "change-me-dev-only-secret-at-least-32-bytes"}, []string{"FLASHLIVE_JWT_SECRET is a public secret"}},
+		{"env unset, without jwt secret", true, map[string]string{"FLASHLIVE_ENV": "", "FLASHLIVE_JWT_SECRET": ""}, []string{"FLASHLIVE_JWT_SECRET is required in prod"}},
+		{"env unset, with the public dev secret", true, map[string]string{"FLASHLIVE_ENV": "", "FLASHLIVE_JWT_SECRET": devJWTSecret}, []string{"FLASHLIVE_JWT_SECRET is a public secret"}},
+		{"env unset, jwt secret of 31 bytes", true, map[string]string{"FLASHLIVE_ENV": "", "FLASHLIVE_JWT_SECRET": strings.Repeat("s", 31)}, []string{"FLASHLIVE_JWT_SECRET", "at least 32 bytes", "has 31"}},
 		{"dev jwt secret set but short", false, map[string]string{"FLASHLIVE_JWT_SECRET": "short"}, []string{"FLASHLIVE_JWT_SECRET", "at least 32 bytes", "has 5"}},
 
 		{"mysql URL", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "mysql://u@db:3306/fl"}, []string{"FLASHLIVE_POSTGRES_URL must be a postgres:// URL"}},
@@ -175,7 +239,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"seed not a boolean in prod", true, map[string]string{"FLASHLIVE_SEED": "2"}, []string{"FLASHLIVE_SEED", "not a boolean"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{}
+			env := cfgDevEnv()
 			if tt.prod {
 				env = cfgProdEnv()
 			}
@@ -230,6 +294,16 @@ func TestLoadConfigValues(t *testing.T) {
 				t.Fatalf("JWTSecret = %q, want %q", got, want)
 			}
 		}},
+		{"metrics on a private address", true, map[string]string{"FLASHLIVE_METRICS_ADDR": " 127.0.0.1:9090 "}, func(t *testing.T, c Config, _ []string) {
+			if got, want := c.MetricsAddr, "127.0.0.1:9090"; got != want {
+				t.Fatalf("MetricsAddr = %q, want %q", got, want)
+			}
+		}},
+		{"dev may use the public dev secret", false, map[string]string{"FLASHLIVE_JWT_SECRET": devJWTSecret}, func(t *testing.T, c Config, warnings []string) {
+			if got, want := string(c.JWTSecret), devJWTSecret; got != want || len(warnings) != 0 {
+				t.Fatalf("JWTSecret, warnings = %q, %q; want %q, none", got, warnings, want)
+			}
+		}},
 		{"postgresql scheme", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "postgresql://u@db/fl"}, func(t *testing.T, c Config, _ []string) {
 			if got, want := c.PostgresURL, "postgresql://u@db/fl"; got != want {
 				t.Fatalf("PostgresURL = %q, want %q", got, want)
@@ -252,7 +326,7 @@ func TestLoadConfigValues(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{}
+			env := cfgDevEnv()
 			if tt.prod {
 				env = cfgProdEnv()
 			}
@@ -280,7 +354,7 @@ func TestLoadConfigPaymentTimeout(t *testing.T) {
 		{"24h", 24 * time.Hour},
 		{"1h30m", 90 * time.Minute},
 	} {
-		c, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": tt.in}))
+		c, _, err := LoadConfig(cfgDev("FLASHLIVE_PAYMENT_TIMEOUT", tt.in))
 		if err != nil {
 			t.Fatalf("FLASHLIVE_PAYMENT_TIMEOUT=%q: %v", tt.in, err)
 		}
@@ -302,7 +376,7 @@ func TestLoadConfigAllowedOrigins(t *testing.T) {
 		{" https://a.example.com/ ,, http://localhost:3000/ , ", []string{"https://a.example.com", "http://localhost:3000"}},
 		{"http://127.0.0.1:8080", []string{"http://127.0.0.1:8080"}},
 	} {
-		c, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": tt.in}))
+		c, _, err := LoadConfig(cfgDev("FLASHLIVE_ALLOWED_ORIGINS", tt.in))
 		if err != nil {
 			t.Fatalf("FLASHLIVE_ALLOWED_ORIGINS=%q: %v", tt.in, err)
 		}
@@ -325,7 +399,7 @@ func TestLoadConfigLogLevel(t *testing.T) {
 		{"error", slog.LevelError},
 		{" Error ", slog.LevelError},
 	} {
-		c, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_LOG_LEVEL": tt.in}))
+		c, _, err := LoadConfig(cfgDev("FLASHLIVE_LOG_LEVEL", tt.in))
 		if err != nil {
 			t.Fatalf("FLASHLIVE_LOG_LEVEL=%q: %v", tt.in, err)
 		}
@@ -354,7 +428,7 @@ func TestLoadConfigSeed(t *testing.T) {
 		{false, "no", false},
 		{false, "Off", false},
 	} {
-		env := map[string]string{}
+		env := cfgDevEnv()
 		if tt.prod {
 			env = cfgProdEnv()
 		}

@@ -36,7 +36,12 @@ func (m *Main) routes(gql http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", m.ready)
 	mux.Handle("GET /ws", m.Hub)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	if m.Config.MetricsAddr == "" {
+		mux.Handle("GET /metrics", m.metricsHandler())
+	} else {
+		// Served on FLASHLIVE_METRICS_ADDR only.
+		mux.Handle("/metrics", http.NotFoundHandler())
+	}
 	static := http.FileServerFS(webdemo.FS)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -47,6 +52,11 @@ func (m *Main) routes(gql http.Handler) http.Handler {
 		static.ServeHTTP(w, r)
 	})
 	return m.observe(mux)
+}
+
+// metricsHandler serves the process's Prometheus metrics.
+func (m *Main) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
 }
 
 // ready answers 200 when PostgreSQL, Redis and NATS all answer within two

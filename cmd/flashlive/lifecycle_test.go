@@ -386,6 +386,17 @@ func TestWriterCrashLosesNothing(t *testing.T) {
 // opens a new one on the same stores.
 func (app *testApp) loseRedisAndRestart(t *testing.T) *testApp {
 	t.Helper()
+	app.loseRedis(t)
+	if err := app.Main.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	return openApp(t, app.Config)
+}
+
+// loseRedis deletes every Redis key of the app, as a Redis that lost its
+// data would have none.
+func (app *testApp) loseRedis(t *testing.T) {
+	t.Helper()
 	ctx := context.Background()
 	iter := app.Redis.RDB.Scan(ctx, 0, app.Config.RedisPrefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {
@@ -396,10 +407,6 @@ func (app *testApp) loseRedisAndRestart(t *testing.T) *testApp {
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Main.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	return openApp(t, app.Config)
 }
 
 // TestRedisLossNeverOversells loses the hot stock in the middle of a sale

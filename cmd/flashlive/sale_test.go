@@ -59,15 +59,22 @@ func (a *testApp) buyers(t testing.TB, n int) []*client {
 	return cs
 }
 
-// liveEvent creates a seller, a product and an event that is LIVE now.
+// liveEvent creates a seller, a product and an event that is LIVE now,
+// for an hour.
 func (a *testApp) liveEvent(t testing.TB, stock, perUserLimit int) (seller *client, eventID string) {
+	t.Helper()
+	return a.liveEventFor(t, stock, perUserLimit, time.Hour)
+}
+
+// liveEventFor is liveEvent for an event that ends after d.
+func (a *testApp) liveEventFor(t testing.TB, stock, perUserLimit int, d time.Duration) (seller *client, eventID string) {
 	t.Helper()
 	seller, _ = a.register(t, "SELLER")
 	p := seller.newProduct(t, "Flash item", stock)
 	now := a.Clock.Now()
 	ev := seller.newEvent(t, map[string]any{
 		"productId": p.ID, "priceCents": 500, "stock": stock, "perUserLimit": perUserLimit,
-		"startsAt": ts(now.Add(-time.Second)), "endsAt": ts(now.Add(time.Hour)),
+		"startsAt": ts(now.Add(-time.Second)), "endsAt": ts(now.Add(d)),
 	})
 	return seller, ev.ID
 }

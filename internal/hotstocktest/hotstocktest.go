@@ -5,7 +5,7 @@
 //
 // The suite sees a hot stock only through domain.HotStock: it loads its
 // events with Load and observes them with Snapshot, Tally, Reservations
-// and FindReservation. Where the reference is a Lua script of
+// FindReservation and Answer. Where the reference is a Lua script of
 // storage/redis (the order of reserve.lua's checks, say), the suite states
 // the script's behaviour, not an implementation's.
 package hotstocktest
@@ -45,6 +45,7 @@ func Run(t *testing.T, newHot func(t *testing.T) domain.HotStock) {
 		{"ReserveReplaysTheFirstAnswer", one(testReserveReplays)},
 		{"ReserveConcurrentSameKey", one(testReserveConcurrentSameKey)},
 		{"ReserveConcurrentNeverOversells", one(testReserveConcurrent)},
+		{"Answer", one(testAnswer)},
 		{"Load", one(testLoad)},
 		{"LoadKeepsAnswers", one(testLoadKeepsAnswers)},
 		{"LoadInconsistent", testLoadInconsistent},

@@ -199,6 +199,28 @@ func (s *HotStock) Reserve(_ context.Context, r domain.Reservation, idempotencyK
 	return keep(domain.ReserveResult{Outcome: domain.OutcomeReserved, Remaining: m.remaining, Reservation: &rsv})
 }
 
+// Answer implements domain.HotStock as storage/redis's does: the answer
+// kept under the key, else nil for a loaded event and ErrNotLoaded for
+// one not loaded. It changes nothing.
+func (s *HotStock) Answer(_ context.Context, eventID, buyerID, idempotencyKey string) (*domain.ReserveResult, error) {
+	if eventID == "" || buyerID == "" {
+		return nil, domain.Errorf(domain.EINVALID, "answer: eventId and buyerId are required")
+	}
+	if err := domain.ValidateIdempotencyKey(idempotencyKey); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.answers[idemKey(eventID, buyerID, idempotencyKey)]; ok && s.Now().Before(a.expires) {
+		res := copyResult(a.res)
+		return &res, nil
+	}
+	if _, ok := s.loadedEvent(eventID); !ok {
+		return nil, domain.ErrNotLoaded
+	}
+	return nil, nil
+}
+
 // Load implements domain.HotStock as load.lua does: a loaded event keeps
 // its stock and held units (only Closed goes through); a fresh load takes
 // ev's stock, held units and unpaid orders, and keeps ev.Answers under

@@ -94,28 +94,51 @@ func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.
 		if err != nil {
 			return translate(err, "find unpaid orders", "flash event")
 		}
-		rows, err = tx.Query(ctx, `
-			SELECT o.id, o.buyer_id, i.product_id, i.seller_id, i.quantity, i.unit_price_cents, o.created_at,
-				k.idempotency_key, k.remaining_after
-			FROM flash_idempotency_keys k JOIN orders o ON o.id = k.order_id JOIN order_items i ON i.order_id = o.id
+		rows, err = tx.Query(ctx, keptAnswersQuery+`
 			WHERE k.flash_event_id = $1 AND o.created_at > $2
 			ORDER BY o.id`, eventID, s.db.Now().Add(-s.answersFor))
 		if err != nil {
 			return translate(err, "find kept answers", "flash event")
 		}
-		ev.Answers, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Reservation, error) {
-			r := domain.Reservation{EventID: eventID}
-			err := row.Scan(&r.OrderID, &r.BuyerID, &r.ProductID, &r.SellerID, &r.Quantity, &r.UnitPriceCents, &r.CreatedAt,
-				&r.IdempotencyKey, &r.RemainingAfter)
-			r.CreatedAt = r.CreatedAt.UTC()
-			return r, err
-		})
+		ev.Answers, err = pgx.CollectRows(rows, scanKeptAnswer)
 		return translate(err, "find kept answers", "flash event")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &ev, nil
+}
+
+// keptAnswersQuery selects kept answers as scanKeptAnswer reads them;
+// callers add the WHERE clause.
+const keptAnswersQuery = `
+	SELECT k.flash_event_id, o.id, o.buyer_id, i.product_id, i.seller_id, i.quantity, i.unit_price_cents, o.created_at,
+		k.idempotency_key, k.remaining_after
+	FROM flash_idempotency_keys k JOIN orders o ON o.id = k.order_id JOIN order_items i ON i.order_id = o.id`
+
+func scanKeptAnswer(row pgx.CollectableRow) (domain.Reservation, error) {
+	var r domain.Reservation
+	err := row.Scan(&r.EventID, &r.OrderID, &r.BuyerID, &r.ProductID, &r.SellerID, &r.Quantity, &r.UnitPriceCents, &r.CreatedAt,
+		&r.IdempotencyKey, &r.RemainingAfter)
+	r.CreatedAt = r.CreatedAt.UTC()
+	return r, err
+}
+
+// KeptAnswer implements domain.HotEventSource: one read by the kept
+// key's primary key, of an answer made within answersFor (what HotEvent
+// would restore). NOT_FOUND when none is kept.
+func (s *HotEventSource) KeptAnswer(ctx context.Context, eventID, buyerID, idempotencyKey string) (*domain.Reservation, error) {
+	rows, err := s.db.Pool.Query(ctx, keptAnswersQuery+`
+		WHERE k.flash_event_id = $1 AND k.buyer_id = $2 AND k.idempotency_key = $3 AND o.created_at > $4`,
+		eventID, buyerID, idempotencyKey, s.db.Now().Add(-s.answersFor))
+	if err != nil {
+		return nil, translate(err, "find kept answer", "kept answer")
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, scanKeptAnswer)
+	if err != nil {
+		return nil, translate(err, "find kept answer", "kept answer")
+	}
+	return &r, nil
 }
 
 // EventsToPreheat returns the IDs of the events worth loading into the hot

@@ -180,11 +180,53 @@ func TestHotEventKeptAnswers(t *testing.T) {
 		t.Fatalf("Answers = %+v, want %+v", got.Answers, want)
 	}
 	for i, w := range want {
-		g := got.Answers[i]
-		if g.OrderID != w.OrderID || g.BuyerID != w.BuyerID || g.EventID != w.EventID || g.ProductID != w.ProductID ||
-			g.SellerID != w.SellerID || g.Quantity != w.Quantity || g.UnitPriceCents != w.UnitPriceCents ||
-			!g.CreatedAt.Equal(w.CreatedAt) || g.IdempotencyKey != w.IdempotencyKey || g.RemainingAfter != w.RemainingAfter {
+		if g := got.Answers[i]; !sameKeptAnswer(g, w) {
 			t.Fatalf("Answers[%d] = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// sameKeptAnswer reports whether g is the kept answer w: every field a
+// kept answer carries (not RequestID), times by Equal.
+func sameKeptAnswer(g, w domain.Reservation) bool {
+	return g.OrderID == w.OrderID && g.BuyerID == w.BuyerID && g.EventID == w.EventID && g.ProductID == w.ProductID &&
+		g.SellerID == w.SellerID && g.Quantity == w.Quantity && g.UnitPriceCents == w.UnitPriceCents &&
+		g.CreatedAt.Equal(w.CreatedAt) && g.IdempotencyKey == w.IdempotencyKey && g.RemainingAfter == w.RemainingAfter
+}
+
+// TestKeptAnswer: one kept answer, read by event, buyer and key, whatever
+// became of its order; NOT_FOUND for another buyer, another event, a key
+// never kept, and a key past answersFor.
+func TestKeptAnswer(t *testing.T) {
+	t.Parallel()
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	seller := e.user(t, domain.RoleSeller)
+	a, b := e.user(t, domain.RoleBuyer), e.user(t, domain.RoleBuyer)
+	ev, other := e.flashEvent(t, seller, 10), e.flashEvent(t, seller, 10)
+	a1 := e.reservation(ev, a, 2, 0)
+	a1.IdempotencyKey, a1.RemainingAfter = "k-1", 8
+	a1.CreatedAt = a1.CreatedAt.UTC().Truncate(time.Millisecond)
+	old := e.reservation(ev, a, 1, -25*time.Hour)
+	old.IdempotencyKey = "k-old"
+	e.write(t, a1, old)
+	if _, err := e.orders.CancelOrder(as(a), a1.OrderID); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := e.hot.KeptAnswer(ctx, ev.ID, a.UserID, "k-1")
+	if err != nil || got == nil || !sameKeptAnswer(*got, a1) {
+		t.Fatalf("KeptAnswer(k-1) = %+v, %v; want %+v", got, err, a1)
+	}
+	for _, tt := range []struct{ what, eventID, buyerID, key string }{
+		{"another buyer", ev.ID, b.UserID, "k-1"},
+		{"another event", other.ID, a.UserID, "k-1"},
+		{"a key never kept", ev.ID, a.UserID, "k-2"},
+		{"a key past answersFor", ev.ID, a.UserID, "k-old"},
+	} {
+		got, err := e.hot.KeptAnswer(ctx, tt.eventID, tt.buyerID, tt.key)
+		if got != nil || domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("KeptAnswer of %s = %+v, %v; want nil, NOT_FOUND", tt.what, got, err)
 		}
 	}
 }

@@ -187,6 +187,45 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 	return res, nil
 }
 
+// Answer implements domain.HotStock: the answer kept under the key and
+// whether the event is loaded, read together in one MULTI/EXEC (one
+// slot), so that a Load restoring the key cannot fall between them.
+func (s *HotStock) Answer(ctx context.Context, eventID, buyerID, idempotencyKey string) (*domain.ReserveResult, error) {
+	if eventID == "" || buyerID == "" {
+		return nil, domain.Errorf(domain.EINVALID, "answer: eventId and buyerId are required")
+	}
+	if err := domain.ValidateIdempotencyKey(idempotencyKey); err != nil {
+		return nil, err
+	}
+	var kept *goredis.StringCmd
+	var loaded *goredis.IntCmd
+	_, err := s.c.RDB.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		kept = p.Get(ctx, s.idemKey(eventID, buyerID, idempotencyKey))
+		loaded = p.Exists(ctx, s.metaKey(eventID))
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("read kept answer: %w", err)
+	}
+	raw, err := kept.Result()
+	switch {
+	case errors.Is(err, goredis.Nil) && loaded.Val() == 1:
+		return nil, nil
+	case errors.Is(err, goredis.Nil):
+		return nil, domain.ErrNotLoaded
+	case err != nil:
+		return nil, fmt.Errorf("read kept answer: %w", err)
+	}
+	a, err := decodeReserveAnswer([]any{int64(1), raw})
+	if err != nil {
+		return nil, fmt.Errorf("read kept answer: %w", err)
+	}
+	if a.Outcome == domain.OutcomeReserved && a.Reservation == nil {
+		return nil, fmt.Errorf("read kept answer: RESERVED without a reservation")
+	}
+	return &domain.ReserveResult{Outcome: a.Outcome, Remaining: a.Remaining, Reservation: a.Reservation}, nil
+}
+
 func decodeReserveAnswer(vals []any) (reserveAnswer, error) {
 	var a reserveAnswer
 	if len(vals) != 2 {

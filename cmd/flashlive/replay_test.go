@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"flashlive/internal/testenv"
 )
 
 // purchaseIn is the purchaseFlash input of one press.
@@ -71,7 +73,7 @@ func TestExpiredTokenReplaysAnsweredKey(t *testing.T) {
 	wantSameAnswer(t, "buyer 1's retry after the event ended", b1.buy(t, eventID, tok1, 1, "press-1"), first)
 	app.anon().wantCode(t, "UNAUTHENTICATED", purchaseMutation, purchaseIn(eventID, tok1, "press-1"))
 
-	waitFor(t, 15*time.Second, "two orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 2 })
+	testenv.WaitFor(t, 15*time.Second, "two orders", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 2 })
 	if n, live, sold := app.orderCounts(t, eventID); n != 2 || live != 2 || sold != 2 {
 		t.Fatalf("orders %d live %d sold %d, want 2 each", n, live, sold)
 	}
@@ -94,7 +96,7 @@ func TestExpiredTokenReplaysFromPostgresAfterRedisLoss(t *testing.T) {
 	if first.Outcome != "RESERVED" || first.Order == nil || *first.Remaining != 9 {
 		t.Fatalf("first press = %+v, want RESERVED with 9 left", first)
 	}
-	waitFor(t, 15*time.Second, "the order written", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 1 })
+	testenv.WaitFor(t, 15*time.Second, "the order written", func() bool { n, _, _ := app.orderCounts(t, eventID); return n == 1 })
 
 	// The event ends, then Redis loses everything of ours.
 	app.Clock.Advance(15 * time.Minute)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"flashlive/auth"
 	"flashlive/domain"
 	"flashlive/internal/memhot"
 	"flashlive/internal/memsource"
@@ -24,9 +25,11 @@ import (
 // domain.HotStock that passes the same contract suite as Redis's
 // (internal/hotstocktest), behind a spy (fsHot). The source of events is
 // internal/memsource, which passes PostgreSQL's contract suite
-// (internal/hoteventsourcetest), behind a spy (fsSource). The other
-// doubles (fsPublisher, fsTokens, fsEvents, fsOrderStore) are scripted:
-// each answers what its test sets up and counts its calls.
+// (internal/hoteventsourcetest), behind a spy (fsSource). The purchase
+// tokens are auth's own, on the test's clock, behind a spy (fsTokens). The
+// other doubles (fsPublisher, fsEvents, fsOrderStore, Settled) are
+// scripted: each answers what its test sets up and counts its calls, and
+// none has a rule of its own.
 //
 // Concurrent callers are synchronised by gates, never by sleeping: a test
 // holds a read or a load (fsSource.hold, fsHot.holdLoad) until what it
@@ -380,18 +383,46 @@ func (p *fsPublisher) list() []domain.Reservation {
 	return append([]domain.Reservation(nil), p.published...)
 }
 
-// fsTokens issues "tok|buyer|event" and accepts only that.
+// fsTokens is the purchase tokens of the tests: auth's own (computation
+// only, no I/O, so no second implementation to keep honest), on the
+// harness's clock, seen through a spy that counts calls and fails every
+// Verify with verifyErr when set.
 type fsTokens struct {
+	*auth.PurchaseTokens
 	verifyErr   error
 	issueCalls  atomic.Int64
 	verifyCalls atomic.Int64
 }
 
-func fsToken(buyerID, eventID string) string { return "tok|" + buyerID + "|" + eventID }
+// fsTokenTTL outlives every clock the tests set, so that a token issued
+// at fsT0 is valid throughout.
+const fsTokenTTL = 24 * time.Hour
+
+// fsNewTokens returns auth's purchase tokens, keyed alike in every test,
+// on the clock now.
+func fsNewTokens(now func() time.Time) *auth.PurchaseTokens {
+	p, err := auth.NewPurchaseTokens([]byte("flashlive-service-test-secret-0123456789"), fsTokenTTL, now)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// fsTokenAt is the token issued at now to buyerID for eventID.
+func fsTokenAt(now time.Time, buyerID, eventID string) string {
+	tok, err := fsNewTokens(func() time.Time { return now }).Issue(buyerID, eventID)
+	if err != nil {
+		panic(err)
+	}
+	return tok.Token
+}
+
+// fsToken is the token issued at fsT0 to buyerID for eventID.
+func fsToken(buyerID, eventID string) string { return fsTokenAt(fsT0, buyerID, eventID) }
 
 func (k *fsTokens) Issue(buyerID, eventID string) (domain.PurchaseToken, error) {
 	k.issueCalls.Add(1)
-	return domain.PurchaseToken{Token: fsToken(buyerID, eventID), ExpiresAt: fsT0.Add(time.Minute)}, nil
+	return k.PurchaseTokens.Issue(buyerID, eventID)
 }
 
 func (k *fsTokens) Verify(token, buyerID, eventID string) error {
@@ -399,10 +430,7 @@ func (k *fsTokens) Verify(token, buyerID, eventID string) error {
 	if k.verifyErr != nil {
 		return k.verifyErr
 	}
-	if token != fsToken(buyerID, eventID) {
-		return domain.Errorf(domain.EINVALID, "the purchase token is not valid")
-	}
-	return nil
+	return k.PurchaseTokens.Verify(token, buyerID, eventID)
 }
 
 // fsHarness is a FlashSale wired to fresh fakes.
@@ -426,10 +454,10 @@ func fsNewHarness() *fsHarness {
 		hot:    fsNewHot(),
 		source: &fsSource{HotEventSource: memsource.New()},
 		pub:    &fsPublisher{},
-		tokens: &fsTokens{},
 		clock:  fsNewClock(fsT0),
 		logs:   &fsLogBuffer{},
 	}
+	h.tokens = &fsTokens{PurchaseTokens: fsNewTokens(h.clock.Now)}
 	h.settled.Store(true)
 	h.sale = &service.FlashSale{
 		Hot:       h.hot,

@@ -680,7 +680,7 @@ func TestFlashSaleTokenOnlyWhileLive(t *testing.T) {
 			if err != nil {
 				t.Fatalf("PurchaseToken: %v", err)
 			}
-			if got, want := tok.Token, fsToken(fsBuyerID, fsEventID); got != want {
+			if got, want := tok.Token, fsTokenAt(tt.now, fsBuyerID, fsEventID); got != want {
 				t.Fatalf("token = %q, want %q", got, want)
 			}
 			fsWantCount(t, "Tokens.Issue calls", &h.tokens.issueCalls, 1)

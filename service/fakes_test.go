@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"flashlive/auth"
 	"flashlive/domain"
 	"flashlive/internal/memhot"
+	"flashlive/internal/memsource"
 	"flashlive/service"
 )
 
@@ -21,11 +23,17 @@ import (
 //
 // The hot stock is internal/memhot, a second implementation of
 // domain.HotStock that passes the same contract suite as Redis's
-// (internal/hotstocktest), behind a spy (fsHot). The other doubles
-// (fsSource, fsPublisher, fsTokens, fsEvents, fsOrderStore) are scripted:
-// each answers what its test sets up and counts its calls. The one rule
-// among them is fsSource's, that MarkLoaded makes later reads LoadedBefore;
-// no contract suite pins it to PostgreSQL's HotEventSource yet.
+// (internal/hotstocktest), behind a spy (fsHot). The source of events is
+// internal/memsource, which passes PostgreSQL's contract suite
+// (internal/hoteventsourcetest), behind a spy (fsSource). The purchase
+// tokens are auth's own, on the test's clock, behind a spy (fsTokens). The
+// other doubles (fsPublisher, fsEvents, fsOrderStore, Settled) are
+// scripted: each answers what its test sets up and counts its calls, and
+// none has a rule of its own.
+//
+// Concurrent callers are synchronised by gates, never by sleeping: a test
+// holds a read or a load (fsSource.hold, fsHot.holdLoad) until what it
+// waits for has happened, polled with a deadline (fsAwait).
 
 const (
 	fsEventID = "evt_01HZZFLASHSALETEST00000000"
@@ -69,61 +77,46 @@ func (l *fsLogBuffer) String() string {
 	return l.b.String()
 }
 
-// fsSource is a HotEventSource over a map. It counts its reads and marks;
-// MarkLoaded sets the event's LoadedBefore, as the system of record would.
+// fsSource is the source of the tests: memsource's, which the contract
+// suite of internal/hoteventsourcetest keeps the same as PostgreSQL's,
+// seen through a spy that counts reads and marks, fails every read with
+// err when set, and runs hold (when set) at the start of every read, where
+// a test keeps the read until what it waits for has happened. Events are
+// stored with Put.
 type fsSource struct {
-	mu     sync.Mutex
-	events map[string]domain.HotEvent
-	err    error // every read fails with it when set
-	delay  time.Duration
-	// A read of gateID closes entered, then waits for gate to close.
-	gateID      string
-	gate        chan struct{}
-	entered     chan struct{}
-	enteredOnce sync.Once
-	// gatedCtxErr is the ctx error of the gated read once the gate opens.
-	gatedCtxErr error
+	*memsource.HotEventSource
+
+	mu   sync.Mutex
+	err  error // every read fails with it when set
+	hold func(ctx context.Context, id string)
 
 	calls     atomic.Int64
 	markCalls atomic.Int64
 
-	// kept are the RESERVED answers the system of record keeps, by
-	// event, buyer and key (see keep).
-	kept      map[string]domain.Reservation
 	keptErr   error // every KeptAnswer fails with it when set
 	keptCalls atomic.Int64
 }
 
-func fsKeptKey(eventID, buyerID, key string) string { return eventID + "|" + buyerID + "|" + key }
-
-// keep makes r (with its IdempotencyKey) an answer the source keeps.
+// keep makes r (with its IdempotencyKey) an answer the source keeps, among
+// its event's Answers, as PostgreSQL keeps a written RESERVED answer.
 func (s *fsSource) keep(r domain.Reservation) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.kept == nil {
-		s.kept = map[string]domain.Reservation{}
+	ev, err := s.HotEventSource.HotEvent(context.Background(), r.EventID)
+	if err != nil {
+		panic(fmt.Sprintf("keep an answer of event %s, which the source does not hold: %v", r.EventID, err))
 	}
-	s.kept[fsKeptKey(r.EventID, r.BuyerID, r.IdempotencyKey)] = r
+	ev.Answers = append(ev.Answers, r)
+	s.HotEventSource.Put(*ev)
 }
 
-func (s *fsSource) KeptAnswer(_ context.Context, eventID, buyerID, key string) (*domain.Reservation, error) {
+func (s *fsSource) KeptAnswer(ctx context.Context, eventID, buyerID, key string) (*domain.Reservation, error) {
 	s.keptCalls.Add(1)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.keptErr != nil {
-		return nil, s.keptErr
+	err := s.keptErr
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	r, ok := s.kept[fsKeptKey(eventID, buyerID, key)]
-	if !ok {
-		return nil, domain.Errorf(domain.ENOTFOUND, "kept answer not found")
-	}
-	return &r, nil
-}
-
-func (s *fsSource) put(ev domain.HotEvent) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.events[ev.ID] = ev
+	return s.HotEventSource.KeptAnswer(ctx, eventID, buyerID, key)
 }
 
 func (s *fsSource) setErr(err error) {
@@ -132,47 +125,134 @@ func (s *fsSource) setErr(err error) {
 	s.err = err
 }
 
-func (s *fsSource) HotEvent(ctx context.Context, id string) (*domain.HotEvent, error) {
-	s.calls.Add(1)
-	if s.delay > 0 {
-		time.Sleep(s.delay)
+// gate holds the reads of id until the gate opens.
+func (s *fsSource) gate(id string) *fsGate {
+	g := fsNewGate()
+	s.hold = func(ctx context.Context, readID string) {
+		if readID == id {
+			g.wait(ctx)
+		}
 	}
-	gated := s.gate != nil && id == s.gateID
-	if gated {
-		s.enteredOnce.Do(func() { close(s.entered) })
-		<-s.gate
+	return g
+}
+
+// read counts a read, holds it when asked to, and fails it when set to.
+func (s *fsSource) read(ctx context.Context, id string) error {
+	s.calls.Add(1)
+	if s.hold != nil {
+		s.hold(ctx, id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if gated {
-		s.gatedCtxErr = ctx.Err()
+	return s.err
+}
+
+func (s *fsSource) HotEvent(ctx context.Context, id string) (*domain.HotEvent, error) {
+	if err := s.read(ctx, id); err != nil {
+		return nil, err
 	}
-	if s.err != nil {
-		return nil, s.err
-	}
-	ev, ok := s.events[id]
-	if !ok {
-		return nil, domain.Errorf(domain.ENOTFOUND, "flash event %s not found", id)
-	}
-	return &ev, nil
+	return s.HotEventSource.HotEvent(ctx, id)
 }
 
 // BriefHotEvent counts as a read like HotEvent: the tests count reads of
 // the source, cheap or not.
 func (s *fsSource) BriefHotEvent(ctx context.Context, id string) (*domain.HotEvent, error) {
-	return s.HotEvent(ctx, id)
+	if err := s.read(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.HotEventSource.BriefHotEvent(ctx, id)
 }
 
-func (s *fsSource) MarkLoaded(_ context.Context, id string) error {
+func (s *fsSource) MarkLoaded(ctx context.Context, id string) error {
 	s.markCalls.Add(1)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ev, ok := s.events[id]; ok {
-		ev.LoadedBefore = true
-		s.events[id] = ev
-	}
-	return nil
+	return s.HotEventSource.MarkLoaded(ctx, id)
 }
+
+// fsGate holds the calls that wait on it until it opens or their ctx
+// ends, as a read stuck on the network gives up with its ctx.
+type fsGate struct {
+	entered     chan struct{} // closed when the first held call begins
+	enteredOnce sync.Once
+	opened      chan struct{}
+
+	mu     sync.Mutex
+	ctxErr error // the ctx error of the last held call once it went on
+}
+
+func fsNewGate() *fsGate {
+	return &fsGate{entered: make(chan struct{}), opened: make(chan struct{})}
+}
+
+func (g *fsGate) wait(ctx context.Context) {
+	g.enteredOnce.Do(func() { close(g.entered) })
+	// ctx.Err is polled, not ctx.Done waited on: a caller's Done counts
+	// as joining a flight (fsJoins), and a read that got a caller's ctx
+	// (not a flight's) must not pass for one that joined.
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for open := false; !open && ctx.Err() == nil; {
+		select {
+		case <-g.opened:
+			open = true
+		case <-poll.C:
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ctxErr = ctx.Err()
+}
+
+// open lets every held call, and every later one, go on.
+func (g *fsGate) open() { close(g.opened) }
+
+// heldCtxErr is the ctx error a held call saw once it went on.
+func (g *fsGate) heldCtxErr() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ctxErr
+}
+
+// fsJoins counts the callers that wait on one of FlashSale's shared
+// flights (the reads and loads it runs once for all concurrent callers).
+// Its contexts count each call of Done: FlashSale's shared waits for the
+// flight or the caller's ctx.Done, whichever comes first, once it has
+// joined the flight, and nothing else on the paths under test asks a
+// caller's ctx for Done. A caller counts once per flight it waits on.
+type fsJoins struct{ n atomic.Int64 }
+
+// in returns ctx, counted.
+func (j *fsJoins) in(ctx context.Context) context.Context { return fsJoinCtx{ctx, &j.n} }
+
+type fsJoinCtx struct {
+	context.Context
+	n *atomic.Int64
+}
+
+func (c fsJoinCtx) Done() <-chan struct{} {
+	c.n.Add(1)
+	return c.Context.Done()
+}
+
+// fsAwait polls cond until it holds, for at most fsAwaitFor; past that it
+// fails t and returns, so that what waits goes on and the test ends. Any
+// goroutine may call it.
+func fsAwait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(fsAwaitFor)
+	defer deadline.Stop()
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		select {
+		case <-poll.C:
+		case <-deadline.C:
+			t.Errorf("%s: not so after %s", what, fsAwaitFor)
+			return
+		}
+	}
+}
+
+const fsAwaitFor = 10 * time.Second
 
 type fsReserveCall struct {
 	r   domain.Reservation
@@ -183,7 +263,7 @@ type fsReserveCall struct {
 // fsHot is the hot stock of the tests: memhot's, which the contract suite
 // of internal/hotstocktest keeps the same as Redis's, seen through a spy
 // that counts the calls of FlashSale, SaleEvents and Orders, records what
-// they asked, and fails or delays on demand. The other methods go to
+// they asked, and fails or holds on demand. The other methods go to
 // memhot unobserved.
 type fsHot struct {
 	*memhot.HotStock
@@ -193,7 +273,9 @@ type fsHot struct {
 	closed   []string
 	released []*domain.Order
 
-	loadDelay  time.Duration
+	// holdLoad, when set, runs at the start of every Load: a test keeps
+	// the load there until what it waits for has happened.
+	holdLoad   func()
 	loadErr    error
 	closeErr   error
 	releaseErr error
@@ -257,8 +339,8 @@ func (h *fsHot) Answer(ctx context.Context, eventID, buyerID, key string) (*doma
 
 func (h *fsHot) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 	h.loadCalls.Add(1)
-	if h.loadDelay > 0 {
-		time.Sleep(h.loadDelay)
+	if h.holdLoad != nil {
+		h.holdLoad()
 	}
 	if h.loadErr != nil {
 		return false, h.loadErr
@@ -332,29 +414,54 @@ func (p *fsPublisher) list() []domain.Reservation {
 	return append([]domain.Reservation(nil), p.published...)
 }
 
-// fsTokens issues "tok|buyer|event" and accepts only that.
+// fsTokens is the purchase tokens of the tests: auth's own (computation
+// only, no I/O, so no second implementation to keep honest), on the
+// harness's clock, seen through a spy that counts calls and fails every
+// Verify with verifyErr when set.
 type fsTokens struct {
+	*auth.PurchaseTokens
 	verifyErr   error
 	issueCalls  atomic.Int64
 	verifyCalls atomic.Int64
 }
 
-func fsToken(buyerID, eventID string) string { return "tok|" + buyerID + "|" + eventID }
+// fsTokenTTL outlives every clock the tests set, so that a token issued
+// at fsT0 is valid throughout.
+const fsTokenTTL = 24 * time.Hour
+
+// fsNewTokens returns auth's purchase tokens, keyed alike in every test,
+// on the clock now.
+func fsNewTokens(now func() time.Time) *auth.PurchaseTokens {
+	p, err := auth.NewPurchaseTokens([]byte("flashlive-service-test-secret-0123456789"), fsTokenTTL, now)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// fsTokenAt is the token issued at now to buyerID for eventID.
+func fsTokenAt(now time.Time, buyerID, eventID string) string {
+	tok, err := fsNewTokens(func() time.Time { return now }).Issue(buyerID, eventID)
+	if err != nil {
+		panic(err)
+	}
+	return tok.Token
+}
+
+// fsToken is the token issued at fsT0 to buyerID for eventID.
+func fsToken(buyerID, eventID string) string { return fsTokenAt(fsT0, buyerID, eventID) }
 
 func (k *fsTokens) Issue(buyerID, eventID string) (domain.PurchaseToken, error) {
 	k.issueCalls.Add(1)
-	return domain.PurchaseToken{Token: fsToken(buyerID, eventID), ExpiresAt: fsT0.Add(time.Minute)}, nil
+	return k.PurchaseTokens.Issue(buyerID, eventID)
 }
 
 func (k *fsTokens) Verify(token, buyerID, eventID string) error {
 	k.verifyCalls.Add(1)
-	if token != fsToken(buyerID, eventID) {
-		return domain.Errorf(domain.EINVALID, "the purchase token is not valid")
+	if err := k.PurchaseTokens.Verify(token, buyerID, eventID); err != nil {
+		return err
 	}
-	if k.verifyErr != nil {
-		return k.verifyErr
-	}
-	return nil
+	return k.verifyErr
 }
 
 // fsHarness is a FlashSale wired to fresh fakes.
@@ -376,12 +483,12 @@ type fsHarness struct {
 func fsNewHarness() *fsHarness {
 	h := &fsHarness{
 		hot:    fsNewHot(),
-		source: &fsSource{events: map[string]domain.HotEvent{}},
+		source: &fsSource{HotEventSource: memsource.New()},
 		pub:    &fsPublisher{},
-		tokens: &fsTokens{},
 		clock:  fsNewClock(fsT0),
 		logs:   &fsLogBuffer{},
 	}
+	h.tokens = &fsTokens{PurchaseTokens: fsNewTokens(h.clock.Now)}
 	h.settled.Store(true)
 	h.sale = &service.FlashSale{
 		Hot:       h.hot,

@@ -16,16 +16,26 @@ import (
 
 func TestFlashSaleTokenUnknownEventIsReadOncePerTTL(t *testing.T) {
 	h := fsNewHarness()
-	h.source.delay = 20 * time.Millisecond // let the burst pile up on the flight
 	const unknown = "evt_01HZZUNKNOWN0000000000000"
 
-	burst := func(step string, wantCalls int64) {
+	var joins fsJoins
+	burst := func(step string, wantCalls, wantJoins int64) {
 		t.Helper()
 		const n = 200
+		joins.n.Store(0)
+		readsBefore := h.source.calls.Load()
+		// A read is held until every caller waits on it: then the n
+		// callers share the one read (or, were the read not shared, each
+		// has started its own), not merely the cache it fills.
+		h.source.hold = func(context.Context, string) {
+			fsAwait(t, step+": every caller waits on the read", func() bool {
+				return joins.n.Load() >= n || h.source.calls.Load()-readsBefore >= n
+			})
+		}
 		errs := make([]error, n)
 		toks := make([]*domain.PurchaseToken, n)
 		fsConcurrently(n, func(i int) {
-			toks[i], errs[i] = h.sale.PurchaseToken(fsBuyer(fmt.Sprintf("usr_b%03d", i)), unknown)
+			toks[i], errs[i] = h.sale.PurchaseToken(joins.in(fsBuyer(fmt.Sprintf("usr_b%03d", i))), unknown)
 		})
 		for i := range n {
 			if toks[i] != nil {
@@ -38,16 +48,21 @@ func TestFlashSaleTokenUnknownEventIsReadOncePerTTL(t *testing.T) {
 		if got, want := h.source.calls.Load(), wantCalls; got != want {
 			t.Fatalf("%s: Source.HotEvent calls = %d, want %d", step, got, want)
 		}
+		if got, want := joins.n.Load(), wantJoins; got != want {
+			t.Fatalf("%s: callers waiting on a shared read = %d, want %d", step, got, want)
+		}
 	}
 
-	burst("first burst", 1)
+	// The bursts that read are shared by all 200 callers; the others are
+	// answered from the cache, with no flight to wait on.
+	burst("first burst", 1, 200)
 	h.clock.Add(time.Second)
-	burst("second burst 1s later", 1)
+	burst("second burst 1s later", 1, 0)
 	h.clock.Set(fsT0.Add(fsCacheTTL - time.Millisecond))
-	burst("third burst just within the TTL", 1)
+	burst("third burst just within the TTL", 1, 0)
 	h.clock.Set(fsT0.Add(fsCacheTTL + time.Millisecond))
-	burst("burst after the TTL", 2)
-	burst("burst right after the re-read", 2)
+	burst("burst after the TTL", 2, 200)
+	burst("burst right after the re-read", 2, 0)
 
 	// An unknown ID never gets as far as the hot stock or the tokens.
 	fsWantCount(t, "Hot.Snapshot calls", &h.hot.snapshotCalls, 0)
@@ -65,7 +80,7 @@ func TestFlashSaleTokenUnknownEventIsReadOncePerTTL(t *testing.T) {
 func TestFlashSaleTokenWaiterSurvivesAnEventCacheReset(t *testing.T) {
 	const maxCachedEvents = 10_000 // service.maxCachedEvents (unexported)
 	h := fsNewHarness()
-	h.source.put(fsEvent())
+	h.source.Put(fsEvent())
 	h.hot.put(t, fsEvent(), 10, false)
 	for i := range maxCachedEvents - 1 {
 		_, err := h.sale.PurchaseToken(fsBuyer(fsBuyerID), fmt.Sprintf("evt_fill%05d", i))
@@ -75,7 +90,8 @@ func TestFlashSaleTokenWaiterSurvivesAnEventCacheReset(t *testing.T) {
 	}
 	fsWantCount(t, "Source.HotEvent calls after the fill", &h.source.calls, maxCachedEvents-1)
 
-	h.source.gateID, h.source.gate, h.source.entered = fsEventID, make(chan struct{}), make(chan struct{})
+	gate := h.source.gate(fsEventID)
+	var joins fsJoins
 	var armed atomic.Bool
 	var afterRelease atomic.Int64
 	h.sale.Now = func() time.Time {
@@ -99,21 +115,21 @@ func TestFlashSaleTokenWaiterSurvivesAnEventCacheReset(t *testing.T) {
 				out.stack = debug.Stack()
 			}
 		}()
-		out.tok, out.err = h.sale.PurchaseToken(fsBuyer(buyer), fsEventID)
+		out.tok, out.err = h.sale.PurchaseToken(joins.in(fsBuyer(buyer)), fsEventID)
 	}
 	const waiters = 10
 	answers := make([]answer, waiters+1)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); call("usr_leader", &answers[0]) }()
-	<-h.source.entered // the leader's read is under way
+	<-gate.entered // the leader's read is under way
 	for i := 1; i <= waiters; i++ {
 		wg.Add(1)
 		go func() { defer wg.Done(); call(fmt.Sprintf("usr_w%02d", i), &answers[i]) }()
 	}
-	time.Sleep(50 * time.Millisecond) // let the waiters join the flight
+	fsAwait(t, "the leader and the waiters wait on the read", func() bool { return joins.n.Load() >= waiters+1 })
 	armed.Store(true)
-	close(h.source.gate)
+	gate.open()
 	wg.Wait()
 
 	stackShown := false
@@ -137,9 +153,9 @@ func TestFlashSaleTokenWaiterSurvivesAnEventCacheReset(t *testing.T) {
 // from the first caller's ctx, and its answer serves the next caller.
 func TestFlashSaleTokenWaitersLeaveTheSharedReadRunning(t *testing.T) {
 	h := fsNewHarness()
-	h.source.put(fsEvent())
+	h.source.Put(fsEvent())
 	h.hot.put(t, fsEvent(), 10, false)
-	h.source.gateID, h.source.gate, h.source.entered = fsEventID, make(chan struct{}), make(chan struct{})
+	gate := h.source.gate(fsEventID)
 
 	call := func(ctx context.Context) <-chan error {
 		done := make(chan error, 1)
@@ -155,7 +171,7 @@ func TestFlashSaleTokenWaitersLeaveTheSharedReadRunning(t *testing.T) {
 	leaderCtx, cancelLeader := context.WithCancel(fsBuyer("usr_leader"))
 	defer cancelLeader()
 	leader := call(leaderCtx)
-	<-h.source.entered // the leader's read is under way, and held
+	<-gate.entered // the leader's read is under way, and held
 	waiterCtx, cancelWaiter := context.WithCancel(fsBuyer("usr_waiter"))
 	waiter := call(waiterCtx)
 	cancelWaiter()
@@ -163,7 +179,7 @@ func TestFlashSaleTokenWaitersLeaveTheSharedReadRunning(t *testing.T) {
 	cancelLeader()
 	fsWantCode(t, <-leader, domain.EUNAVAILABLE, "still loading", "try again")
 
-	close(h.source.gate)
+	gate.open()
 	tok, err := h.sale.PurchaseToken(fsBuyer(fsBuyerID), fsEventID)
 	if err != nil {
 		t.Fatalf("PurchaseToken after the read: %v", err)
@@ -172,17 +188,14 @@ func TestFlashSaleTokenWaitersLeaveTheSharedReadRunning(t *testing.T) {
 		t.Fatalf("token = %q, want %q", got, want)
 	}
 	fsWantCount(t, "Source.HotEvent calls", &h.source.calls, 1)
-	h.source.mu.Lock()
-	gatedErr := h.source.gatedCtxErr
-	h.source.mu.Unlock()
-	if gatedErr != nil {
+	if gatedErr := gate.heldCtxErr(); gatedErr != nil {
 		t.Fatalf("the shared read's ctx ended with its callers' (%v); want it detached", gatedErr)
 	}
 }
 
 func TestFlashSaleTokenTransientErrorIsNotCached(t *testing.T) {
 	h := fsNewHarness()
-	h.source.put(fsEvent())
+	h.source.Put(fsEvent())
 	h.hot.put(t, fsEvent(), 500, false)
 	down := errors.New("pg: connection refused")
 	h.source.setErr(down)
@@ -219,16 +232,29 @@ func TestFlashSalePurchaseLoadsAnUnloadedEventOnce(t *testing.T) {
 			h := fsNewHarness()
 			ev := fsEvent()
 			ev.LoadedBefore = tt.loadedBefore
-			h.source.put(ev)
-			h.source.delay = 5 * time.Millisecond
-			h.hot.loadDelay = 20 * time.Millisecond
+			h.source.Put(ev)
 
 			const n = 200
+			// The event's first read is held until every buyer waits on it,
+			// and its load until every buyer waits on that: then the n
+			// buyers share one of each (or, were they not shared, each has
+			// started its own), not merely what the first one left.
+			var joins fsJoins
+			h.source.hold = func(context.Context, string) {
+				fsAwait(t, "every buyer waits on the event's read", func() bool {
+					return joins.n.Load() >= n || h.source.calls.Load() >= n
+				})
+			}
+			h.hot.holdLoad = func() {
+				fsAwait(t, "every buyer waits on the load", func() bool {
+					return joins.n.Load() >= 2*n || h.hot.loadCalls.Load() >= n
+				})
+			}
 			results := make([]*domain.PurchaseResult, n)
 			errs := make([]error, n)
 			fsConcurrently(n, func(i int) {
 				buyer := fmt.Sprintf("usr_b%03d", i)
-				results[i], errs[i] = h.sale.Purchase(fsBuyer(buyer), fsRequest(buyer, 1, "key-1"))
+				results[i], errs[i] = h.sale.Purchase(joins.in(fsBuyer(buyer)), fsRequest(buyer, 1, "key-1"))
 			})
 
 			orderIDs := map[string]bool{}
@@ -255,6 +281,7 @@ func TestFlashSalePurchaseLoadsAnUnloadedEventOnce(t *testing.T) {
 			fsWantCount(t, "Settled calls", &h.settledCalls, tt.wantSettled)
 			fsWantCount(t, "Hot.Load calls", &h.hot.loadCalls, 1)
 			fsWantCount(t, "Source.MarkLoaded calls", &h.source.markCalls, tt.wantMarks)
+			fsWantCount(t, "buyers waiting on a shared read or load", &joins.n, 2*n)
 			if got, want := h.hot.remaining(fsEventID), 500-n; got != want {
 				t.Fatalf("hot stock left = %d, want %d", got, want)
 			}
@@ -293,7 +320,7 @@ func TestFlashSalePurchaseRebuildsOnlyWhenSettled(t *testing.T) {
 			h := fsNewHarness()
 			ev := fsEvent()
 			ev.LoadedBefore = tt.loadedBefore
-			h.source.put(ev)
+			h.source.Put(ev)
 			h.settled.Store(tt.settled)
 			h.settledErr = tt.settledErr
 			req := fsRequest(fsBuyerID, 2, "key-1")
@@ -329,7 +356,7 @@ func TestFlashSalePurchaseRebuildsOnlyWhenSettled(t *testing.T) {
 		h := fsNewHarness()
 		ev := fsEvent()
 		ev.LoadedBefore = true
-		h.source.put(ev)
+		h.source.Put(ev)
 		h.settled.Store(false)
 		_, err := h.sale.Purchase(fsBuyer(fsBuyerID), fsRequest(fsBuyerID, 1, "key-1"))
 		fsWantCode(t, err, domain.EUNAVAILABLE, "try again")
@@ -351,7 +378,7 @@ func TestFlashSalePurchaseRebuildsOnlyWhenSettled(t *testing.T) {
 func TestFlashSalePurchasePublishesANewReservationOnce(t *testing.T) {
 	h := fsNewHarness()
 	ev := fsEvent()
-	h.source.put(ev)
+	h.source.Put(ev)
 	h.hot.put(t, ev, 500, false)
 	ctx := domain.NewContextWithRequestID(fsBuyer(fsBuyerID), "req-1")
 
@@ -490,7 +517,7 @@ func TestFlashSalePurchasePublishesANewReservationOnce(t *testing.T) {
 
 func TestFlashSalePurchasePublishErrorIsLoggedNotReturned(t *testing.T) {
 	h := fsNewHarness()
-	h.source.put(fsEvent())
+	h.source.Put(fsEvent())
 	h.hot.put(t, fsEvent(), 500, false)
 	h.pub.err = errors.New("nats: no responders available for request")
 
@@ -568,7 +595,7 @@ func TestFlashSalePurchaseChecksCallerRequestAndToken(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := fsNewHarness()
-			h.source.put(fsEvent())
+			h.source.Put(fsEvent())
 			h.hot.put(t, fsEvent(), 500, false)
 			h.tokens.verifyErr = tt.verifyErr
 
@@ -632,7 +659,7 @@ func TestFlashSaleTokenOnlyWhileLive(t *testing.T) {
 			src := ev
 			src.Closed, src.Remaining = tt.cachedClosed, tt.cachedLeft
 			fsHeldElsewhere(&src)
-			h.source.put(src)
+			h.source.Put(src)
 			if tt.loaded {
 				h.hot.put(t, ev, tt.hotLeft, tt.hotClosed)
 			}
@@ -653,7 +680,7 @@ func TestFlashSaleTokenOnlyWhileLive(t *testing.T) {
 			if err != nil {
 				t.Fatalf("PurchaseToken: %v", err)
 			}
-			if got, want := tok.Token, fsToken(fsBuyerID, fsEventID); got != want {
+			if got, want := tok.Token, fsTokenAt(tt.now, fsBuyerID, fsEventID); got != want {
 				t.Fatalf("token = %q, want %q", got, want)
 			}
 			fsWantCount(t, "Tokens.Issue calls", &h.tokens.issueCalls, 1)
@@ -670,7 +697,7 @@ func TestFlashSaleTokenOnlyWhileLive(t *testing.T) {
 			{"seller", fsCtx(domain.Principal{UserID: fsSellerID, Role: domain.RoleSeller}), domain.EFORBIDDEN},
 		} {
 			h := fsNewHarness()
-			h.source.put(fsEvent())
+			h.source.Put(fsEvent())
 			h.hot.put(t, fsEvent(), 10, false)
 			tok, err := h.sale.PurchaseToken(c.ctx, fsEventID)
 			if tok != nil {

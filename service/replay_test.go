@@ -27,7 +27,7 @@ func TestFlashSaleExpiredTokenReplaysTheFirstAnswer(t *testing.T) {
 	h := fsNewHarness()
 	ev := fsEvent()
 	ev.Stock, ev.Remaining = 3, 3
-	h.source.put(ev)
+	h.source.Put(ev)
 	h.hot.put(t, ev, 3, false)
 	buyer2 := "usr_buyer2"
 
@@ -92,7 +92,7 @@ func TestFlashSaleExpiredTokenReplaysTheFirstAnswer(t *testing.T) {
 func TestFlashSaleExpiredTokenReadsPostgresWhenTheHotStockLostTheEvent(t *testing.T) {
 	h := fsNewHarness()
 	ev := fsEvent()
-	h.source.put(ev)
+	h.source.Put(ev)
 	kept := domain.Reservation{
 		OrderID: fsOrderID(7), BuyerID: fsBuyerID, EventID: fsEventID, ProductID: ev.ProductID, SellerID: ev.SellerID,
 		Quantity: 2, UnitPriceCents: ev.PriceCents, CreatedAt: fsT0.Add(-time.Minute), IdempotencyKey: "k-kept", RemainingAfter: 41,

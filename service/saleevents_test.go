@@ -115,7 +115,7 @@ func TestSaleEventsCreatePreheatsOnlyWithinTheWindow(t *testing.T) {
 			}
 			hev := fsEvent()
 			hev.StartsAt = fsT0.Add(tt.startsIn)
-			h.source.put(hev)
+			h.source.Put(hev)
 			if tt.preloaded {
 				h.hot.put(t, hev, 500, false)
 			}

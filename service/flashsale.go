@@ -37,9 +37,15 @@ type FlashSale struct {
 	// Live is told of stock and order changes; never nil
 	// (domain.NopNotifier for nobody).
 	Live domain.LiveNotifier
+	// SoldOutRecheck is how long a press may be answered from what this
+	// instance knows of a sold-out, closed or ended event before the hot
+	// stock is asked again (DefaultSoldOutRecheck when zero): the bound on
+	// how long returned stock can go unseen. See soldOutMarks.
+	SoldOutRecheck time.Duration
 
-	loads  singleflight.Group
-	events eventCache
+	loads   singleflight.Group
+	events  eventCache
+	soldOut soldOutMarks
 }
 
 var _ domain.FlashSaleService = (*FlashSale)(nil)
@@ -93,6 +99,11 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	if err := s.Tokens.Verify(r.Token, me.UserID, r.EventID); err != nil {
 		return nil, err
 	}
+	// Load shedding: once the stock is gone, presses that cannot be the
+	// replay of a reservation are answered here, without the hot stock.
+	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID); out != nil {
+		return out, nil
+	}
 	now := s.Now()
 	rsv := domain.Reservation{
 		OrderID:   s.NewOrderID(r.EventID),
@@ -114,6 +125,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	} else if err != nil {
 		return nil, err
 	}
+	s.noteAnswer(ctx, r.EventID, res)
 	left := res.Remaining
 	out := &domain.PurchaseResult{Outcome: res.Outcome, Remaining: &left}
 	if res.Outcome == domain.OutcomeReserved && res.Reservation != nil {

@@ -69,7 +69,8 @@ type FlashSaleService interface {
 	// oversells, never gives a buyer more than the event's perUserLimit,
 	// and answers a repeated idempotency key with the first answer.
 	// INVALID (bad input or token), NOT_FOUND (unknown event),
-	// UNAVAILABLE (the event is being rebuilt; retry).
+	// UNAVAILABLE (the event is being rebuilt, or too many purchases are
+	// under way: retry, after the error's RetryAfter when it has one).
 	Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseResult, error)
 }
 

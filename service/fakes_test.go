@@ -161,11 +161,15 @@ type fsHot struct {
 	closed   []string
 	released []*domain.Order
 
-	loadDelay  time.Duration
-	loadErr    error
-	closeErr   error
-	releaseErr error
-	findErr    error
+	loadDelay time.Duration
+	loadErr   error
+	// reserveGate, when set, holds every Reserve until it is closed;
+	// reserveEntered is told of each Reserve that reached the gate.
+	reserveGate    chan struct{}
+	reserveEntered chan struct{}
+	closeErr       error
+	releaseErr     error
+	findErr        error
 
 	reserveCalls  atomic.Int64
 	loadCalls     atomic.Int64
@@ -214,6 +218,10 @@ func (h *fsHot) Reserve(ctx context.Context, r domain.Reservation, key string, n
 	h.mu.Lock()
 	h.reserves = append(h.reserves, fsReserveCall{r: r, key: key, now: now})
 	h.mu.Unlock()
+	if h.reserveGate != nil {
+		h.reserveEntered <- struct{}{}
+		<-h.reserveGate
+	}
 	return h.HotStock.Reserve(ctx, r, key, now)
 }
 

@@ -42,10 +42,17 @@ type FlashSale struct {
 	// stock is asked again (DefaultSoldOutRecheck when zero): the bound on
 	// how long returned stock can go unseen. See soldOutMarks.
 	SoldOutRecheck time.Duration
+	// MaxPurchasesInFlight bounds the purchases that reach the hot stock
+	// at once (DefaultMaxPurchasesInFlight when zero); a purchase waits at
+	// most PurchaseWait (DefaultPurchaseWait when zero) for its turn, then
+	// gets UNAVAILABLE with a retry-after. Set both before use.
+	MaxPurchasesInFlight int
+	PurchaseWait         time.Duration
 
-	loads   singleflight.Group
-	events  eventCache
-	soldOut soldOutMarks
+	admission admission
+	loads     singleflight.Group
+	events    eventCache
+	soldOut   soldOutMarks
 }
 
 var _ domain.FlashSaleService = (*FlashSale)(nil)
@@ -104,6 +111,11 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID); out != nil {
 		return out, nil
 	}
+	release, err := s.admit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	now := s.Now()
 	rsv := domain.Reservation{
 		OrderID:   s.NewOrderID(r.EventID),

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -172,4 +173,42 @@ func TestFlashSaleClosedAndEndedRejectsRunNoRedisCommand(t *testing.T) {
 		}
 		fsWantCount(t, "Redis commands of the presses after the end", &counter.n, 0)
 	})
+}
+
+// A purchase that cannot start within PurchaseWait, every slot being held
+// by a purchase in the hot stock, is refused UNAVAILABLE with that
+// retry-after; once the slot frees, purchases go through again.
+func TestFlashSalePurchaseAdmissionIsBounded(t *testing.T) {
+	h := fsNewHarness()
+	h.hot.put(t, fsEvent(), 10, false)
+	h.sale.MaxPurchasesInFlight, h.sale.PurchaseWait = 1, 20*time.Millisecond
+	h.hot.reserveGate, h.hot.reserveEntered = make(chan struct{}), make(chan struct{}, 1)
+
+	held := make(chan error, 1)
+	go func() {
+		res, err := h.sale.Purchase(fsBuyer("usr_first"), fsRequest("usr_first", 1, "k"))
+		if err == nil && res.Outcome != domain.OutcomeReserved {
+			err = fmt.Errorf("outcome %s, want RESERVED", res.Outcome)
+		}
+		held <- err
+	}()
+	<-h.hot.reserveEntered // the only slot is held, inside the hot stock
+
+	_, err := h.sale.Purchase(fsBuyer("usr_second"), fsRequest("usr_second", 1, "k"))
+	fsWantCode(t, err, domain.EUNAVAILABLE, "try again")
+	var de *domain.Error
+	if !errors.As(err, &de) || de.RetryAfter != h.sale.PurchaseWait {
+		t.Fatalf("refusal = %#v, want RetryAfter %v", err, h.sale.PurchaseWait)
+	}
+	fsWantCount(t, "Hot.Reserve calls while the slot is held", &h.hot.reserveCalls, 1)
+
+	close(h.hot.reserveGate)
+	if err := <-held; err != nil {
+		t.Fatalf("the first purchase: %v", err)
+	}
+	h.hot.reserveGate = nil
+	res, err := h.sale.Purchase(fsBuyer("usr_second"), fsRequest("usr_second", 1, "k2"))
+	if err != nil || res.Outcome != domain.OutcomeReserved {
+		t.Fatalf("a purchase once the slot is free = %+v, %v; want RESERVED", res, err)
+	}
 }

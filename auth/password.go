@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
 	"flashlive/domain"
+	"flashlive/internal/slots"
 )
 
 // Params are argon2id's cost parameters.
@@ -30,11 +32,20 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, KeyLen: 32, S
 // Hasher implements domain.PasswordHasher with argon2id. At most a fixed
 // number of hashes are computed at once, so that a storm of logins queues
 // (and, past its deadline, fails UNAVAILABLE) instead of taking every core
-// and all memory from the purchase path.
+// and all memory from the purchase path. No hash waits longer than Wait for
+// its turn, whatever its context's deadline: the queue stays short.
 type Hasher struct {
+	// Wait bounds how long a hash waits for a slot (DefaultHashWait when
+	// zero; set before use); past it, UNAVAILABLE with a retry-after.
+	Wait time.Duration
+
 	params Params
 	slots  chan struct{}
 }
+
+// DefaultHashWait is how long a hash waits for a slot by default: many
+// hashes' time, a person's patience.
+const DefaultHashWait = time.Second
 
 var _ domain.PasswordHasher = (*Hasher)(nil)
 
@@ -48,12 +59,14 @@ func NewHasher(p Params, concurrency int) *Hasher {
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return domain.Errorf(domain.EUNAVAILABLE, "too many sign-ins at once; try again in a moment")
+	wait := h.Wait
+	if wait <= 0 {
+		wait = DefaultHashWait
 	}
+	if !slots.Acquire(ctx, h.slots, wait) {
+		return domain.Retry(domain.EUNAVAILABLE, wait, "too many sign-ins at once; try again in a moment")
+	}
+	return nil
 }
 
 func (h *Hasher) release() { <-h.slots }

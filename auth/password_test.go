@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"runtime"
 	"strings"
 	"sync"
@@ -265,6 +266,28 @@ func TestHasherBoundedConcurrency(t *testing.T) {
 	}
 	if got := len(h.slots); got != 0 {
 		t.Fatalf("%d slots held after every hash returned, want 0", got)
+	}
+}
+
+// A hash waits at most Wait for a slot, even when its context has no
+// deadline, and then asks the client to come back after Wait.
+func TestHasherWaitIsBounded(t *testing.T) {
+	h := NewHasher(cheapHashParams, 1)
+	h.Wait = 10 * time.Millisecond
+	if err := h.acquire(context.Background()); err != nil { // the only slot, held
+		t.Fatalf("acquire: %v", err)
+	}
+	defer h.release()
+	_, err := h.Hash(context.Background(), "password")
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != domain.EUNAVAILABLE {
+		t.Fatalf("Hash with the slot held: err = %v, want code %s", err, domain.EUNAVAILABLE)
+	}
+	if got, want := de.RetryAfter, h.Wait; got != want {
+		t.Fatalf("RetryAfter = %v, want %v", got, want)
+	}
+	if got, want := len(h.slots), 1; got != want {
+		t.Fatalf("%d slots held after the refusal, want %d (the test's)", got, want)
 	}
 }
 

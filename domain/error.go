@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Every error a client can see carries one of them, in GraphQL as
@@ -24,6 +25,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, when positive, is how long the client should wait before
+	// trying again (RATE_LIMITED, UNAVAILABLE): in GraphQL,
+	// extensions.retryAfterMs.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.
@@ -34,6 +39,14 @@ func (e *Error) Error() string {
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code string, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Retry returns an *Error with the given code and message that asks the
+// client to try again after d.
+func Retry(code string, d time.Duration, format string, args ...any) *Error {
+	e := Errorf(code, format, args...)
+	e.RetryAfter = d
+	return e
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for

@@ -73,7 +73,8 @@ type FlashSaleService interface {
 	// though an expired token never reserves anything new.
 	// INVALID (bad input or token, an expired token for a key not
 	// answered), NOT_FOUND (unknown event), UNAVAILABLE (the event is
-	// being rebuilt; retry).
+	// being rebuilt, or too many purchases are under way: retry, after the
+	// error's RetryAfter when it has one).
 	Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseResult, error)
 }
 
@@ -180,6 +181,23 @@ type ReserveResult struct {
 	// Reservation is set for RESERVED, and is the first one when the
 	// idempotency key was seen before.
 	Reservation *Reservation
+	// Replay reports whether the idempotency key was seen before: the
+	// answer is then the first one, as it was (its Remaining too), and
+	// says nothing of the stock now.
+	Replay bool
+}
+
+// HotSaleView is what the hot stock says, in one atomic read, of whether
+// an event can sell anything now, and of who may hold a kept RESERVED
+// answer for it (see HotStock.SaleView).
+type HotSaleView struct {
+	Remaining int
+	Closed    bool
+	EndsAt    time.Time
+	// Buyers are the buyers ever answered RESERVED for the event (a
+	// reservation or a kept answer a load restored): every buyer with a
+	// key whose first answer took stock is among them.
+	Buyers []string
 }
 
 // ErrNotLoaded is returned by HotStock when an event is not in the hot
@@ -239,6 +257,11 @@ type HotStock interface {
 
 	// Forget deletes the outbox records of orders that are written.
 	Forget(ctx context.Context, rs []Reservation) error
+
+	// SaleView returns, in one atomic read, the event's stock left,
+	// whether it is closed, its end, and the buyers ever answered
+	// RESERVED for it. ErrNotLoaded when the event is not loaded.
+	SaleView(ctx context.Context, eventID string) (HotSaleView, error)
 
 	// Tally returns, in one atomic read, the event's stock left and the
 	// units of each outbox record: what the hot stock says of stock

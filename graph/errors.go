@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -26,6 +27,9 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &de):
 			gerr.Message = de.Message
 			gerr.Extensions = map[string]any{"code": de.Code}
+			if de.RetryAfter > 0 {
+				gerr.Extensions["retryAfterMs"] = max(de.RetryAfter.Milliseconds(), 1)
+			}
 		case errors.As(err, new(*internalError)):
 			logger.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gerr.Path.String())
 			gerr.Message = "internal error"
@@ -55,6 +59,10 @@ func (e *internalError) Unwrap() error { return e.err }
 // gqlgen makes about the request (bad argument values), which it shows.
 func markInternal(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
+	if err != nil && !errors.As(err, new(*domain.Error)) && errors.Is(err, context.DeadlineExceeded) {
+		// The operation's deadline (or a store's own timeout) passed.
+		return res, domain.Retry(domain.EUNAVAILABLE, time.Second, "the request took too long; try again in a moment")
+	}
 	if err != nil && !errors.As(err, new(*domain.Error)) && !errors.As(err, new(*internalError)) &&
 		!errors.As(err, new(*gqlerror.Error)) { // gqlgen's own, such as "introspection disabled"
 		err = &internalError{err}

@@ -49,7 +49,16 @@ type Options struct {
 	// "localhost:*") whose pages may open subscriptions besides the
 	// server's own origin.
 	OriginPatterns []string
+	// OperationTimeout bounds every query and mutation, from parse to
+	// answer (DefaultOperationTimeout when zero); what runs past it
+	// answers UNAVAILABLE with a retry-after. Subscriptions are not bounded:
+	// they last as long as their socket.
+	OperationTimeout time.Duration
 }
+
+// DefaultOperationTimeout is the deadline of a query or mutation when
+// Options.OperationTimeout is zero.
+const DefaultOperationTimeout = 10 * time.Second
 
 // NewHandler returns the /graphql HTTP handler: POST JSON, GET for queries
 // only, an LRU cache of parsed queries, the shape and complexity limits, the
@@ -89,10 +98,30 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	}
 	srv.Use(shapeLimit{MaxDepth: lim.MaxDepth, MaxFields: lim.MaxFields, NoIntrospection: !o.Dev})
 	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
+	srv.AroundOperations(operationDeadline(o.OperationTimeout))
 	srv.AroundFields(markInternal)
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
 	return r.withLoaders(srv)
+}
+
+// operationDeadline gives every query and mutation a context that ends
+// after d (DefaultOperationTimeout when d is zero).
+func operationDeadline(d time.Duration) graphql.OperationMiddleware {
+	if d <= 0 {
+		d = DefaultOperationTimeout
+	}
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
+			return next(ctx)
+		}
+		ctx, cancel := context.WithTimeout(ctx, d)
+		h := next(ctx)
+		return func(ctx context.Context) *graphql.Response {
+			defer cancel()
+			return h(ctx)
+		}
+	}
 }
 
 func or(v, def int) int {

@@ -275,11 +275,15 @@ type fsHot struct {
 
 	// holdLoad, when set, runs at the start of every Load: a test keeps
 	// the load there until what it waits for has happened.
-	holdLoad   func()
-	loadErr    error
-	closeErr   error
-	releaseErr error
-	findErr    error
+	holdLoad func()
+	loadErr  error
+	// reserveGate, when set, holds every Reserve until it is closed;
+	// reserveEntered is told of each Reserve that reached the gate.
+	reserveGate    chan struct{}
+	reserveEntered chan struct{}
+	closeErr       error
+	releaseErr     error
+	findErr        error
 
 	reserveCalls  atomic.Int64
 	loadCalls     atomic.Int64
@@ -329,6 +333,10 @@ func (h *fsHot) Reserve(ctx context.Context, r domain.Reservation, key string, n
 	h.mu.Lock()
 	h.reserves = append(h.reserves, fsReserveCall{r: r, key: key, now: now})
 	h.mu.Unlock()
+	if h.reserveGate != nil {
+		h.reserveEntered <- struct{}{}
+		<-h.reserveGate
+	}
 	return h.HotStock.Reserve(ctx, r, key, now)
 }
 

@@ -37,9 +37,22 @@ type FlashSale struct {
 	// Live is told of stock and order changes; never nil
 	// (domain.NopNotifier for nobody).
 	Live domain.LiveNotifier
+	// SoldOutRecheck is how long a press may be answered from what this
+	// instance knows of a sold-out, closed or ended event before the hot
+	// stock is asked again (DefaultSoldOutRecheck when zero): the bound on
+	// how long returned stock can go unseen. See soldOutMarks.
+	SoldOutRecheck time.Duration
+	// MaxPurchasesInFlight bounds the purchases that reach the hot stock
+	// at once (DefaultMaxPurchasesInFlight when zero); a purchase waits at
+	// most PurchaseWait (DefaultPurchaseWait when zero) for its turn, then
+	// gets UNAVAILABLE with a retry-after. Set both before use.
+	MaxPurchasesInFlight int
+	PurchaseWait         time.Duration
 
-	loads  singleflight.Group
-	events eventCache
+	admission admission
+	loads     singleflight.Group
+	events    eventCache
+	soldOut   soldOutMarks
 }
 
 var _ domain.FlashSaleService = (*FlashSale)(nil)
@@ -93,6 +106,16 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	if err := s.Tokens.Verify(r.Token, me.UserID, r.EventID); err != nil {
 		return s.answerAgain(ctx, me.UserID, r, err)
 	}
+	// Load shedding: once the stock is gone, presses that cannot be the
+	// replay of a reservation are answered here, without the hot stock.
+	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID); out != nil {
+		return out, nil
+	}
+	release, err := s.admit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	now := s.Now()
 	rsv := domain.Reservation{
 		OrderID:   s.NewOrderID(r.EventID),
@@ -114,6 +137,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	} else if err != nil {
 		return nil, err
 	}
+	s.noteAnswer(ctx, r.EventID, res)
 	out := purchaseResult(res)
 	if got := res.Reservation; out.Order != nil && got.OrderID == rsv.OrderID {
 		// A new reservation, not the first answer to a repeated key.
@@ -144,8 +168,10 @@ func purchaseResult(res domain.ReserveResult) *domain.PurchaseResult {
 // again a key already answered, and gets the first answer, whatever the
 // event became since (sold out, ended): a buyer whose token ran out can no
 // longer get another, but must learn what the earlier press got. It
-// never reserves: a key with no kept answer, and every other refusal, is
-// refused as refusal says.
+// never reserves: a key with no kept answer is answered with the event's
+// present refusal when a sold-out mark knows it can sell the buyer
+// nothing, and refused as refusal says otherwise, as is every other
+// refusal.
 func (s *FlashSale) answerAgain(ctx context.Context, buyerID string, r domain.PurchaseRequest, refusal error) (*domain.PurchaseResult, error) {
 	if !errors.Is(refusal, domain.ErrPurchaseTokenExpired) {
 		return nil, refusal
@@ -154,10 +180,19 @@ func (s *FlashSale) answerAgain(ctx context.Context, buyerID string, r domain.Pu
 	if err != nil {
 		return nil, err
 	}
-	if res == nil {
-		return nil, refusal
+	if res != nil {
+		return purchaseResult(*res), nil
 	}
-	return purchaseResult(*res), nil
+	// No kept answer. A refusal answered from a sold-out mark is not kept
+	// (keeping it would cost the hot stock a write per reject), so a key
+	// may have been answered SOLD_OUT, ENDED or CLOSED without a trace:
+	// when the event can sell this buyer nothing, its present refusal is
+	// the answer, to any key (no token could buy anything anyway). A
+	// buyer who holds units, or an event still on sale, gets the expiry.
+	if out := s.soldOutAnswer(ctx, r.EventID, buyerID); out != nil {
+		return out, nil
+	}
+	return nil, refusal
 }
 
 // keptAnswer returns the first answer given to the buyer's key of the

@@ -254,6 +254,9 @@ func (m *Main) buildServices(context.Context) error {
 		Now:        m.Now,
 		Logger:     m.Logger,
 		Live:       m.Hub,
+
+		MaxPurchasesInFlight: m.Config.Admission.MaxPurchasesInFlight,
+		PurchaseWait:         m.Config.Admission.PurchaseWait,
 	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -342,6 +345,7 @@ func (m *Main) serve(context.Context) error {
 	cfg := m.Config
 	gql := graph.NewHandler(m.Resolver, graph.Options{
 		Dev: cfg.Dev(), Logger: m.Logger, Authenticate: m.Auth.Authenticate, OriginPatterns: originPatterns(cfg),
+		OperationTimeout: cfg.Admission.OperationTimeout,
 	})
 	var err error
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

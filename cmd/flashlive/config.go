@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,7 +56,25 @@ type Config struct {
 	DataDir        string        // FLASHLIVE_DATA_DIR: embedded NATS files
 	LogLevel       slog.Level    // FLASHLIVE_LOG_LEVEL: debug, info, warn, error
 	Seed           bool          // FLASHLIVE_SEED: demo data at start (default: on in dev)
+	Admission      Admission     // FLASHLIVE_OPERATION_TIMEOUT, FLASHLIVE_MAX_PURCHASES_IN_FLIGHT, FLASHLIVE_PURCHASE_WAIT
 }
+
+// Admission is how much work the server takes on at once.
+type Admission struct {
+	// OperationTimeout is the deadline of every GraphQL query and mutation.
+	OperationTimeout time.Duration
+	// MaxPurchasesInFlight bounds the purchases in the hot stock at once;
+	// one that cannot start within PurchaseWait is refused UNAVAILABLE.
+	MaxPurchasesInFlight int
+	PurchaseWait         time.Duration
+}
+
+// Defaults of Admission.
+const (
+	DefaultOperationTimeout     = 10 * time.Second
+	DefaultMaxPurchasesInFlight = 1024
+	DefaultPurchaseWait         = 250 * time.Millisecond
+)
 
 // Dev reports whether the process runs in the dev environment.
 func (c Config) Dev() bool { return c.Env == EnvDev }
@@ -186,6 +205,8 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	default:
 		bad("FLASHLIVE_SEED %q is not a boolean", v)
 	}
+
+	c.Admission = loadAdmission(get, bad)
 
 	if len(errs) > 0 {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))
@@ -331,4 +352,42 @@ func valueEnd(s string, i int) int {
 		return i + j
 	}
 	return len(s)
+}
+
+// loadAdmission reads Admission, reporting bad values through bad.
+func loadAdmission(get func(string) string, bad func(string, ...any)) Admission {
+	a := Admission{
+		OperationTimeout:     DefaultOperationTimeout,
+		MaxPurchasesInFlight: DefaultMaxPurchasesInFlight,
+		PurchaseWait:         DefaultPurchaseWait,
+	}
+	duration := func(k string, lo, hi time.Duration, into *time.Duration) {
+		v := get(k)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("%s %q is not a duration (such as 10s or 250ms)", k, v)
+		case d < lo || d > hi:
+			bad("%s must be between %s and %s, not %s", k, lo, hi, d)
+		default:
+			*into = d
+		}
+	}
+	duration("FLASHLIVE_OPERATION_TIMEOUT", 100*time.Millisecond, 5*time.Minute, &a.OperationTimeout)
+	duration("FLASHLIVE_PURCHASE_WAIT", time.Millisecond, 10*time.Second, &a.PurchaseWait)
+	if v := get("FLASHLIVE_MAX_PURCHASES_IN_FLIGHT"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("FLASHLIVE_MAX_PURCHASES_IN_FLIGHT %q is not a whole number", v)
+		case n < 1 || n > 1_000_000:
+			bad("FLASHLIVE_MAX_PURCHASES_IN_FLIGHT must be between 1 and 1000000, not %d", n)
+		default:
+			a.MaxPurchasesInFlight = n
+		}
+	}
+	return a
 }

@@ -51,6 +51,7 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		DataDir:        ".data",
 		LogLevel:       slog.LevelInfo,
 		Seed:           true,
+		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(FLASHLIVE_ENV=dev) =\n%+v\nwant\n%+v", got, want)
@@ -86,6 +87,7 @@ func TestLoadConfigProd(t *testing.T) {
 		DataDir:        ".data",
 		LogLevel:       slog.LevelInfo,
 		Seed:           false,
+		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(prod) =\n%+v\nwant\n%+v", got, want)
@@ -233,6 +235,16 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"origin without host", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "https://"}, []string{"FLASHLIVE_ALLOWED_ORIGINS"}},
 		{"one bad origin among good ones", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "https://a.example.com,ftp://x,http://localhost:3000"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"ftp://x"`}},
 
+		{"operation timeout not a duration", false, map[string]string{"FLASHLIVE_OPERATION_TIMEOUT": "ten"}, []string{"FLASHLIVE_OPERATION_TIMEOUT", `"ten"`, "not a duration"}},
+		{"operation timeout too short", false, map[string]string{"FLASHLIVE_OPERATION_TIMEOUT": "10ms"}, []string{"FLASHLIVE_OPERATION_TIMEOUT", "between 100ms and 5m0s", "not 10ms"}},
+		{"operation timeout too long", false, map[string]string{"FLASHLIVE_OPERATION_TIMEOUT": "1h"}, []string{"FLASHLIVE_OPERATION_TIMEOUT", "between 100ms and 5m0s"}},
+		{"purchase wait not a duration", false, map[string]string{"FLASHLIVE_PURCHASE_WAIT": "250"}, []string{"FLASHLIVE_PURCHASE_WAIT", `"250"`, "not a duration"}},
+		{"purchase wait zero", false, map[string]string{"FLASHLIVE_PURCHASE_WAIT": "0s"}, []string{"FLASHLIVE_PURCHASE_WAIT", "between 1ms and 10s"}},
+		{"purchase wait too long", false, map[string]string{"FLASHLIVE_PURCHASE_WAIT": "1m"}, []string{"FLASHLIVE_PURCHASE_WAIT", "between 1ms and 10s"}},
+		{"purchases in flight not a number", false, map[string]string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT": "many"}, []string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT", `"many"`, "not a whole number"}},
+		{"purchases in flight zero", false, map[string]string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT": "0"}, []string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT", "between 1 and 1000000", "not 0"}},
+		{"purchases in flight too many", false, map[string]string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT": "2000000"}, []string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT", "between 1 and 1000000"}},
+
 		{"unknown log level", false, map[string]string{"FLASHLIVE_LOG_LEVEL": "loud"}, []string{"FLASHLIVE_LOG_LEVEL", `"loud"`}},
 
 		{"seed not a boolean", false, map[string]string{"FLASHLIVE_SEED": "maybe"}, []string{"FLASHLIVE_SEED", `"maybe"`, "not a boolean"}},
@@ -361,6 +373,25 @@ func TestLoadConfigPaymentTimeout(t *testing.T) {
 		if got := c.PaymentTimeout; got != tt.want {
 			t.Fatalf("FLASHLIVE_PAYMENT_TIMEOUT=%q: PaymentTimeout = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestLoadConfigAdmission(t *testing.T) {
+	c, _, err := LoadConfig(cfgGetenv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Admission, (Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond}); got != want {
+		t.Fatalf("default Admission = %+v, want %+v", got, want)
+	}
+	c, _, err = LoadConfig(cfgGetenv(map[string]string{
+		"FLASHLIVE_OPERATION_TIMEOUT": "3s", "FLASHLIVE_MAX_PURCHASES_IN_FLIGHT": "64", "FLASHLIVE_PURCHASE_WAIT": "40ms",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Admission, (Admission{OperationTimeout: 3 * time.Second, MaxPurchasesInFlight: 64, PurchaseWait: 40 * time.Millisecond}); got != want {
+		t.Fatalf("Admission = %+v, want %+v", got, want)
 	}
 }
 

@@ -54,6 +54,7 @@ func Run(t *testing.T, newHot func(t *testing.T) domain.HotStock) {
 		{"ReleaseAndLoad", testReleaseAndLoad},
 		{"Outbox", one(testOutbox)},
 		{"Remaining", one(testRemaining)},
+		{"SaleView", one(testSaleView)},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newHot) })
 	}

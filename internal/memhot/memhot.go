@@ -59,6 +59,7 @@ type event struct {
 	held       map[string]int
 	orders     map[string]heldUnits // the orders whose units were taken here
 	outbox     map[string]domain.Reservation
+	buyers     map[string]struct{} // ever answered RESERVED; only grows
 }
 
 // meta is an event's meta hash; times are Unix milliseconds, as stored.
@@ -146,7 +147,9 @@ func (s *HotStock) Reserve(_ context.Context, r domain.Reservation, idempotencyK
 	defer s.mu.Unlock()
 	k := idemKey(r.EventID, r.BuyerID, idempotencyKey)
 	if a, ok := s.answers[k]; ok && s.Now().Before(a.expires) {
-		return copyResult(a.res), nil
+		res := copyResult(a.res)
+		res.Replay = true
+		return res, nil
 	}
 	e, ok := s.loadedEvent(r.EventID)
 	if !ok {
@@ -182,6 +185,7 @@ func (s *HotStock) Reserve(_ context.Context, r domain.Reservation, idempotencyK
 	m.remaining -= r.Quantity
 	e.held[r.BuyerID] += r.Quantity
 	e.orders[r.OrderID] = heldUnits{units: r.Quantity, buyer: r.BuyerID}
+	e.addBuyer(r.BuyerID)
 	rsv := domain.Reservation{
 		OrderID:        r.OrderID,
 		BuyerID:        r.BuyerID,
@@ -283,6 +287,7 @@ func (s *HotStock) Load(_ context.Context, ev domain.HotEvent) (bool, error) {
 	for b, n := range ev.Held {
 		if n != 0 {
 			e.held[b] = n
+			e.addBuyer(b)
 		}
 	}
 	e.orders = map[string]heldUnits{}
@@ -294,6 +299,7 @@ func (s *HotStock) Load(_ context.Context, ev domain.HotEvent) (bool, error) {
 			continue
 		}
 		s.answers[a.key] = answer{res: copyResult(a.res), expires: now.Add(a.ttl)}
+		e.addBuyer(a.res.Reservation.BuyerID)
 	}
 	e.meta = meta{
 		productID: ev.ProductID, sellerID: ev.SellerID, priceCents: ev.PriceCents,
@@ -302,6 +308,29 @@ func (s *HotStock) Load(_ context.Context, ev domain.HotEvent) (bool, error) {
 	}
 	e.loaded = true
 	return true, nil
+}
+
+func (e *event) addBuyer(id string) {
+	if e.buyers == nil {
+		e.buyers = map[string]struct{}{}
+	}
+	e.buyers[id] = struct{}{}
+}
+
+// SaleView implements domain.HotStock; Buyers are sorted.
+func (s *HotStock) SaleView(_ context.Context, eventID string) (domain.HotSaleView, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.loadedEvent(eventID)
+	if !ok {
+		return domain.HotSaleView{}, domain.ErrNotLoaded
+	}
+	v := domain.HotSaleView{Remaining: e.meta.remaining, Closed: e.meta.closed, EndsAt: time.UnixMilli(e.meta.endsMs).UTC()}
+	for b := range e.buyers {
+		v.Buyers = append(v.Buyers, b)
+	}
+	sort.Strings(v.Buyers)
+	return v, nil
 }
 
 // IsLoaded implements domain.HotStock.

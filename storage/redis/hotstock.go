@@ -57,6 +57,7 @@ const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
 //	<prefix>{ev:ID}:outbox                hash: order ID -> reservation JSON, until Forget
 //	<prefix>{ev:ID}:idem:<buyer>:<key>    string: the first answer to the key (TTL)
 //	<prefix>{ev:ID}:closed                string: "1" once closed, loaded or not
+//	<prefix>{ev:ID}:buyers                set: the buyers ever answered RESERVED
 //
 // At every step stock = remaining + sum(held), remaining >= 0 and no
 // buyer holds more than the limit. A HotStock is safe for concurrent use.
@@ -102,6 +103,7 @@ func (s *HotStock) heldKey(eventID string) string   { return s.eventKey(eventID,
 func (s *HotStock) ordersKey(eventID string) string { return s.eventKey(eventID, "orders") }
 func (s *HotStock) outboxKey(eventID string) string { return s.eventKey(eventID, "outbox") }
 func (s *HotStock) closedKey(eventID string) string { return s.eventKey(eventID, "closed") }
+func (s *HotStock) buyersKey(eventID string) string { return s.eventKey(eventID, "buyers") }
 
 func (s *HotStock) idemKey(eventID, buyerID, key string) string {
 	return s.eventKey(eventID, "idem:"+buyerID+":"+key)
@@ -150,6 +152,7 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		s.outboxKey(r.EventID),
 		s.ordersKey(r.EventID),
 		s.idemKey(r.EventID, r.BuyerID, idempotencyKey),
+		s.buyersKey(r.EventID),
 	}
 	reply, err := s.reserve.do(ctx, keys,
 		r.BuyerID,
@@ -180,7 +183,8 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 	if a.Outcome == outcomeNotLoaded {
 		return domain.ReserveResult{}, domain.ErrNotLoaded
 	}
-	res := domain.ReserveResult{Outcome: a.Outcome, Remaining: a.Remaining, Reservation: a.Reservation}
+	dup, _ := vals[0].(int64)
+	res := domain.ReserveResult{Outcome: a.Outcome, Remaining: a.Remaining, Reservation: a.Reservation, Replay: dup == 1}
 	if a.Outcome == domain.OutcomeReserved && a.Reservation == nil {
 		return domain.ReserveResult{}, fmt.Errorf("reserve stock: RESERVED without a reservation")
 	}
@@ -287,7 +291,7 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 		}
 		args = append(args, o.OrderID, fmt.Sprintf("%d:%s", o.Units, o.BuyerID))
 	}
-	keys := []string{s.metaKey(ev.ID), s.heldKey(ev.ID), s.ordersKey(ev.ID), s.closedKey(ev.ID)}
+	keys := []string{s.metaKey(ev.ID), s.heldKey(ev.ID), s.ordersKey(ev.ID), s.closedKey(ev.ID), s.buyersKey(ev.ID)}
 	// The RESERVED answers given before, for the keys still remembered
 	// (idemTTL from the reservation): a rebuild answers their retries as
 	// the first time.
@@ -305,7 +309,7 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 			return false, fmt.Errorf("load event %s: encode kept answer: %w", ev.ID, err)
 		}
 		keys = append(keys, s.idemKey(ev.ID, r.BuyerID, r.IdempotencyKey))
-		args = append(args, string(a), ttl.Milliseconds())
+		args = append(args, string(a), ttl.Milliseconds(), r.BuyerID)
 	}
 	n, err := loadScript.Run(ctx, s.c.RDB, keys, args...).Int()
 	if err != nil {
@@ -391,6 +395,37 @@ func (s *HotStock) Tally(ctx context.Context, eventID string) (domain.HotTally, 
 		t.Outbox[id] = r.Quantity
 	}
 	return t, nil
+}
+
+// SaleView implements domain.HotStock: the meta's remaining, closed and
+// end, and the buyers set, read in one MULTI/EXEC (one slot).
+func (s *HotStock) SaleView(ctx context.Context, eventID string) (domain.HotSaleView, error) {
+	var meta *goredis.SliceCmd
+	var buyers *goredis.StringSliceCmd
+	_, err := s.c.RDB.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		meta = p.HMGet(ctx, s.metaKey(eventID), "remaining", "closed", "ends_ms")
+		buyers = p.SMembers(ctx, s.buyersKey(eventID))
+		return nil
+	})
+	if err != nil {
+		return domain.HotSaleView{}, fmt.Errorf("read sale view of %s: %w", eventID, err)
+	}
+	vals := meta.Val()
+	rem, ok := vals[0].(string)
+	if !ok {
+		return domain.HotSaleView{}, domain.ErrNotLoaded
+	}
+	n, err := strconv.Atoi(rem)
+	if err != nil {
+		return domain.HotSaleView{}, fmt.Errorf("read sale view of %s: remaining %q: %w", eventID, rem, err)
+	}
+	closed, _ := vals[1].(string)
+	endsRaw, _ := vals[2].(string)
+	ends, err := strconv.ParseInt(endsRaw, 10, 64)
+	if err != nil {
+		return domain.HotSaleView{}, fmt.Errorf("read sale view of %s: ends_ms %q: %w", eventID, endsRaw, err)
+	}
+	return domain.HotSaleView{Remaining: n, Closed: closed == "1", EndsAt: time.UnixMilli(ends).UTC(), Buyers: buyers.Val()}, nil
 }
 
 // Snapshot implements domain.HotStock with one HMGET of the event's meta.

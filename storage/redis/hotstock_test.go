@@ -702,6 +702,7 @@ func TestHotStockKeys(t *testing.T) {
 		c.Prefix + "{ev:evt_keys}:orders":                   true,
 		c.Prefix + "{ev:evt_keys}:outbox":                   true,
 		c.Prefix + "{ev:evt_keys}:idem:usr_a:k:with:colons": true,
+		c.Prefix + "{ev:evt_keys}:buyers":                   true,
 	}
 	if got, want := len(keys), len(want); got != want {
 		t.Errorf("%d keys %v, want %d", got, keys, want)

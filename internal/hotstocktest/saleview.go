@@ -1,0 +1,76 @@
+package hotstocktest
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"flashlive/domain"
+)
+
+// testSaleView pins SaleView and Replay: the buyers ever answered RESERVED
+// (held at load, restored with a kept answer, or reserved here) are listed,
+// a release or a refusal changes nothing of them, and a replay says so.
+func testSaleView(t *testing.T, s domain.HotStock) {
+	ctx := context.Background()
+	ev := event("evt_view", 3, 2)
+	if _, err := s.SaleView(ctx, ev.ID); !errors.Is(err, domain.ErrNotLoaded) {
+		t.Fatalf("SaleView before Load: err = %v, want ErrNotLoaded", err)
+	}
+	kept := domain.Reservation{
+		OrderID: "ord_kept", BuyerID: "usr_kept", EventID: ev.ID, ProductID: ev.ProductID, SellerID: ev.SellerID,
+		Quantity: 1, UnitPriceCents: ev.PriceCents, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		IdempotencyKey: "kept-key", RemainingAfter: 2,
+	}
+	ev.Remaining, ev.Held, ev.Answers = 2, map[string]int{"usr_old": 1}, []domain.Reservation{kept}
+	mustLoad(t, s, ev)
+
+	want := func(step string, remaining int, closed bool, buyers ...string) {
+		t.Helper()
+		v, err := s.SaleView(ctx, ev.ID)
+		if err != nil {
+			t.Fatalf("%s: SaleView: %v", step, err)
+		}
+		sort.Strings(v.Buyers)
+		got := domain.HotSaleView{Remaining: v.Remaining, Closed: v.Closed, EndsAt: v.EndsAt, Buyers: v.Buyers}
+		wantV := domain.HotSaleView{Remaining: remaining, Closed: closed, EndsAt: ev.EndsAt, Buyers: buyers}
+		if !got.EndsAt.Equal(wantV.EndsAt) {
+			t.Fatalf("%s: SaleView EndsAt = %v, want %v", step, got.EndsAt, wantV.EndsAt)
+		}
+		got.EndsAt, wantV.EndsAt = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(got, wantV) {
+			t.Fatalf("%s: SaleView = %+v, want %+v", step, got, wantV)
+		}
+	}
+	want("after load", 2, false, "usr_kept", "usr_old")
+
+	first := mustReserve(t, s, request(ev.ID, "usr_a", "ord_a", 2), "a", t0)
+	if first.Outcome != domain.OutcomeReserved || first.Replay {
+		t.Fatalf("first press = %s replay=%v, want RESERVED, not a replay", fmtResult(first), first.Replay)
+	}
+	out := mustReserve(t, s, request(ev.ID, "usr_b", "ord_b", 1), "b", t0)
+	if out.Outcome != domain.OutcomeSoldOut || out.Replay {
+		t.Fatalf("press after the last unit = %s replay=%v, want SOLD_OUT, not a replay", fmtResult(out), out.Replay)
+	}
+	want("sold out", 0, false, "usr_a", "usr_kept", "usr_old")
+
+	for _, c := range []struct {
+		buyer, key string
+		wantOut    domain.PurchaseOutcome
+	}{{"usr_a", "a", domain.OutcomeReserved}, {"usr_b", "b", domain.OutcomeSoldOut}, {"usr_kept", "kept-key", domain.OutcomeReserved}} {
+		again := mustReserve(t, s, request(ev.ID, c.buyer, "ord_again_"+c.buyer, 1), c.key, t0)
+		if again.Outcome != c.wantOut || !again.Replay {
+			t.Fatalf("re-asking %s's key = %s replay=%v, want %s, a replay", c.buyer, fmtResult(again), again.Replay, c.wantOut)
+		}
+	}
+
+	mustRelease(t, s, first.Reservation.Order(domain.OrderCancelled, nil), true)
+	want("after a release", 2, false, "usr_a", "usr_kept", "usr_old")
+	if err := s.Close(ctx, ev.ID); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	want("closed", 2, true, "usr_a", "usr_kept", "usr_old")
+}

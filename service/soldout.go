@@ -1,0 +1,196 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"flashlive/domain"
+)
+
+// DefaultSoldOutRecheck is how often, at most, an instance asks the hot
+// stock whether an event it knows to be sold out (or closed, or ended) can
+// sell again, when FlashSale.SoldOutRecheck is zero: the bound on how long
+// returned stock can go unseen.
+const DefaultSoldOutRecheck = 500 * time.Millisecond
+
+// Bounds of what the sold-out marks hold: past maxMarkedEvents the marks
+// start afresh; an event with more than maxMarkedBuyers buyers is not
+// marked (its presses go to the hot stock, as they did before).
+const (
+	maxMarkedEvents = 10_000
+	maxMarkedBuyers = 100_000
+)
+
+// soldOutMarks is what one instance knows of the events that can sell
+// nothing now, so that their presses are answered without a call to the
+// hot stock: load shedding once the stock is gone.
+//
+// A mark is made from a fresh answer of the hot stock (never a replay,
+// whose figures are old): SOLD_OUT or RESERVED with nothing left, CLOSED,
+// ENDED. It is then confirmed by one read of the event's sale view, which
+// also lists the buyers ever answered RESERVED. It is trusted for the
+// recheck interval; the first press after that re-reads the view (one
+// call per event per interval per instance, however many presses), and the
+// others are answered from the mark meanwhile. So, without any message
+// between instances, returned stock (a cancel, an expiry, a refused
+// reservation, a repair) is seen everywhere within the interval plus one
+// read.
+//
+// What it keeps:
+//   - A press is answered from a mark only as the hot stock would answer
+//     it: CLOSED, then ENDED, then SOLD_OUT (nothing left: every quantity
+//     is refused), the order of reserve.lua's checks.
+//   - A key whose first answer took stock always gets that answer: only
+//     the buyers in the view's list can have one, and their presses go to
+//     the hot stock, which replays it. The one gap is a buyer whose
+//     reservation came after this instance's last read (the stock came
+//     back and went again within the interval): their re-ask may be
+//     answered SOLD_OUT until the next read, within the interval.
+//   - A press answered from a mark is not remembered under its key (that
+//     would cost a write): it took nothing, and a retry of the key after
+//     the stock came back is a new press. Refusals the hot stock gave are
+//     still kept there, as before.
+type soldOutMarks struct {
+	mu sync.Mutex
+	m  map[string]*soldOutMark
+	// answered counts the presses answered from a mark.
+	answered atomic.Int64
+}
+
+type soldOutMark struct {
+	// ready is false while the first read of the view is under way: the
+	// mark answers nothing yet, and no one else reads.
+	ready     bool
+	checking  bool // a re-read is under way
+	checked   time.Time
+	remaining int
+	closed    bool
+	endsAt    time.Time
+	buyers    map[string]struct{}
+}
+
+// outcome is what the hot stock would answer a press at now, by the mark.
+func (k *soldOutMark) outcome(now time.Time) domain.PurchaseOutcome {
+	switch {
+	case k.closed:
+		return domain.OutcomeClosed
+	case !now.Before(k.endsAt):
+		return domain.OutcomeEnded
+	default:
+		return domain.OutcomeSoldOut
+	}
+}
+
+// lookup is what a press of buyer on the event finds: an answer (ok), or a
+// re-read it must make (recheck), or neither (go to the hot stock).
+func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time.Duration) (res *domain.PurchaseResult, recheck bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.m[eventID]
+	if k == nil || !k.ready {
+		return nil, false
+	}
+	if _, ok := k.buyers[buyerID]; ok {
+		return nil, false
+	}
+	if !k.checking && (now.Sub(k.checked) >= every || now.Before(k.checked)) {
+		k.checking = true
+		return nil, true
+	}
+	left := k.remaining
+	s.answered.Add(1)
+	return &domain.PurchaseResult{Outcome: k.outcome(now), Remaining: &left}, false
+}
+
+// claim reports whether the caller should make the first read of a new
+// mark: no mark is there, ready or being made.
+func (s *soldOutMarks) claim(eventID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[eventID]; ok {
+		return false
+	}
+	if s.m == nil || len(s.m) >= maxMarkedEvents {
+		s.m = map[string]*soldOutMark{}
+	}
+	s.m[eventID] = &soldOutMark{}
+	return true
+}
+
+// settle records what a read of the view found at now: a mark when the
+// event can sell nothing, none otherwise (or when the read failed, err).
+func (s *soldOutMarks) settle(eventID string, v domain.HotSaleView, err error, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	over := v.Closed || !now.Before(v.EndsAt) || v.Remaining == 0
+	if err != nil || !over || len(v.Buyers) > maxMarkedBuyers {
+		delete(s.m, eventID)
+		return
+	}
+	k := s.m[eventID]
+	if k == nil {
+		return // the marks started afresh meanwhile
+	}
+	buyers := make(map[string]struct{}, len(v.Buyers))
+	for _, b := range v.Buyers {
+		buyers[b] = struct{}{}
+	}
+	*k = soldOutMark{ready: true, checked: now, remaining: v.Remaining, closed: v.Closed, endsAt: v.EndsAt, buyers: buyers}
+}
+
+// marks reports whether a fresh answer of the hot stock says the event
+// can sell nothing now.
+func marks(res domain.ReserveResult) bool {
+	if res.Replay {
+		return false
+	}
+	switch res.Outcome {
+	case domain.OutcomeClosed, domain.OutcomeEnded:
+		return true
+	case domain.OutcomeSoldOut, domain.OutcomeReserved:
+		return res.Remaining == 0
+	}
+	return false
+}
+
+// soldOutAnswer answers a press from the event's mark, re-reading the
+// view first when the mark is due; nil means the press goes to the hot
+// stock.
+func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID string) *domain.PurchaseResult {
+	every := s.SoldOutRecheck
+	if every <= 0 {
+		every = DefaultSoldOutRecheck
+	}
+	res, recheck := s.soldOut.lookup(eventID, buyerID, s.Now(), every)
+	if !recheck {
+		return res
+	}
+	s.readSaleView(ctx, eventID)
+	res, _ = s.soldOut.lookup(eventID, buyerID, s.Now(), every)
+	return res
+}
+
+// noteAnswer marks the event when a fresh answer says it can sell nothing,
+// unless it is marked (or being marked) already.
+func (s *FlashSale) noteAnswer(ctx context.Context, eventID string, res domain.ReserveResult) {
+	if marks(res) && s.soldOut.claim(eventID) {
+		s.readSaleView(ctx, eventID)
+	}
+}
+
+func (s *FlashSale) readSaleView(ctx context.Context, eventID string) {
+	v, err := s.Hot.SaleView(ctx, eventID)
+	if err != nil && !errors.Is(err, domain.ErrNotLoaded) {
+		s.Logger.WarnContext(ctx, "read the sale view of a sold-out event", "event_id", eventID, "err", err)
+	}
+	s.soldOut.settle(eventID, v, err, s.Now())
+}
+
+// SoldOutAnswers returns how many presses this instance answered from
+// what it knew of sold-out, closed or ended events, without the hot stock.
+func (s *FlashSale) SoldOutAnswers() int64 {
+	return s.soldOut.answered.Load()
+}

@@ -20,7 +20,8 @@ type Principal struct {
 	Role   Role
 	// SessionID names the sign-in the token was issued for (every token
 	// refreshed from one login shares it); a logout or a refresh token's
-	// reuse revokes it. "" for a principal that no token proved.
+	// reuse revokes it. "" when the token names none (such a token
+	// lasts until it expires) or no token proved the principal.
 	SessionID string
 	// ExpiresAt is when the proof runs out: a connection that outlives it
 	// must prove itself again. Zero for a principal that no token proved.

@@ -3,6 +3,9 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -261,4 +264,32 @@ func TestRevokedSessionEndsEverywhere(t *testing.T) {
 	// The revoked token cannot sign in again.
 	onB.send(map[string]string{"type": "auth", "token": "gone"})
 	onB.want("error")
+}
+
+// BenchmarkExpireIdle is the once-a-second expiry pass with 10,000
+// signed-in listeners whose tokens expire over the next 15 minutes and
+// none due: what every hub pays each second for expiries.
+func BenchmarkExpireIdle(b *testing.B) {
+	book := &tokenBook{clock: &sessionClock{}, tokens: map[string]domain.Principal{}}
+	h, err := NewHub(Config{
+		Source: oneRoom{}, Broker: &memBroker{}, Authenticate: book.authenticate, Now: book.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	start := book.clock.Now().Add(time.Minute)
+	for i := range 10_000 {
+		p := domain.Principal{UserID: fmt.Sprintf("usr_%d", i), SessionID: fmt.Sprintf("fam_%d", i),
+			ExpiresAt: start.Add(time.Duration(i%900) * time.Second)}
+		ctx := domain.NewContextWithPrincipal(context.Background(), p)
+		if _, err := h.Listen(ctx, "", p.UserID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		h.expire()
+	}
 }

@@ -19,6 +19,10 @@ const (
 // DefaultAccessTTL is the lifetime of an access token.
 const DefaultAccessTTL = 15 * time.Minute
 
+// Leeway is how far past its expiry a token is still accepted, for clocks
+// that disagree a little.
+const Leeway = 5 * time.Second
+
 // MinSecretLen is the shortest HMAC secret Tokens accepts.
 const MinSecretLen = 32
 
@@ -37,6 +41,9 @@ var _ domain.AccessTokens = (*Tokens)(nil)
 // claims is the payload of an access token.
 type claims struct {
 	Role domain.Role `json:"role"`
+	// Session is the principal's SessionID ("sid", as OpenID Connect
+	// names it).
+	Session string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -63,17 +70,19 @@ func NewTokens(secret []byte, ttl time.Duration, now func() time.Time) (*Tokens,
 			jwt.WithAudience(Audience),
 			jwt.WithIssuedAt(),
 			jwt.WithTimeFunc(now),
-			jwt.WithLeeway(5*time.Second),
+			jwt.WithLeeway(Leeway),
 		),
 	}, nil
 }
 
-// Issue implements domain.AccessTokens.
+// Issue implements domain.AccessTokens. The token carries p's user, role
+// and session; p.ExpiresAt is ignored (the token expires after the TTL).
 func (t *Tokens) Issue(p domain.Principal) (string, time.Time, error) {
 	now := t.now()
 	exp := now.Add(t.ttl).Truncate(time.Second)
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{
-		Role: p.Role,
+		Role:    p.Role,
+		Session: p.SessionID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer,
 			Subject:   p.UserID,
@@ -89,7 +98,11 @@ func (t *Tokens) Issue(p domain.Principal) (string, time.Time, error) {
 	return s, exp, nil
 }
 
-// Verify implements domain.AccessTokens.
+// MaxAge implements domain.AccessTokens: the TTL plus Leeway.
+func (t *Tokens) MaxAge() time.Duration { return t.ttl + Leeway }
+
+// Verify implements domain.AccessTokens: the principal has the token's
+// user, role, session and expiry (in UTC).
 func (t *Tokens) Verify(token string) (domain.Principal, error) {
 	var c claims
 	_, err := t.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil })
@@ -102,5 +115,5 @@ func (t *Tokens) Verify(token string) (domain.Principal, error) {
 	if c.Subject == "" || !c.Role.Valid() {
 		return domain.Principal{}, domain.Errorf(domain.EUNAUTHENTICATED, "the access token is not valid")
 	}
-	return domain.Principal{UserID: c.Subject, Role: c.Role}, nil
+	return domain.Principal{UserID: c.Subject, Role: c.Role, SessionID: c.Session, ExpiresAt: c.ExpiresAt.Time.UTC()}, nil
 }

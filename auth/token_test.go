@@ -87,9 +87,10 @@ func TestTokensRoundTrip(t *testing.T) {
 	_, now := tokenClock(tokenT0)
 	tok := newTestJWTs(t, now)
 	for _, p := range []domain.Principal{
-		{UserID: "usr_01J0Q3S5ZK8X4WQ2M7N6B9C1DE", Role: domain.RoleBuyer},
-		{UserID: "usr_seller", Role: domain.RoleSeller},
-		{UserID: "usr_admin", Role: domain.RoleAdmin},
+		{UserID: "usr_01J0Q3S5ZK8X4WQ2M7N6B9C1DE", Role: domain.RoleBuyer, SessionID: "fam_1"},
+		{UserID: "usr_seller", Role: domain.RoleSeller, SessionID: "fam_2"},
+		{UserID: "usr_admin", Role: domain.RoleAdmin}, // a token may name no session
+
 	} {
 		t.Run(string(p.Role), func(t *testing.T) {
 			s, exp, err := tok.Issue(p)
@@ -103,8 +104,11 @@ func TestTokensRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if got != p {
-				t.Fatalf("Verify = %+v, want %+v", got, p)
+			// The principal comes back with the token's expiry.
+			want := p
+			want.ExpiresAt = exp
+			if got != want {
+				t.Fatalf("Verify = %+v, want %+v", got, want)
 			}
 		})
 	}
@@ -134,10 +138,11 @@ func TestTokensExpiry(t *testing.T) {
 	clock, now := tokenClock(tokenT0)
 	tok := newTestJWTs(t, now)
 	p := domain.Principal{UserID: "usr_1", Role: domain.RoleBuyer}
-	s, _, err := tok.Issue(p)
+	s, exp, err := tok.Issue(p)
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
+	p.ExpiresAt = exp
 	for _, tt := range []struct {
 		name  string
 		at    time.Time
@@ -203,7 +208,7 @@ func TestTokensRefused(t *testing.T) {
 	_, now := tokenClock(tokenT0.Add(time.Minute))
 	tok := newTestJWTs(t, now)
 	good := signJWT(t, jwt.SigningMethodHS256, jwtTestSecret, validJWTClaims())
-	if p, err := tok.Verify(good); err != nil || p != (domain.Principal{UserID: "usr_1", Role: domain.RoleBuyer}) {
+	if p, err := tok.Verify(good); err != nil || p != (domain.Principal{UserID: "usr_1", Role: domain.RoleBuyer, ExpiresAt: tokenT0.Add(DefaultAccessTTL).Truncate(time.Second)}) {
 		t.Fatalf("baseline token refused: %+v, %v", p, err)
 	}
 	edit := func(f func(c *claims)) claims {

@@ -1,6 +1,9 @@
 package domain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 type contextKey int
 
@@ -9,12 +12,20 @@ const (
 	requestIDContextKey
 )
 
-// Principal is the caller of a request as proved by an access token: who and
-// with which role. It is what authorization checks read; it is not a database
-// row.
+// Principal is the caller of a request as proved by an access token: who,
+// with which role, from which sign-in and until when. It is what
+// authorization checks read; it is not a database row.
 type Principal struct {
 	UserID string
 	Role   Role
+	// SessionID names the sign-in the token was issued for (every token
+	// refreshed from one login shares it); a logout or a refresh token's
+	// reuse revokes it. "" when the token names none (such a token
+	// lasts until it expires) or no token proved the principal.
+	SessionID string
+	// ExpiresAt is when the proof runs out: a connection that outlives it
+	// must prove itself again. Zero for a principal that no token proved.
+	ExpiresAt time.Time
 }
 
 // NewContextWithPrincipal returns a copy of ctx that carries p.

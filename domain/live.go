@@ -14,10 +14,17 @@ type LiveNotifier interface {
 	OrderChanged(o *Order)
 }
 
-// NopNotifier is the LiveNotifier of a server without a realtime feed.
+// NopNotifier is the LiveNotifier and RevocationNotifier of a server
+// without a realtime feed.
 type NopNotifier struct{}
 
-var _ LiveNotifier = NopNotifier{}
+var (
+	_ LiveNotifier       = NopNotifier{}
+	_ RevocationNotifier = NopNotifier{}
+)
+
+// SessionRevoked implements RevocationNotifier.
+func (NopNotifier) SessionRevoked(Revocation) {}
 
 // StockChanged implements LiveNotifier.
 func (NopNotifier) StockChanged(string) {}

@@ -127,9 +127,26 @@ type AuthService interface {
 	Logout(ctx context.Context, refreshToken string) error
 
 	// Authenticate checks an access token and returns its principal.
-	// UNAUTHENTICATED when the token is malformed, forged, expired or not
-	// ours.
+	// UNAUTHENTICATED when the token is malformed, forged, expired, not
+	// ours, or of a session that was revoked (by Logout, or by Refresh
+	// seeing a used token again) on any instance.
 	Authenticate(ctx context.Context, accessToken string) (Principal, error)
+}
+
+// Revocation is a session that ended before its access tokens expired:
+// its user logged out, or one of its refresh tokens came back after use.
+// None of the session's tokens is accepted again.
+type Revocation struct {
+	UserID    string
+	SessionID string
+	At        time.Time // when it was revoked
+}
+
+// RevocationNotifier is told of revoked sessions, so that what their
+// tokens opened (live connections, subscriptions) ends with them.
+// Implementations never block and never fail the caller.
+type RevocationNotifier interface {
+	SessionRevoked(r Revocation)
 }
 
 // UserService reads accounts.
@@ -160,4 +177,8 @@ type AccessTokens interface {
 	// Verify returns the principal of a token; UNAUTHENTICATED for any
 	// token that is not valid now.
 	Verify(token string) (Principal, error)
+
+	// MaxAge is the longest a token is accepted after it was issued: once
+	// a session has been revoked for MaxAge, none of its tokens is left.
+	MaxAge() time.Duration
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// Authenticate checks the access token of a subscription, sent in the
 	// connection_init payload as "Authorization: Bearer <token>".
 	Authenticate func(ctx context.Context, token string) (domain.Principal, error)
+	// Sessions closes a subscription socket with 4403 once the token it
+	// was opened with expires or its session is revoked (nil: never).
+	Sessions SessionWatcher
 	// OriginPatterns are the host patterns (such as "shop.example.com" or
 	// "localhost:*") whose pages may open subscriptions besides the
 	// server's own origin.
@@ -83,9 +86,11 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Websocket{
-		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.OriginPatterns}},
+		Implementation: socketKeeper{transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.OriginPatterns},
+		}},
 		KeepAlivePingInterval: 15 * time.Second,
-		InitFunc:              initSubscription(o.Authenticate),
+		InitFunc:              initSubscription(o.Authenticate, o.Sessions),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -102,7 +107,7 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.AroundFields(markInternal)
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
-	return r.withLoaders(srv)
+	return withSocketRef(r.withLoaders(srv))
 }
 
 // operationDeadline gives every query and mutation a context that ends
@@ -143,8 +148,9 @@ func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []domain.R
 // initSubscription authenticates a graphql-transport-ws connection from
 // its connection_init payload. No token: an anonymous subscriber. A bad
 // token closes the socket with 4403, so that a client asks for a new token
-// instead of retrying.
-func initSubscription(authenticate func(context.Context, string) (domain.Principal, error)) transport.WebsocketInitFunc {
+// instead of retrying; so does the end of a good one's sign-in, later
+// (see watchSession).
+func initSubscription(authenticate func(context.Context, string) (domain.Principal, error), sessions SessionWatcher) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		h := p.Authorization()
 		if h == "" {
@@ -158,6 +164,12 @@ func initSubscription(authenticate func(context.Context, string) (domain.Princip
 		} else {
 			who, err = authenticate(ctx, strings.TrimSpace(token))
 		}
+		if err == nil && sessions != nil {
+			err = watchSession(ctx, sessions, who, func() error {
+				_, err := authenticate(ctx, strings.TrimSpace(token))
+				return err
+			})
+		}
 		if err != nil {
 			ctx = transport.WithWebsocketCloseCode(ctx, 4403)
 			ctx = transport.AppendCloseReason(ctx, "Forbidden")
@@ -165,6 +177,66 @@ func initSubscription(authenticate func(context.Context, string) (domain.Princip
 		}
 		return domain.NewContextWithPrincipal(ctx, who), nil, nil
 	}
+}
+
+// watchSession has sessions close the request's socket with 4403 when
+// who's sign-in ends, until the connection ends. recheck checks the token
+// once more after the watch is set: a revocation that came between the
+// first check and the watch would otherwise be missed.
+func watchSession(ctx context.Context, sessions SessionWatcher, who domain.Principal, recheck func() error) error {
+	ref, ok := ctx.Value(socketRefKey{}).(*socketRef)
+	if !ok || ref.conn == nil {
+		return nil // not one of our sockets (a test transport): nothing to close
+	}
+	stop := sessions.WatchSession(who, func(reason string) {
+		_ = ref.conn.WriteClose(4403, closeReason("Forbidden: "+reason))
+	})
+	if err := recheck(); err != nil {
+		stop()
+		return err
+	}
+	// The request's context ends when the connection does.
+	context.AfterFunc(ctx, func() { stop() })
+	return nil
+}
+
+// closeReason cuts s to the 123 bytes a close frame's reason may have.
+func closeReason(s string) string {
+	if len(s) > 123 {
+		return s[:123]
+	}
+	return s
+}
+
+// socketRef is where socketKeeper leaves a subscription request's socket,
+// for watchSession to close.
+type socketRef struct{ conn transport.WebsocketConn }
+
+type socketRefKey struct{}
+
+// withSocketRef gives each WebSocket upgrade request a socketRef.
+func withSocketRef(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			r = r.WithContext(context.WithValue(r.Context(), socketRefKey{}, &socketRef{}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// socketKeeper accepts subscription sockets as its Implementation does,
+// and leaves each in its request's socketRef.
+type socketKeeper struct {
+	transport.CoderWebsocketImplementation
+}
+
+// Accept implements transport.WebsocketImplementation.
+func (k socketKeeper) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn, err := k.CoderWebsocketImplementation.Accept(w, r, o)
+	if ref, ok := r.Context().Value(socketRefKey{}).(*socketRef); ok && err == nil {
+		ref.conn = conn
+	}
+	return conn, err
 }
 
 // setComplexity weights list fields by how many items they may return.

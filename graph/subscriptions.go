@@ -16,6 +16,15 @@ type LiveFeed interface {
 	Listen(ctx context.Context, roomID, userID string) (<-chan domain.LiveUpdate, error)
 }
 
+// SessionWatcher ends what a sign-in opened when it ends. cmd/flashlive
+// satisfies it with the hub.
+type SessionWatcher interface {
+	// WatchSession calls end, once, when p's access token expires or its
+	// session is revoked, unless stop is called first; reason says which
+	// in a few words. end must not block.
+	WatchSession(p domain.Principal, end func(reason string)) (stop func())
+}
+
 // listen subscribes to the realtime feed.
 func (r *Resolver) listen(ctx context.Context, roomID, userID string) (<-chan domain.LiveUpdate, error) {
 	if r.Live == nil {

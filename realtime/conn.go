@@ -57,14 +57,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the live feed is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	var user string
-	if tok := r.URL.Query().Get("token"); tok != "" {
-		p, err := h.cfg.Authenticate(r.Context(), tok)
-		if err != nil {
+	var who domain.Principal
+	tok := r.URL.Query().Get("token")
+	if tok != "" {
+		var err error
+		if who, err = h.cfg.Authenticate(r.Context(), tok); err != nil {
 			http.Error(w, domain.ErrorMessage(err), http.StatusUnauthorized)
 			return
 		}
-		user = p.UserID
 	}
 	if !h.originAllowed(r) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
@@ -94,8 +94,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
 	h.connected.Add(1)
-	if user != "" {
-		h.setUser(c, user)
+	if who.UserID != "" {
+		if err := h.follow(c, who, tok); err != nil {
+			c.sendCodedError(domain.ErrorCode(err), domain.ErrorMessage(err)) // revoked since the check above
+		}
 	}
 	// The reader gets a goroutine of its own, and the handler returns: the
 	// HTTP server's per-request state (its buffers, the request, a stack
@@ -276,10 +278,12 @@ func (c *client) handle(f clientFrame) string {
 		ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
 		p, err := h.cfg.Authenticate(ctx, f.Token)
 		cancel()
+		if err == nil {
+			err = h.follow(c, p, f.Token)
+		}
 		if err != nil {
 			return domain.ErrorMessage(err)
 		}
-		h.setUser(c, p.UserID)
 	case "join":
 		if !strings.HasPrefix(f.Room, domain.PrefixLiveRoom) || len(f.Room) > 64 {
 			return "room is not a live room ID"
@@ -325,6 +329,15 @@ func (c *client) join(room string) string {
 func (c *client) send(v any) { c.deliver(newMessage(mustJSON(v), nil)) }
 
 func (c *client) sendError(msg string) { c.send(errorFrame{Type: "error", Message: msg}) }
+
+func (c *client) sendCodedError(code, msg string) {
+	c.send(errorFrame{Type: "error", Code: code, Message: msg})
+}
+
+// signedOut implements member: the viewer stays in its rooms, anonymous,
+// and is told why its order frames stopped; an auth frame with a fresh
+// token brings them back.
+func (c *client) signedOut(why signOut) { c.sendCodedError(domain.EUNAUTHENTICATED, why.message) }
 
 // seats implements member.
 func (c *client) seats() *seats { return &c.at }

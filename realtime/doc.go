@@ -31,13 +31,37 @@
 // listener. An order update names the order and its new status; the
 // listener reads the rest of the order.
 //
+// # Sessions: order frames last as long as the token
+//
+// A viewer signs in with a token (?token= or an auth frame) and follows
+// its user's orders for as long as that token's sign-in lasts: until the
+// token expires, or until its session is revoked (a logout, or a refresh
+// token used twice) on any instance. Then the viewer is signed out: it
+// gets an error frame with code UNAUTHENTICATED, no more order frames,
+// and stays in its rooms as an anonymous viewer; an auth frame with a
+// fresh token signs it in again. A listener (Listen with the principal in
+// its context) just stops getting order updates; a session watch
+// (WatchSession: the GraphQL door, which then closes its socket with
+// 4403) is ended. Expiries are found by one hub goroutine, once a second,
+// in sets keyed by the second of expiry (no timer per viewer: a few
+// hundred keys for 15-minute tokens, however many viewers). Revocations
+// are notices on the Broker: each hub first tells Config.Revoked (so
+// Authenticate refuses the session's tokens there), then signs out the
+// session's members; a sign-in checks its token once more after it is
+// registered, so one racing with a revocation is caught by one or the
+// other.
+//
 // # Across instances
 //
 // Notices travel over a Broker (NATS core subjects in production): "stock
 // of event E changed", "status of event E changed", "order O of buyer B
-// changed", and each instance's viewer counts. Every instance builds the
-// frames of its own viewers from its own reads, so a purchase on instance A
-// reaches a viewer on instance B within one coalescing period.
+// changed", "session S of user U was revoked", and each instance's
+// viewer counts. Every instance builds the frames of its own viewers from
+// its own reads, so a purchase on instance A reaches a viewer on instance
+// B within one coalescing period. A lost revocation notice is repaired by
+// whoever implements Config.Revoked (flashlive's accounts read the
+// revocations from PostgreSQL every few seconds and announce the ones
+// they missed).
 //
 // # Ordering
 //

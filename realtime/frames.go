@@ -95,6 +95,7 @@ type pongFrame struct {
 
 type errorFrame struct {
 	Type    string `json:"type"`
+	Code    string `json:"code,omitempty"`
 	Message string `json:"message"`
 }
 

@@ -36,8 +36,14 @@ type Source interface {
 type Config struct {
 	Source Source
 	Broker Broker
-	// Authenticate checks an access token (from ?token= or an auth frame).
+	// Authenticate checks an access token (from ?token= or an auth frame);
+	// the principal's ExpiresAt and SessionID say how long the connection
+	// follows the user's orders.
 	Authenticate func(ctx context.Context, token string) (domain.Principal, error)
+	// Revoked is told of every revoked session the hub hears of, from
+	// any instance, before the hub signs out that session's members, so
+	// that Authenticate refuses its tokens from then on (nil: nobody).
+	Revoked domain.RevocationNotifier
 	// AllowedOrigins may open sockets from browsers besides the server's
 	// own origin; in Dev, localhost origins are allowed too.
 	AllowedOrigins []string
@@ -78,6 +84,7 @@ const (
 	minInterval     = 100 * time.Millisecond
 	coalescePeriod  = 20 * time.Millisecond
 	tickPeriod      = time.Second
+	expirePeriod    = time.Second // how late a sign-in may be ended past its token's expiry
 	viewersPeriod   = 2 * time.Second
 	viewersStale    = 3 * viewersPeriod
 	countdownWithin = time.Hour
@@ -100,7 +107,8 @@ type Hub struct {
 	mu          sync.RWMutex
 	clients     map[*client]struct{}            // every /ws connection here
 	rooms       map[string]map[member]struct{}  // room → its viewers and listeners here
-	users       map[string]map[member]struct{}  // buyer → their connections and listeners here
+	users       map[string]map[member]struct{}  // buyer → their connections, listeners and session watches here
+	expiring    map[int64]map[member]struct{}   // second (see expirySecond) → the members whose sign-in expires then
 	events      map[string]*eventView           // events of rooms with viewers here
 	peers       map[string]map[string]peerCount // room → instance → count
 	sentViewers map[string]int                  // room → count last sent here
@@ -167,11 +175,15 @@ func NewHub(cfg Config) (*Hub, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Revoked == nil {
+		cfg.Revoked = domain.NopNotifier{}
+	}
 	h := &Hub{
 		cfg:         cfg,
 		clients:     map[*client]struct{}{},
 		rooms:       map[string]map[member]struct{}{},
 		users:       map[string]map[member]struct{}{},
+		expiring:    map[int64]map[member]struct{}{},
 		events:      map[string]*eventView{},
 		peers:       map[string]map[string]peerCount{},
 		sentViewers: map[string]int{},
@@ -199,6 +211,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		{subjectEvent, func(_ string, d []byte) { h.markDirty(string(d)) }},
 		{subjectViewers, h.onViewers},
 		{subjectOrder + "*", h.onOrder},
+		{subjectRevoked, h.onRevoked},
 	}
 	for _, s := range subs {
 		unsub, err := cfg.Broker.Subscribe(s.subject, s.handle)
@@ -209,7 +222,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		h.unsubscribe = append(h.unsubscribe, unsub)
 	}
 	workers := frameWorkersPerCore * runtime.GOMAXPROCS(0)
-	h.wg.Add(5 + workers)
+	h.wg.Add(6 + workers)
 	for range workers {
 		go h.handleFrames()
 	}
@@ -218,6 +231,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	go h.coalesce()
 	go h.every(tickPeriod, h.tick)
 	go h.every(viewersPeriod, h.reportViewers)
+	go h.every(expirePeriod, h.expire)
 	return h, nil
 }
 

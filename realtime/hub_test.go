@@ -177,7 +177,7 @@ func TestOrderFramesGoToTheBuyerOnly(t *testing.T) {
 		break
 	}
 	h.mu.RUnlock()
-	h.setUser(first, "usr_b")
+	h.signIn(first, domain.Principal{UserID: "usr_b"})
 	h.OrderChanged(&domain.Order{ID: "ord_1", BuyerID: "usr_b", FlashEventID: "evt_1", Status: domain.OrderPaid})
 	h.OrderChanged(&domain.Order{ID: "ord_2", BuyerID: "usr_other", Status: domain.OrderPaid})
 

@@ -12,7 +12,10 @@ import (
 // Listen hands, until ctx ends, the updates a viewer would get as frames,
 // typed: those of roomID (none when "") and the order updates of userID
 // (none when ""), in the order the hub sent them, each a domain.LiveUpdate
-// (no snapshot: a listener reads the room itself). The channel closes when
+// (no snapshot: a listener reads the room itself). When ctx carries
+// userID's principal, the order updates stop (the channel stays open)
+// once its token expires or its session is revoked; UNAUTHENTICATED when
+// it has expired already. The channel closes when
 // ctx ends, when the hub closes, or when the listener falls QueueSize
 // updates behind (a slow listener is dropped, as a slow viewer is); what
 // is still in it may be read first. NOT_FOUND for an unknown room.
@@ -36,7 +39,15 @@ func (h *Hub) Listen(ctx context.Context, roomID, userID string) (<-chan domain.
 		h.addToRoom(l, roomID)
 	}
 	if userID != "" {
-		h.setUser(l, userID)
+		p, ok := domain.PrincipalFromContext(ctx)
+		if !ok || p.UserID != userID {
+			p = domain.Principal{UserID: userID}
+		}
+		if !p.ExpiresAt.IsZero() && !h.cfg.Now().Before(p.ExpiresAt) {
+			h.unregister(l)
+			return nil, domain.Errorf(domain.EUNAUTHENTICATED, "the access token has expired; sign in again")
+		}
+		h.signIn(l, p)
 	}
 	// Close shuts the members it finds in the hub's sets once it has
 	// stopped the hub: a listener either is among them, or sees the hub
@@ -99,6 +110,9 @@ func (l *listener) deliver(m *message) {
 	}
 	l.hub.unregister(l)
 }
+
+// signedOut implements member: a listener's order updates just stop.
+func (l *listener) signedOut(signOut) {}
 
 // shut implements member: it closes the channel once, and stops watching
 // the listener's context.

@@ -3,6 +3,7 @@ package realtime
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"flashlive/domain"
 )
@@ -22,14 +23,37 @@ type member interface {
 	shut()
 	// seats is where the member sits in the hub; guarded by hub.mu.
 	seats() *seats
+	// signedOut tells the member that the hub has stopped sending it its
+	// user's orders: the sign-in's token expired, or its session was
+	// revoked. Called without hub.mu, never blocking.
+	signedOut(why signOut)
 }
 
 // seats is where a member sits: the rooms it watches and the buyer whose
-// orders it follows.
+// orders it follows, under which sign-in and until when.
 type seats struct {
-	user  string // "" for none
-	rooms map[string]struct{}
+	user    string    // "" for none
+	session string    // the sign-in's SessionID; "" for none
+	expires time.Time // when the sign-in's token expires; zero: never
+	rooms   map[string]struct{}
 }
+
+// signOut is why a member stopped following its user's orders.
+type signOut struct {
+	reason  string // a few words, for a close frame
+	message string // what a viewer is told
+}
+
+var (
+	tokenExpired = signOut{
+		reason:  "the access token has expired",
+		message: "the access token has expired, so order frames have stopped; send an auth frame with a fresh token",
+	}
+	sessionRevoked = signOut{
+		reason:  "the session was signed out",
+		message: "this session was signed out, so order frames have stopped; sign in again and send an auth frame",
+	}
+)
 
 // message is one broadcast, built once for every member it goes to: wire
 // is the WebSocket frame of its JSON (what a socket is written), update
@@ -68,19 +92,49 @@ func (h *Hub) leaveRoom(m member, room string) {
 	h.dropFrom(h.rooms, room, m)
 }
 
-// setUser makes m follow user's orders, and no one else's.
-func (h *Hub) setUser(m member, user string) {
+// signIn makes m follow p.UserID's orders, and no one else's, until p's
+// token expires (see expire) or its session is revoked (see endSession).
+func (h *Hub) signIn(m member, p domain.Principal) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.signOutLocked(m)
 	s := m.seats()
-	if s.user != "" {
-		h.dropFrom(h.users, s.user, m)
+	s.user, s.session, s.expires = p.UserID, p.SessionID, p.ExpiresAt
+	if h.users[s.user] == nil {
+		h.users[s.user] = map[member]struct{}{}
 	}
-	s.user = user
-	if h.users[user] == nil {
-		h.users[user] = map[member]struct{}{}
+	h.users[s.user][m] = struct{}{}
+	if !s.expires.IsZero() {
+		k := expirySecond(s.expires)
+		if h.expiring[k] == nil {
+			h.expiring[k] = map[member]struct{}{}
+		}
+		h.expiring[k][m] = struct{}{}
 	}
-	h.users[user][m] = struct{}{}
+}
+
+// signOutLocked makes m follow nobody's orders; the caller holds mu.
+func (h *Hub) signOutLocked(m member) {
+	s := m.seats()
+	if s.user == "" {
+		return
+	}
+	h.dropFrom(h.users, s.user, m)
+	if !s.expires.IsZero() {
+		k := expirySecond(s.expires)
+		delete(h.expiring[k], m)
+		if len(h.expiring[k]) == 0 {
+			delete(h.expiring, k)
+		}
+	}
+	s.user, s.session, s.expires = "", "", time.Time{}
+}
+
+// expirySecond is the key of h.expiring for a token expiring at t: the
+// Unix second at or after t, so a member is signed out at its expiry, not
+// before.
+func expirySecond(t time.Time) int64 {
+	return t.Add(time.Second - time.Nanosecond).Unix()
 }
 
 // unregister disconnects m and takes it out of its rooms and its buyer's
@@ -93,9 +147,7 @@ func (h *Hub) unregister(m member) {
 	for room := range s.rooms {
 		h.dropFrom(h.rooms, room, m)
 	}
-	if s.user != "" {
-		h.dropFrom(h.users, s.user, m)
-	}
+	h.signOutLocked(m)
 }
 
 // dropFrom takes m out of sets[key], and the set out of sets once empty;

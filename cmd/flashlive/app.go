@@ -41,6 +41,10 @@ const PreheatWindow = 10 * time.Minute
 // reconciliation publishes it again.
 const OrphanAge = 5 * time.Second
 
+// RevocationSync is how often every instance reads the sessions revoked
+// lately, in case the live feed lost the notice of one.
+const RevocationSync = 5 * time.Second
+
 // newOrderID makes the ID of a flash order of the event: unique across
 // instances, sortable by time.
 func newOrderID(eventID string) string {
@@ -217,8 +221,11 @@ func (m *Main) openStores(ctx context.Context) error {
 }
 
 // openFeed starts the live-room hub behind /ws, which every service that
-// changes what viewers see notifies.
-func (m *Main) openFeed(context.Context) error {
+// changes what viewers see notifies, and which carries revoked sessions
+// between the instances (the accounts tell it theirs, it tells them the
+// others'); then it reads the sessions revoked lately, so that their
+// tokens are refused from the first request.
+func (m *Main) openFeed(ctx context.Context) error {
 	cfg := m.Config
 	var err error
 	m.Hub, err = realtime.NewHub(realtime.Config{
@@ -227,13 +234,18 @@ func (m *Main) openFeed(context.Context) error {
 		},
 		Broker:         nats.NewBroker(m.NATS),
 		Authenticate:   m.Auth.Authenticate,
+		Revoked:        m.Auth,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Dev:            cfg.Dev(),
 		Instance:       instanceName(),
 		Logger:         m.Logger,
 		Now:            m.Now,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	m.Auth.Revocations = m.Hub
+	return m.Auth.SyncRevocations(ctx)
 }
 
 // buildServices builds the application services over the stores, the
@@ -327,6 +339,7 @@ func (m *Main) startJobs(context.Context) error {
 			Orders: st.orders, Publisher: m.Orders, Now: m.Now,
 		}).Run},
 		{"reconcile", 5 * time.Second, time.Minute, m.Reconciler.Run},
+		{"sync-revocations", RevocationSync, 10 * time.Second, m.Auth.SyncRevocations},
 		{"transitions", time.Second, 10 * time.Second, (&jobs.Transitions{
 			Events: st.events, Claims: m.Redis, Live: m.Hub, Now: m.Now,
 		}).Run},
@@ -346,6 +359,7 @@ func (m *Main) serve(context.Context) error {
 	gql := graph.NewHandler(m.Resolver, graph.Options{
 		Dev: cfg.Dev(), Logger: m.Logger, Authenticate: m.Auth.Authenticate, OriginPatterns: originPatterns(cfg),
 		OperationTimeout: cfg.Admission.OperationTimeout,
+		Sessions:         m.Hub,
 	})
 	var err error
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

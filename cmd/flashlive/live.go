@@ -20,8 +20,12 @@ type liveSource struct {
 
 var _ realtime.Source = (*liveSource)(nil)
 
-// The hub feeds the GraphQL subscriptions typed updates.
-var _ graph.LiveFeed = (*realtime.Hub)(nil)
+// The hub feeds the GraphQL subscriptions typed updates, and ends their
+// sockets when their sign-in ends.
+var (
+	_ graph.LiveFeed       = (*realtime.Hub)(nil)
+	_ graph.SessionWatcher = (*realtime.Hub)(nil)
+)
 
 // RoomEvents implements realtime.Source; NOT_FOUND for unknown rooms.
 func (s *liveSource) RoomEvents(ctx context.Context, roomID string) ([]realtime.EventState, error) {

@@ -10,7 +10,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"flashlive/internal/testenv"
-	natsstore "flashlive/storage/nats"
 )
 
 // wsClient is a viewer on /ws; frames arrive on Frames until the socket
@@ -212,15 +211,7 @@ func TestLiveRejectsHostileClients(t *testing.T) {
 // NATS: a purchase on A reaches a viewer on B, and both count the room's
 // viewers on both.
 func TestLiveAcrossInstances(t *testing.T) {
-	ns, err := natsstore.StartEmbedded(natsstore.EmbeddedOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	a := startApp(t, func(c *Config) { c.NATSURL = ns.ClientURL() })
-	cfgB := a.Config
-	cfgB.HTTPAddr = "127.0.0.1:0"
-	b := openApp(t, cfgB)
+	a, b := startPair(t)
 
 	seller, _ := a.register(t, "SELLER")
 	p := seller.newProduct(t, "Shared", 5)

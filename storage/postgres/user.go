@@ -24,12 +24,21 @@ const refreshPrefix = "rt_"
 
 // AuthService implements domain.AuthService and domain.UserService: users
 // and refresh tokens live in PostgreSQL; passwords and access tokens are
-// handled by the injected Hasher and Tokens.
+// handled by the injected Hasher and Tokens. A session is a refresh-token
+// family: its access tokens name it, and once it is revoked (Logout, or
+// Refresh seeing a used token again) Authenticate refuses them, on this
+// instance at once and on the others as they hear of it (SessionRevoked,
+// SyncRevocations).
 type AuthService struct {
+	// Revocations is told of every session revoked here; never nil
+	// (domain.NopNotifier for nobody). Set it before serving.
+	Revocations domain.RevocationNotifier
+
 	db         *DB
 	hasher     domain.PasswordHasher
 	tokens     domain.AccessTokens
 	refreshTTL time.Duration
+	revoked    revocations
 
 	dummyMu sync.Mutex
 	dummy   string // a hash to verify against when the email is unknown
@@ -46,7 +55,7 @@ func NewAuthService(db *DB, hasher domain.PasswordHasher, tokens domain.AccessTo
 	if refreshTTL <= 0 {
 		refreshTTL = DefaultRefreshTTL
 	}
-	return &AuthService{db: db, hasher: hasher, tokens: tokens, refreshTTL: refreshTTL}
+	return &AuthService{db: db, hasher: hasher, tokens: tokens, refreshTTL: refreshTTL, Revocations: domain.NopNotifier{}}
 }
 
 const userColumns = `id, email, display_name, role, created_at`
@@ -163,7 +172,7 @@ func (s *AuthService) Refresh(ctx context.Context, token string) (*domain.Sessio
 		return nil, invalid
 	}
 	var sess *domain.Session
-	var reused bool
+	var reused *domain.Revocation
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		var familyID, userID string
 		var expiresAt time.Time
@@ -184,7 +193,7 @@ func (s *AuthService) Refresh(ctx context.Context, token string) (*domain.Sessio
 		case usedAt != nil:
 			// A used token came back: someone holds a copy. Revoke the
 			// family, commit that, and refuse.
-			reused = true
+			reused = &domain.Revocation{UserID: userID, SessionID: familyID, At: now}
 			_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2
 				WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now)
 			return translate(err, "revoke refresh family", "refresh token")
@@ -204,27 +213,47 @@ func (s *AuthService) Refresh(ctx context.Context, token string) (*domain.Sessio
 	if err != nil {
 		return nil, err
 	}
-	if reused {
+	if reused != nil {
+		s.revoke(*reused)
 		return nil, domain.Errorf(domain.EUNAUTHENTICATED, "this refresh token was already used; every session from the same sign-in is now signed out")
 	}
 	return sess, nil
 }
 
-// Logout implements domain.AuthService.
+// Logout implements domain.AuthService. A session it revokes is told to
+// Revocations.
 func (s *AuthService) Logout(ctx context.Context, token string) error {
 	if !strings.HasPrefix(token, refreshPrefix) || len(token) > 128 {
 		return nil
 	}
-	_, err := s.db.Pool.Exec(ctx, `
+	r := domain.Revocation{At: s.db.Now()}
+	err := s.db.Pool.QueryRow(ctx, `
 		UPDATE refresh_tokens SET revoked_at = $2
 		WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
-		  AND revoked_at IS NULL`, hashToken(token), s.db.Now())
-	return translate(err, "revoke refresh family", "refresh token")
+		  AND revoked_at IS NULL
+		RETURNING user_id, family_id`, hashToken(token), r.At).Scan(&r.UserID, &r.SessionID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // unknown, or revoked already
+	} else if err != nil {
+		return translate(err, "revoke refresh family", "refresh token")
+	}
+	s.revoke(r)
+	return nil
 }
 
-// Authenticate implements domain.AuthService.
+// Authenticate implements domain.AuthService. It reads no database: a
+// revoked session is looked up in what this instance knows (see
+// SyncRevocations). A token that names no session (issued before tokens
+// named one) is taken until it expires.
 func (s *AuthService) Authenticate(_ context.Context, accessToken string) (domain.Principal, error) {
-	return s.tokens.Verify(accessToken)
+	p, err := s.tokens.Verify(accessToken)
+	if err != nil {
+		return p, err
+	}
+	if p.SessionID != "" && s.revoked.revoked(p.SessionID) {
+		return domain.Principal{}, domain.Errorf(domain.EUNAUTHENTICATED, "this session has ended (signed out); sign in again")
+	}
+	return p, nil
 }
 
 // DeleteExpiredRefreshTokens deletes refresh tokens that expired before
@@ -275,7 +304,7 @@ func (s *AuthService) newSession(ctx context.Context, q execer, u *domain.User, 
 		VALUES ($1, $2, $3, $4, $5)`, hashToken(refresh), family, u.ID, now.Add(s.refreshTTL), now); err != nil {
 		return nil, translate(err, "insert refresh token", "refresh token")
 	}
-	access, exp, err := s.tokens.Issue(domain.Principal{UserID: u.ID, Role: u.Role})
+	access, exp, err := s.tokens.Issue(domain.Principal{UserID: u.ID, Role: u.Role, SessionID: family})
 	if err != nil {
 		return nil, err
 	}

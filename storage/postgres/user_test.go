@@ -74,7 +74,8 @@ func TestAuthRegisterNormalizesEmail(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
-	if got, want := p, (domain.Principal{UserID: s.User.ID, Role: domain.RoleSeller}); got != want {
+	// The principal names its sign-in and expires with the session's token.
+	if got, want := p, (domain.Principal{UserID: s.User.ID, Role: domain.RoleSeller, SessionID: p.SessionID, ExpiresAt: s.ExpiresAt.UTC()}); got != want || got.SessionID == "" {
 		t.Fatalf("principal = %+v, want %+v", got, want)
 	}
 
@@ -137,7 +138,8 @@ func TestAuthLogin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
-	if got, want := p, (domain.Principal{UserID: reg.User.ID, Role: domain.RoleBuyer}); got != want {
+	// The principal names its sign-in and expires with the session's token.
+	if got, want := p, (domain.Principal{UserID: reg.User.ID, Role: domain.RoleBuyer, SessionID: p.SessionID, ExpiresAt: s.ExpiresAt.UTC()}); got != want || got.SessionID == "" {
 		t.Fatalf("principal = %+v, want %+v", got, want)
 	}
 
@@ -208,7 +210,8 @@ func TestAuthRefreshRotates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Authenticate refreshed access token: %v", err)
 	}
-	if got, want := p, (domain.Principal{UserID: a.User.ID, Role: domain.RoleSeller}); got != want {
+	// The principal names its sign-in and expires with the session's token.
+	if got, want := p, (domain.Principal{UserID: a.User.ID, Role: domain.RoleSeller, SessionID: p.SessionID, ExpiresAt: b.ExpiresAt.UTC()}); got != want || got.SessionID == "" {
 		t.Fatalf("principal = %+v, want %+v", got, want)
 	}
 	// The new token works once more...
@@ -394,7 +397,8 @@ func TestAuthCreateUser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Authenticate: %v", err)
 	}
-	if got, want := p, (domain.Principal{UserID: u.ID, Role: domain.RoleAdmin}); got != want {
+	// The principal names its sign-in and expires with the session's token.
+	if got, want := p, (domain.Principal{UserID: u.ID, Role: domain.RoleAdmin, SessionID: p.SessionID, ExpiresAt: s.ExpiresAt.UTC()}); got != want || got.SessionID == "" {
 		t.Fatalf("principal = %+v, want %+v", got, want)
 	}
 

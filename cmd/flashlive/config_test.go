@@ -377,7 +377,7 @@ func TestLoadConfigPaymentTimeout(t *testing.T) {
 }
 
 func TestLoadConfigAdmission(t *testing.T) {
-	c, _, err := LoadConfig(cfgGetenv(nil))
+	c, _, err := LoadConfig(cfgGetenv(cfgDevEnv()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,6 +385,7 @@ func TestLoadConfigAdmission(t *testing.T) {
 		t.Fatalf("default Admission = %+v, want %+v", got, want)
 	}
 	c, _, err = LoadConfig(cfgGetenv(map[string]string{
+		"FLASHLIVE_ENV":               "dev",
 		"FLASHLIVE_OPERATION_TIMEOUT": "3s", "FLASHLIVE_MAX_PURCHASES_IN_FLIGHT": "64", "FLASHLIVE_PURCHASE_WAIT": "40ms",
 	}))
 	if err != nil {

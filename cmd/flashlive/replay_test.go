@@ -107,7 +107,9 @@ func TestExpiredTokenReplaysFromPostgresAfterRedisLoss(t *testing.T) {
 	if loaded, err := app.stores.hot.IsLoaded(context.Background(), eventID); err != nil || loaded {
 		t.Fatalf("IsLoaded after the replay = %v, %v; want false: a replay reads, it never loads", loaded, err)
 	}
-	if n, live, _ := app.orderCounts(t, eventID); n != 1 || live != 1 {
-		t.Fatalf("orders %d live %d, want 1 each", n, live)
+	// The replay made no order (the one order may have expired meanwhile:
+	// the clock moved past its payment window).
+	if n, _, _ := app.orderCounts(t, eventID); n != 1 {
+		t.Fatalf("orders %d, want 1: a replay never makes an order", n)
 	}
 }

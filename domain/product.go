@@ -2,6 +2,8 @@ package domain
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -11,6 +13,7 @@ const (
 	MaxDescriptionLen = 5000
 	MaxPriceCents     = 100_000_000_00 // one hundred million in currency units
 	MaxStock          = 1_000_000_000
+	MaxImageURLLen    = 2048
 )
 
 // Product is a thing a seller sells: in ordinary cart orders from its own
@@ -22,6 +25,9 @@ type Product struct {
 	Description string
 	PriceCents  int64
 	Stock       int
+	// ImageURL is the product's picture: an http(s) URL or a path on this
+	// server ("/img/earbuds.svg"); "" when it has none.
+	ImageURL string
 	// Published products are listed and can be ordered; unpublished ones
 	// are visible to their seller only.
 	Published bool
@@ -34,6 +40,7 @@ type ProductCreate struct {
 	Description string
 	PriceCents  int64
 	Stock       int
+	ImageURL    string
 	Published   bool
 }
 
@@ -48,7 +55,10 @@ func (c *ProductCreate) Validate() error {
 	if err := validatePrice(c.PriceCents); err != nil {
 		return err
 	}
-	return validateStock("stock", c.Stock, 0)
+	if err := validateStock("stock", c.Stock, 0); err != nil {
+		return err
+	}
+	return validateImageURL(c.ImageURL)
 }
 
 // ProductUpdate changes the fields that are set.
@@ -57,6 +67,7 @@ type ProductUpdate struct {
 	Description *string
 	PriceCents  *int64
 	Stock       *int
+	ImageURL    *string // "" removes the image
 	Published   *bool
 }
 
@@ -78,7 +89,12 @@ func (u *ProductUpdate) Validate() error {
 		}
 	}
 	if u.Stock != nil {
-		return validateStock("stock", *u.Stock, 0)
+		if err := validateStock("stock", *u.Stock, 0); err != nil {
+			return err
+		}
+	}
+	if u.ImageURL != nil {
+		return validateImageURL(*u.ImageURL)
 	}
 	return nil
 }
@@ -97,6 +113,9 @@ func (u *ProductUpdate) Apply(p *Product) {
 	if u.Stock != nil {
 		p.Stock = *u.Stock
 	}
+	if u.ImageURL != nil {
+		p.ImageURL = *u.ImageURL
+	}
 	if u.Published != nil {
 		p.Published = *u.Published
 	}
@@ -108,6 +127,36 @@ func validatePrice(cents int64) error {
 	}
 	if cents > MaxPriceCents {
 		return Errorf(EINVALID, "priceCents must be at most %d", int64(MaxPriceCents))
+	}
+	return nil
+}
+
+// validateImageURL returns an INVALID error unless s is "", an absolute
+// http or https URL with a host, or a path on this server ("/img/a.svg";
+// not "//host/...", which a browser reads as another host). Nothing that
+// could run as script (javascript:, data:) or hide in the page (spaces,
+// control characters, backslashes, quotes, angle brackets) gets through.
+func validateImageURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > MaxImageURLLen {
+		return Errorf(EINVALID, "imageUrl must have at most %d characters", MaxImageURLLen)
+	}
+	if strings.IndexFunc(s, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r > '~' || strings.ContainsRune("\\\"'<>`", r)
+	}) >= 0 {
+		return Errorf(EINVALID, "imageUrl must be a URL without spaces, quotes or non-ASCII characters (percent-encode them)")
+	}
+	if strings.HasPrefix(s, "/") {
+		if strings.HasPrefix(s, "//") {
+			return Errorf(EINVALID, "imageUrl must be an http(s) URL or a path starting with a single /")
+		}
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return Errorf(EINVALID, "imageUrl must be an http(s) URL or a path starting with /")
 	}
 	return nil
 }

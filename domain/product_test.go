@@ -54,6 +54,26 @@ func TestProductCreateValidate(t *testing.T) {
 		{"stock at MaxStock", func(c *domain.ProductCreate) { c.Stock = domain.MaxStock }, "", nil},
 		{"stock above MaxStock", func(c *domain.ProductCreate) { c.Stock = domain.MaxStock + 1 }, domain.EINVALID, []string{"stock", "at most 1000000000"}},
 
+		{"image empty", func(c *domain.ProductCreate) { c.ImageURL = "" }, "", nil},
+		{"image https", func(c *domain.ProductCreate) { c.ImageURL = "https://cdn.example.com/p/1.png?w=640" }, "", nil},
+		{"image http", func(c *domain.ProductCreate) { c.ImageURL = "http://example.com/a.jpg" }, "", nil},
+		{"image same-origin path", func(c *domain.ProductCreate) { c.ImageURL = "/img/earbuds.svg" }, "", nil},
+		{"image percent-encoded", func(c *domain.ProductCreate) { c.ImageURL = "/img/red%20lamp.png" }, "", nil},
+		{"image of MaxImageURLLen", func(c *domain.ProductCreate) { c.ImageURL = "/" + strings.Repeat("a", domain.MaxImageURLLen-1) }, "", nil},
+		{"image too long", func(c *domain.ProductCreate) { c.ImageURL = "/" + strings.Repeat("a", domain.MaxImageURLLen) }, domain.EINVALID, []string{"imageUrl", "at most 2048"}},
+		{"image javascript", func(c *domain.ProductCreate) { c.ImageURL = "javascript:alert(1)" }, domain.EINVALID, []string{"imageUrl", "http(s) URL"}},
+		{"image data URL", func(c *domain.ProductCreate) { c.ImageURL = "data:image/png;base64,AAAA" }, domain.EINVALID, []string{"imageUrl", "http(s) URL"}},
+		{"image ftp", func(c *domain.ProductCreate) { c.ImageURL = "ftp://example.com/a.png" }, domain.EINVALID, []string{"imageUrl", "http(s) URL"}},
+		{"image relative path", func(c *domain.ProductCreate) { c.ImageURL = "img/a.png" }, domain.EINVALID, []string{"imageUrl", "http(s) URL"}},
+		{"image protocol-relative", func(c *domain.ProductCreate) { c.ImageURL = "//evil.example/a.png" }, domain.EINVALID, []string{"imageUrl", "single /"}},
+		{"image without host", func(c *domain.ProductCreate) { c.ImageURL = "https:///a.png" }, domain.EINVALID, []string{"imageUrl", "http(s) URL"}},
+		{"image with credentials", func(c *domain.ProductCreate) { c.ImageURL = "https://user:pw@example.com/a.png" }, domain.EINVALID, []string{"imageUrl", "http(s) URL"}},
+		{"image with a space", func(c *domain.ProductCreate) { c.ImageURL = "/img/a b.png" }, domain.EINVALID, []string{"imageUrl", "without spaces"}},
+		{"image with a quote", func(c *domain.ProductCreate) { c.ImageURL = `/img/a".png` }, domain.EINVALID, []string{"imageUrl", "quotes"}},
+		{"image with a backslash", func(c *domain.ProductCreate) { c.ImageURL = `/\evil.example/a.png` }, domain.EINVALID, []string{"imageUrl"}},
+		{"image with a newline", func(c *domain.ProductCreate) { c.ImageURL = "/img/a.png\n" }, domain.EINVALID, []string{"imageUrl"}},
+		{"image non-ASCII", func(c *domain.ProductCreate) { c.ImageURL = "/img/café.png" }, domain.EINVALID, []string{"imageUrl", "non-ASCII"}},
+
 		{"first bad field named: name before price", func(c *domain.ProductCreate) { c.Name, c.PriceCents = "", -1 }, domain.EINVALID, []string{"name"}},
 		{"first bad field named: description before price", func(c *domain.ProductCreate) { c.Description, c.PriceCents = "\x00", -1 }, domain.EINVALID, []string{"description"}},
 		{"first bad field named: price before stock", func(c *domain.ProductCreate) { c.PriceCents, c.Stock = -1, -1 }, domain.EINVALID, []string{"priceCents"}},
@@ -91,6 +111,12 @@ func TestProductUpdateValidate(t *testing.T) {
 		{"stock negative", domain.ProductUpdate{Stock: ptrTo(-1)}, domain.EINVALID, []string{"stock", "must not be negative"}},
 		{"stock above MaxStock", domain.ProductUpdate{Stock: ptrTo(domain.MaxStock + 1)}, domain.EINVALID, []string{"stock", "at most"}},
 		{"bad stock after good fields", domain.ProductUpdate{Name: ptrTo("ok"), PriceCents: ptrTo(int64(1)), Stock: ptrTo(-5)}, domain.EINVALID, []string{"stock"}},
+		{"image set", domain.ProductUpdate{ImageURL: ptrTo("https://example.com/a.webp")}, "", nil},
+		{"image removed", domain.ProductUpdate{ImageURL: ptrTo("")}, "", nil},
+		{"image javascript", domain.ProductUpdate{ImageURL: ptrTo("javascript:alert(1)")}, domain.EINVALID, []string{"imageUrl", "http(s) URL"}},
+		{"image too long", domain.ProductUpdate{ImageURL: ptrTo("https://example.com/" + strings.Repeat("a", domain.MaxImageURLLen))}, domain.EINVALID, []string{"imageUrl", "at most 2048"}},
+		{"bad image after a good stock", domain.ProductUpdate{Stock: ptrTo(1), ImageURL: ptrTo("//x")}, domain.EINVALID, []string{"imageUrl"}},
+		{"bad stock before a bad image", domain.ProductUpdate{Stock: ptrTo(-1), ImageURL: ptrTo("//x")}, domain.EINVALID, []string{"stock"}},
 		{"first bad field named", domain.ProductUpdate{Name: ptrTo(""), PriceCents: ptrTo(int64(-1)), Stock: ptrTo(-1)}, domain.EINVALID, []string{"name"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,7 +129,7 @@ func TestProductUpdateApply(t *testing.T) {
 	created := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	base := domain.Product{
 		ID: "prd_1", SellerID: "usr_1", Name: "Old", Description: "Old text",
-		PriceCents: 1000, Stock: 5, Published: true, CreatedAt: created,
+		PriceCents: 1000, Stock: 5, ImageURL: "https://example.com/old.png", Published: true, CreatedAt: created,
 	}
 	for _, tt := range []struct {
 		name string
@@ -116,11 +142,12 @@ func TestProductUpdateApply(t *testing.T) {
 		{"price to zero", domain.ProductUpdate{PriceCents: ptrTo(int64(0))}, func(p *domain.Product) { p.PriceCents = 0 }},
 		{"stock to zero", domain.ProductUpdate{Stock: ptrTo(0)}, func(p *domain.Product) { p.Stock = 0 }},
 		{"unpublish", domain.ProductUpdate{Published: ptrTo(false)}, func(p *domain.Product) { p.Published = false }},
+		{"image", domain.ProductUpdate{ImageURL: ptrTo("/img/a.svg")}, func(p *domain.Product) { p.ImageURL = "/img/a.svg" }},
 		{
 			"every field",
-			domain.ProductUpdate{Name: ptrTo("N"), Description: ptrTo("D"), PriceCents: ptrTo(int64(7)), Stock: ptrTo(9), Published: ptrTo(false)},
+			domain.ProductUpdate{Name: ptrTo("N"), Description: ptrTo("D"), PriceCents: ptrTo(int64(7)), Stock: ptrTo(9), ImageURL: ptrTo(""), Published: ptrTo(false)},
 			func(p *domain.Product) {
-				p.Name, p.Description, p.PriceCents, p.Stock, p.Published = "N", "D", 7, 9, false
+				p.Name, p.Description, p.PriceCents, p.Stock, p.ImageURL, p.Published = "N", "D", 7, 9, "", false
 			},
 		},
 	} {

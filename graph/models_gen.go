@@ -58,6 +58,8 @@ type CreateProductInput struct {
 	PriceCents  int64   `json:"priceCents"`
 	Stock       int     `json:"stock"`
 	Published   *bool   `json:"published,omitempty"`
+	// An http(s) URL or a path starting with /, at most 2048 characters; INVALID otherwise.
+	ImageURL *string `json:"imageUrl,omitempty"`
 }
 
 type FlashEventChanged struct {
@@ -168,6 +170,8 @@ type UpdateProductInput struct {
 	PriceCents  *int64  `json:"priceCents,omitempty"`
 	Stock       *int    `json:"stock,omitempty"`
 	Published   *bool   `json:"published,omitempty"`
+	// As in CreateProductInput; an empty string removes the image.
+	ImageURL *string `json:"imageUrl,omitempty"`
 }
 
 type ViewerCount struct {

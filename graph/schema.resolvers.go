@@ -94,6 +94,9 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input CreateProduc
 	if input.Published != nil {
 		c.Published = *input.Published
 	}
+	if input.ImageURL != nil {
+		c.ImageURL = *input.ImageURL
+	}
 	return r.ProductService.CreateProduct(ctx, c)
 }
 
@@ -101,7 +104,7 @@ func (r *mutationResolver) CreateProduct(ctx context.Context, input CreateProduc
 func (r *mutationResolver) UpdateProduct(ctx context.Context, id string, input UpdateProductInput) (*domain.Product, error) {
 	return r.ProductService.UpdateProduct(ctx, id, domain.ProductUpdate{
 		Name: input.Name, Description: input.Description, PriceCents: input.PriceCents,
-		Stock: input.Stock, Published: input.Published,
+		Stock: input.Stock, ImageURL: input.ImageURL, Published: input.Published,
 	})
 }
 
@@ -205,6 +208,14 @@ func (r *orderItemResolver) Product(ctx context.Context, obj *domain.OrderItem) 
 // Seller is the resolver for the seller field.
 func (r *productResolver) Seller(ctx context.Context, obj *domain.Product) (*domain.User, error) {
 	return load(ctx, r.loadersFor(ctx).users, obj.SellerID, "user")
+}
+
+// ImageURL is the resolver for the imageUrl field.
+func (r *productResolver) ImageURL(ctx context.Context, obj *domain.Product) (*string, error) {
+	if obj.ImageURL == "" {
+		return nil, nil
+	}
+	return &obj.ImageURL, nil
 }
 
 // ServerTime is the resolver for the serverTime field.

@@ -3,9 +3,9 @@
 'use strict';
 
 (() => {
-  const {gql, $, el, setText, formatCents, formatDuration, serverNow, statusLabel} = FL;
+  const {gql, $, el, setText, formatCents, formatDuration, clockTime, shortID, serverNow, statusLabel} = FL;
 
-  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status product { id name description }';
+  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status product { id name description priceCents imageUrl }';
   const ORDER_FIELDS = 'id status totalCents expiresAt paidAt createdAt flashEvent { id product { name } } items { quantity }';
 
   const state = {
@@ -17,7 +17,30 @@
     busy: false,
     blockedUntil: 0,   // RATE_LIMITED
     outcome: null,     // last purchase outcome for the pinned event
+    viewers: new Map(), // room id -> viewers: the one figure the room list and the stage show
   };
+
+  // Orders in these statuses hold units against the buyer's per-user limit
+  // (as the hot stock counts them: cancelled and expired ones give them back).
+  const HOLDING = new Set(['PENDING', 'AWAITING_PAYMENT', 'PAID', 'COMPLETED']);
+  function unitsHeld(eventId) {
+    let n = 0;
+    for (const o of state.orders.values()) {
+      if (o.flashEvent && o.flashEvent.id === eventId && HOLDING.has(o.status)) n += (o.items || []).reduce((k, i) => k + i.quantity, 0) || 1;
+    }
+    return n;
+  }
+
+  // setViewers records a room's audience from any source (the room list,
+  // the room query, the feed's viewers frames) and redraws both places
+  // that show it, so that they never disagree.
+  function setViewers(roomId, count) {
+    state.viewers.set(roomId, count);
+    const text = count + ' watching';
+    for (const e of document.querySelectorAll('[data-viewers-of]')) if (e.dataset.viewersOf === roomId) setCount(e, text);
+    if (roomId === state.roomId) setText('viewers', String(count));
+  }
+  function setCount(e, text) { if (e.textContent !== text) e.textContent = text; }
 
   // ---- rooms -------------------------------------------------------------------
   async function loadRooms() {
@@ -30,14 +53,19 @@
       if (!rooms.length) list.append(el('li', {class: 'muted'}, 'No live rooms right now.'));
       for (const r of rooms) {
         const live = r.flashEvents.filter(e => e.status === 'LIVE').length;
+        state.viewers.set(r.id, r.viewerCount);
         const btn = el('button', {type: 'button', class: 'room-btn', 'data-room': r.id,
           'aria-current': r.id === state.roomId ? 'true' : null, onclick: () => openRoom(r.id)},
         el('span', {class: 'room-name'}, r.title),
-        el('span', {class: 'room-meta'}, statusLabel(r.status) + ' · ' + r.viewerCount + ' watching' + (live ? ' · ' + live + ' deal live' : '')));
+        el('span', {class: 'room-meta'}, statusLabel(r.status) + ' · ',
+          el('span', {'data-viewers-of': r.id}, r.viewerCount + ' watching'), live ? ' · ' + live + ' deal live' : ''));
         list.append(el('li', null, btn));
       }
+      if (state.roomId && state.viewers.has(state.roomId)) setViewers(state.roomId, state.viewers.get(state.roomId));
+      return rooms;
     } catch (e) {
       list.replaceChildren(el('li', {class: 'message error'}, 'Could not load rooms: ' + e.message));
+      return [];
     }
   }
 
@@ -50,6 +78,7 @@
       setText('buy-message', '');
     }
     state.roomId = id;
+    document.body.classList.remove('no-room');
     if (location.hash !== '#room=' + id) history.replaceState(null, '', '#room=' + id);
     for (const b of document.querySelectorAll('.room-btn')) b.setAttribute('aria-current', b.dataset.room === id ? 'true' : 'false');
     feed.join(id);
@@ -69,7 +98,7 @@
       if (id !== state.roomId) return;
       if (!d.liveRoom) { setText('room-title', 'This room does not exist'); return; }
       state.room = d.liveRoom;
-      setText('viewers', String(d.liveRoom.viewerCount));
+      setViewers(id, d.liveRoom.viewerCount);
       for (const ev of d.liveRoom.flashEvents) {
         const old = state.events.get(ev.id);
         // The feed may be fresher than this answer for stock.
@@ -119,6 +148,24 @@
     setText('event-name', ev.product.name);
     setText('event-desc', ev.product.description || '');
     setText('event-price', formatCents(ev.priceCents));
+    const img = $('event-image');
+    const src = ev.product.imageUrl || '';
+    if (img.getAttribute('src') !== src) {
+      if (src) img.setAttribute('src', src); else img.removeAttribute('src');
+    }
+    img.alt = src ? ev.product.name : '';
+    img.hidden = !src;
+    img.parentElement.classList.toggle('no-image', !src);
+    // The product's own price is the list price; the deal's is the flash price.
+    const list = Number(ev.product.priceCents), flash = Number(ev.priceCents);
+    const off = list > flash ? Math.round(100 * (list - flash) / list) : 0;
+    $('list-price').hidden = off <= 0;
+    $('discount').hidden = off <= 0;
+    if (off > 0) {
+      setText('list-price', formatCents(list));
+      $('list-price').setAttribute('aria-label', 'List price ' + formatCents(list));
+      setText('discount', '−' + off + '%');
+    }
     const st = $('event-status');
     st.textContent = statusLabel(ev.status);
     st.className = 'badge badge-' + ev.status.toLowerCase();
@@ -141,6 +188,7 @@
     const evs = [...state.events.values()].sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
     $('events-panel').hidden = evs.length === 0;
     list.replaceChildren(...evs.map(ev => el('li', {class: ev.id === state.pinned ? 'pinned' : '', 'data-event': ev.id},
+      ev.product.imageUrl ? el('img', {class: 'ev-thumb', src: ev.product.imageUrl, alt: '', width: 40, height: 40, loading: 'lazy'}) : null,
       el('span', {class: 'ev-name'}, ev.product.name),
       el('span', {class: 'ev-meta'}, formatCents(ev.priceCents) + ' · ' + ev.remaining + '/' + ev.stock + ' left'),
       el('span', {class: 'badge badge-' + ev.status.toLowerCase()}, statusLabel(ev.status)))));
@@ -159,10 +207,10 @@
         if (Date.parse(ev.startsAt) <= now) { label = 'Starting'; value = 'now…'; startingSoon(ev); }
         break;
       case 'LIVE': label = 'Ends in'; value = formatDuration(Date.parse(ev.endsAt) - now); break;
-      case 'SOLD_OUT': label = 'Sold out'; value = '—'; break;
-      case 'ENDED': label = 'Sale ended'; value = '—'; break;
-      case 'CLOSED': label = 'Closed by the seller'; value = '—'; break;
-      default: label = statusLabel(ev.status); value = '—';
+      case 'SOLD_OUT': label = 'Sold out'; value = ''; break;
+      case 'ENDED': label = 'Sale ended'; value = ''; break;
+      case 'CLOSED': label = 'Closed by the seller'; value = ''; break;
+      default: label = statusLabel(ev.status); value = '';
       }
       setText('countdown-label', label);
       setText('countdown', value);
@@ -185,31 +233,45 @@
     loadRoom();
   }
 
+  // renderBuy sets the buy button and, whenever it cannot be pressed, the
+  // reason next to it.
   function renderBuy(ev) {
     const btn = $('buy');
     const signedIn = !!FL.getSession();
-    let text, enabled = false;
+    let text, reason = '', enabled = false;
     const blocked = state.blockedUntil > Date.now();
+    const held = unitsHeld(ev.id);
     switch (ev.status) {
     case 'LIVE':
-      enabled = !state.busy && !blocked;
-      text = state.busy ? 'Buying…' : blocked ? 'Too many tries — wait ' + Math.ceil((state.blockedUntil - Date.now()) / 1000) + ' s'
-        : state.outcome === 'LIMIT_REACHED' ? 'Limit reached' : signedIn ? 'Buy now · ' + formatCents(ev.priceCents) : 'Sign in to buy';
-      if (state.outcome === 'LIMIT_REACHED') enabled = false;
+      if (state.busy) { text = 'Buying…'; break; }
+      if (signedIn && (held >= ev.perUserLimit || state.outcome === 'LIMIT_REACHED')) {
+        text = 'Limit reached';
+        reason = 'You hold ' + Math.max(held, ev.perUserLimit) + ' of the ' + ev.perUserLimit + ' allowed per buyer for this deal.';
+        break;
+      }
+      if (blocked) {
+        text = 'Too many tries — wait ' + Math.ceil((state.blockedUntil - Date.now()) / 1000) + ' s';
+        reason = 'Too many attempts in a short time.';
+        break;
+      }
+      enabled = true;
+      text = signedIn ? 'Buy now · ' + formatCents(ev.priceCents) : 'Sign in to buy';
+      if (signedIn && held > 0) reason = 'You hold ' + held + ' of ' + ev.perUserLimit + ' allowed per buyer.';
       break;
-    case 'SCHEDULED': text = 'Not started yet'; break;
-    case 'SOLD_OUT': text = 'Sold out'; break;
-    case 'ENDED': text = 'Sale ended'; break;
-    case 'CLOSED': text = 'Sale closed'; break;
+    case 'SCHEDULED': text = 'Not started yet'; reason = 'Opens at ' + clockTime(Date.parse(ev.startsAt)) + '.'; break;
+    case 'SOLD_OUT': text = 'Sold out'; reason = 'Every unit has been reserved.'; break;
+    case 'ENDED': text = 'Sale ended'; reason = 'This deal ended at ' + clockTime(Date.parse(ev.endsAt)) + '.'; break;
+    case 'CLOSED': text = 'Sale closed'; reason = 'The seller closed this deal.'; break;
     default: text = statusLabel(ev.status);
     }
     if (btn.textContent !== text) btn.textContent = text;
     if (btn.disabled === enabled) btn.disabled = !enabled;
+    setText('buy-reason', reason);
   }
 
   // ---- buying --------------------------------------------------------------------
   const OUTCOME_TEXT = {
-    RESERVED: 'Reserved! Your unit is held — pay below to keep it.',
+    RESERVED: 'Reserved! Your unit is held — pay for it under “Your orders” to keep it.',
     SOLD_OUT: 'Sold out — every unit has been taken.',
     LIMIT_REACHED: 'You already hold the most units allowed per buyer for this deal.',
     NOT_STARTED: 'This deal has not started yet.',
@@ -243,6 +305,8 @@
       if (['SOLD_OUT', 'ENDED', 'CLOSED'].includes(r.outcome) && state.events.has(ev.id)) state.events.get(ev.id).status = r.outcome;
       message('buy-message', OUTCOME_TEXT[r.outcome] || r.outcome, r.outcome === 'RESERVED' ? 'ok' : 'error');
       $('buy-message').dataset.outcome = r.outcome;
+      if (r.outcome === 'RESERVED') $('buy-message').append(' ', el('a', {href: '#orders-title', class: 'jump'}, 'Go to payment'));
+      if (r.outcome === 'LIMIT_REACHED') loadMyOrders();
       if (r.order) {
         addOrder(Object.assign({outcome: r.outcome}, r.order));
         if (r.order.status === 'PENDING') setTimeout(() => refreshOrder(r.order.id), 400);
@@ -303,10 +367,22 @@
     EXPIRED: 'Expired — not paid in time',
   };
 
+  function orderTime(t) {
+    const d = new Date(t);
+    const today = new Date(serverNow()).toDateString() === d.toDateString();
+    return today ? clockTime(d) : d.toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'});
+  }
+
   function renderOrders() {
     const list = $('orders');
     const orders = [...state.orders.values()].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
     $('orders-empty').hidden = orders.length > 0;
+    // "Go to payment" means nothing once no order waits for payment.
+    const bm = $('buy-message');
+    if (bm.dataset.outcome === 'RESERVED' && !orders.some(o => o.status === 'PENDING' || o.status === 'AWAITING_PAYMENT')) {
+      message('buy-message', '', '');
+      delete bm.dataset.outcome;
+    }
     list.replaceChildren(...orders.map(o => {
       const name = o.flashEvent && o.flashEvent.product ? o.flashEvent.product.name : 'Order';
       const qty = (o.items || []).reduce((n, i) => n + i.quantity, 0) || 1;
@@ -314,6 +390,9 @@
         el('div', {class: 'order-head'},
           el('strong', null, name + (qty > 1 ? ' ×' + qty : '')),
           o.totalCents !== undefined ? el('span', null, formatCents(o.totalCents)) : null),
+        el('p', {class: 'order-meta'},
+          el('span', {class: 'order-id', title: o.id}, 'Order #' + shortID(o.id)),
+          o.createdAt ? el('span', null, ' · ', el('time', {datetime: o.createdAt}, orderTime(o.createdAt))) : null),
         el('p', {class: 'order-status'},
           el('span', {class: 'badge badge-' + String(o.status).toLowerCase()}, o.outcome === 'RESERVED' && o.status === 'PENDING' ? 'RESERVED' : statusLabel(o.status)),
           ' ', ORDER_TEXT[o.status] || ''),
@@ -342,6 +421,7 @@
     if (f.type === 'order') {
       const o = state.orders.get(f.orderId);
       if (o) { o.status = f.status; o.outcome = null; renderOrders(); }
+      if (!HOLDING.has(f.status) && state.outcome === 'LIMIT_REACHED') state.outcome = null;
       if (!o || (f.status === 'AWAITING_PAYMENT' && !o.expiresAt)) refreshOrder(f.orderId);
       return;
     }
@@ -384,7 +464,7 @@
       break;
     }
     case 'viewers':
-      setText('viewers', String(f.count));
+      setViewers(f.room, f.count);
       break;
     }
   }
@@ -405,6 +485,7 @@
     const s = FL.getSession();
     $('signed-in').hidden = !s;
     $('auth-form').hidden = !!s;
+    $('signin-link').hidden = !!s;
     if (s) {
       setText('me-name', s.user.displayName);
       setText('me-role', '(' + s.user.role.toLowerCase() + ')');
@@ -433,11 +514,13 @@
     try {
       await FL.register(email, password, name, 'BUYER');
       message('auth-message', '', '');
+      loadMyOrders();
     } catch (err) { message('auth-message', err.message, 'error'); }
   });
   $('logout').addEventListener('click', async () => {
     await FL.logout();
     state.orders.clear();
+    state.outcome = null;
     renderOrders();
   });
   $('buy').addEventListener('click', buy);
@@ -446,10 +529,15 @@
   // ---- start -------------------------------------------------------------------------
   renderAccount();
   loadMyOrders();
-  loadRooms().then(() => {
+  document.body.classList.add('no-room');
+  loadRooms().then(rooms => {
     const m = /^#room=(.+)$/.exec(location.hash);
-    if (m) openRoom(decodeURIComponent(m[1]));
+    if (m) { openRoom(decodeURIComponent(m[1])); return; }
+    // No room asked for: open the first one on air, as a shopper expects.
+    const live = rooms.find(r => r.status === 'LIVE');
+    if (live && !state.roomId) openRoom(live.id);
   });
+  tick();
   setInterval(tick, 250);
   setInterval(() => { if (state.roomId) loadRoom(); }, 15000);
   setInterval(loadRooms, 30000);

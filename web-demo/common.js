@@ -192,7 +192,13 @@ const FL = (() => {
     return Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
   }
   const statusLabel = s => String(s || '').replace(/_/g, ' ');
+  const clockTime = t => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
+  // shortID is the part of an order ID a person can read out: the last 6
+  // characters of its unique part (a flash order's ID ends with its
+  // event's ID, and a ULID starts with a timestamp that orders placed
+  // together share).
+  const shortID = id => String(id).replace(/^[a-z]+_/, '').split('_')[0].slice(-6).toUpperCase();
 
   return {gql, login, register, logout, getSession, setSession, onSession, serverNow, observeServerTime,
-    Feed, formatCents, formatDuration, el, $, setText, newKey, statusLabel, GraphQLError};
+    Feed, formatCents, formatDuration, clockTime, shortID, el, $, setText, newKey, statusLabel, GraphQLError};
 })();

@@ -3,8 +3,13 @@
 'use strict';
 
 (() => {
-  const {gql, $, el, setText, formatCents, formatDuration, serverNow, statusLabel} = FL;
-  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status product { id name } liveRoom { id title }';
+  const {gql, $, el, setText, formatCents, formatDuration, clockTime, shortID, serverNow, statusLabel} = FL;
+  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status product { id name priceCents imageUrl } liveRoom { id title }';
+  const PRODUCT_FIELDS = 'id name priceCents stock imageUrl seller { id }';
+  // Orders that hold units and money: paid ones are revenue, the others may still be.
+  const PAID = new Set(['PAID', 'COMPLETED']);
+  const UNPAID = new Set(['PENDING', 'AWAITING_PAYMENT']);
+  const absTime = t => new Date(t).toLocaleString([], {weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit'});
 
   const state = {me: null, products: [], rooms: [], events: new Map(), orders: new Map()};
 
@@ -53,7 +58,7 @@
     try {
       // Two operations: each stays well under the server's complexity limit.
       const [pd, d] = await Promise.all([
-        gql('{ serverTime products(first: 50) { edges { node { id name priceCents stock seller { id } } } } }'),
+        gql(`{ serverTime products(first: 50) { edges { node { ${PRODUCT_FIELDS} } } } }`),
         gql(`{ liveRooms(first: 20) { edges { node { id title status seller { id } flashEvents { ${EVENT_FIELDS} } } } } }`)]);
       d.products = pd.products;
       const mine = n => n.seller.id === state.me.id;
@@ -83,31 +88,91 @@
         r.status === 'SCHEDULED' ? el('button', {type: 'button', class: 'btn btn-secondary', onclick: () => roomAction('startLiveRoom', r.id)}, 'Go live') : null,
         r.status === 'LIVE' ? el('button', {type: 'button', class: 'btn btn-ghost', onclick: () => roomAction('endLiveRoom', r.id)}, 'End stream') : null,
         el('a', {href: '/#room=' + encodeURIComponent(r.id), class: 'btn btn-ghost', style: 'text-decoration:none;text-align:center'}, 'Open viewer page')))));
+    renderProducts();
     renderEvents();
+  }
+
+  // renderProducts lists the seller's products, each with its picture and
+  // a field to change it (updateProduct).
+  function renderProducts() {
+    $('products-empty').hidden = state.products.length > 0;
+    $('product-list').replaceChildren(...state.products.map(p => {
+      const input = el('input', {type: 'text', inputmode: 'url', autocomplete: 'off', maxlength: '2048', list: 'demo-images',
+        value: p.imageUrl || '', placeholder: 'No image', 'aria-label': 'Image URL of ' + p.name});
+      const msg = el('p', {class: 'message', role: 'status'});
+      return el('li', {class: 'product-row', 'data-product': p.id},
+        p.imageUrl ? el('img', {class: 'thumb', src: p.imageUrl, alt: '', width: 56, height: 56}) : el('span', {class: 'thumb', 'aria-hidden': 'true'}),
+        el('div', null, el('strong', null, p.name), el('p', {class: 'muted'}, formatCents(p.priceCents) + ' · ' + p.stock + ' in stock')),
+        el('form', {class: 'form', novalidate: true, onsubmit: e => { e.preventDefault(); setImage(p.id, input.value.trim(), msg); }},
+          input, el('button', {type: 'submit', class: 'btn btn-secondary'}, 'Save image')),
+        msg);
+    }));
+  }
+
+  async function setImage(id, imageUrl, msg) {
+    try {
+      await gql('mutation($id: ID!, $in: UpdateProductInput!) { updateProduct(id: $id, input: $in) { id imageUrl } }', {id, in: {imageUrl}});
+      await loadAll();
+    } catch (err) {
+      msg.textContent = err.message;
+      msg.className = 'message error';
+    }
+  }
+
+  // figures sums an event's orders: units sold (reserved and not given
+  // back), money paid and money still awaiting payment.
+  function figures(ev) {
+    const orders = state.orders.get(ev.id) || [];
+    const sum = set => orders.filter(o => set.has(o.status)).reduce((n, o) => n + Number(o.totalCents), 0);
+    return {sold: Math.max(0, ev.stock - ev.remaining), revenue: sum(PAID), pending: sum(UNPAID)};
+  }
+
+  function renderTotals(evs) {
+    let sold = 0, revenue = 0, pending = 0;
+    for (const ev of evs) { const f = figures(ev); sold += f.sold; revenue += f.revenue; pending += f.pending; }
+    setText('total-sold', String(sold));
+    setText('total-revenue', formatCents(revenue));
+    setText('total-pending', formatCents(pending));
+    setText('total-live', String(evs.filter(e => e.status === 'LIVE').length));
   }
 
   function renderEvents() {
     const box = $('seller-events');
     const evs = [...state.events.values()].sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt));
     $('events-empty').hidden = evs.length > 0;
+    $('totals').hidden = evs.length === 0;
+    renderTotals(evs);
     box.replaceChildren(...evs.map(ev => {
       const orders = state.orders.get(ev.id) || [];
       const pct = ev.stock ? 100 * ev.remaining / ev.stock : 0;
       const open = ev.status === 'SCHEDULED' || ev.status === 'LIVE' || ev.status === 'SOLD_OUT';
+      const f = figures(ev);
+      const list = ev.product.priceCents;
       return el('article', {class: 'seller-event', 'data-event': ev.id, 'data-status': ev.status},
         el('div', {class: 'row', style: 'align-items:center;margin:0'},
-          el('h3', {style: 'flex:1;margin:0'}, ev.product.name + ' · ' + formatCents(ev.priceCents)),
+          ev.product.imageUrl ? el('img', {class: 'thumb', src: ev.product.imageUrl, alt: '', width: 56, height: 56}) : null,
+          el('h3', {style: 'flex:1;margin:0'}, ev.product.name + ' · ' + formatCents(ev.priceCents),
+            list > ev.priceCents ? el('span', {class: 'muted', style: 'font-weight:400'}, ' (list ', el('s', null, formatCents(list)), ')') : null),
           el('span', {class: 'badge badge-' + ev.status.toLowerCase()}, statusLabel(ev.status))),
-        el('p', {class: 'muted'}, (ev.liveRoom ? 'In ' + ev.liveRoom.title + ' · ' : '') + 'limit ' + ev.perUserLimit + ' per buyer · ',
+        el('p', {class: 'ev-when'},
+          el('time', {class: 'ev-starts', datetime: ev.startsAt}, 'Starts ' + absTime(ev.startsAt)),
+          ' · ends ' + clockTime(ev.endsAt) + ' · ',
           el('span', {class: 'ev-clock', 'data-starts': ev.startsAt, 'data-ends': ev.endsAt, 'data-status': ev.status}, '')),
+        el('p', {class: 'muted'}, (ev.liveRoom ? 'In ' + ev.liveRoom.title + ' · ' : '') + 'limit ' + ev.perUserLimit + ' per buyer'),
+        el('p', {class: 'ev-figures'},
+          el('span', null, 'Sold ', el('strong', {class: 'ev-sold'}, String(f.sold)), ' of ' + ev.stock),
+          el('span', null, 'Revenue ', el('strong', {class: 'ev-revenue'}, formatCents(f.revenue))),
+          f.pending ? el('span', {class: 'muted'}, formatCents(f.pending) + ' awaiting payment') : null),
         el('div', {class: 'stock-bar', role: 'progressbar', 'aria-label': 'Units left', 'aria-valuemin': '0', 'aria-valuemax': String(ev.stock), 'aria-valuenow': String(ev.remaining)},
           el('div', {class: 'stock-fill', style: 'width:' + pct + '%'})),
         el('p', {class: 'stock-text'}, el('strong', {class: 'ev-remaining'}, String(ev.remaining)), ' of ' + ev.stock + ' left'),
         open ? el('div', {class: 'row', style: 'margin:0'}, el('button', {type: 'button', class: 'btn btn-danger', onclick: ev2 => closeEvent(ev.id, ev2.currentTarget)}, 'Close deal')) : null,
         el('h4', {style: 'margin:.5rem 0 0'}, 'Orders (' + orders.length + ')'),
         orders.length ? el('div', {class: 'table-wrap'}, el('table', null,
-          el('thead', null, el('tr', null, el('th', {scope: 'col'}, 'Buyer'), el('th', {scope: 'col'}, 'Total'), el('th', {scope: 'col'}, 'Status'), el('th', {scope: 'col'}, el('span', {class: 'muted'}, 'Action')))),
+          el('thead', null, el('tr', null, el('th', {scope: 'col'}, 'Order'), el('th', {scope: 'col'}, 'Placed'), el('th', {scope: 'col'}, 'Buyer'), el('th', {scope: 'col'}, 'Total'), el('th', {scope: 'col'}, 'Status'), el('th', {scope: 'col'}, el('span', {class: 'muted'}, 'Action')))),
           el('tbody', null, orders.map(o => el('tr', {'data-order': o.id},
+            el('td', {class: 'order-id', title: o.id}, '#' + shortID(o.id)),
+            el('td', null, el('time', {datetime: o.createdAt}, clockTime(o.createdAt))),
             el('td', null, o.buyer ? o.buyer.displayName : '—'),
             el('td', null, formatCents(o.totalCents)),
             el('td', null, el('span', {class: 'badge badge-' + o.status.toLowerCase()}, statusLabel(o.status))),
@@ -121,7 +186,7 @@
     for (const c of document.querySelectorAll('.ev-clock')) {
       const now = serverNow(), st = c.dataset.status;
       let t = '';
-      if (st === 'SCHEDULED') t = 'starts in ' + formatDuration(Date.parse(c.dataset.starts) - now);
+      if (st === 'SCHEDULED') t = 'opens in ' + formatDuration(Date.parse(c.dataset.starts) - now);
       else if (st === 'LIVE') t = 'ends in ' + formatDuration(Date.parse(c.dataset.ends) - now);
       else t = statusLabel(st).toLowerCase();
       if (c.textContent !== t) c.textContent = t;
@@ -134,14 +199,29 @@
     const name = $('product-name').value.trim();
     if (!name) { message('product-message', 'Give the product a name.', 'error'); return; }
     try {
-      const d = await gql('mutation($in: CreateProductInput!) { createProduct(input: $in) { id name } }',
-        {in: {name, description: $('product-desc').value, priceCents: toCents($('product-price').value), stock: int('product-stock')}});
+      const input = {name, description: $('product-desc').value, priceCents: toCents($('product-price').value), stock: int('product-stock')};
+      const imageUrl = $('product-image').value.trim();
+      if (imageUrl) input.imageUrl = imageUrl;
+      const d = await gql('mutation($in: CreateProductInput!) { createProduct(input: $in) { id name } }', {in: input});
       message('product-message', 'Created “' + d.createProduct.name + '”.', 'ok');
       $('product-name').value = '';
+      $('product-image').value = '';
+      previewImage();
       await loadAll();
       $('event-product').value = d.createProduct.id;
     } catch (err) { message('product-message', err.message, 'error'); }
   });
+
+  // The preview shows what the image URL points at, once it loads.
+  function previewImage() {
+    const v = $('product-image').value.trim(), img = $('product-image-preview');
+    img.hidden = true;
+    if (!/^(https?:\/\/|\/(?!\/))/.test(v)) { img.removeAttribute('src'); return; }
+    img.onload = () => { img.hidden = false; };
+    img.onerror = () => { img.hidden = true; };
+    img.src = v;
+  }
+  $('product-image').addEventListener('input', previewImage);
 
   $('room-form').addEventListener('submit', async e => {
     e.preventDefault();
@@ -234,6 +314,7 @@
   const feed = new FL.Feed(onFrame);
 
   renderSession();
+  tick();
   setInterval(tick, 500);
   setInterval(pollOrders, 2000);
 })();

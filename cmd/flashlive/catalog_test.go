@@ -263,6 +263,9 @@ func TestCatalogValidation(t *testing.T) {
 		{"update: empty name", updateProduct, map[string]any{"id": p.ID, "in": map[string]any{"name": ""}}, "name"},
 		{"update: negative price", updateProduct, map[string]any{"id": p.ID, "in": map[string]any{"priceCents": -3}}, "priceCents"},
 		{"update: negative stock", updateProduct, map[string]any{"id": p.ID, "in": map[string]any{"stock": -1}}, "stock"},
+		{"script image", createProduct, map[string]any{"in": map[string]any{"name": "n", "priceCents": 1, "stock": 1, "imageUrl": "javascript:alert(1)"}}, "imageUrl"},
+		{"oversized image", createProduct, map[string]any{"in": map[string]any{"name": "n", "priceCents": 1, "stock": 1, "imageUrl": "/" + strings.Repeat("i", 2048)}}, "imageUrl"},
+		{"update: protocol-relative image", updateProduct, map[string]any{"id": p.ID, "in": map[string]any{"imageUrl": "//evil.example/a.png"}}, "imageUrl"},
 		{"empty room title", createRoom, map[string]any{"in": map[string]any{"title": ""}}, "title"},
 		{"oversized room title", createRoom, map[string]any{"in": map[string]any{"title": strings.Repeat("t", 201)}}, "title"},
 		{"event: negative price", createEvent, map[string]any{"in": merge(eventInput(p.ID, room, now.Add(time.Minute), 1), "priceCents", -1)}, "priceCents"},
@@ -290,6 +293,60 @@ func TestCatalogValidation(t *testing.T) {
 	seller.must(t, `query($id: ID!) { product(id: $id) { stock } }`, map[string]any{"id": p.ID}, &got)
 	if got.Product.Stock != 1000 {
 		t.Fatalf("product stock = %d after refused events, want 1000", got.Product.Stock)
+	}
+}
+
+// TestProductImageURL: a product's image is set on create, changed and
+// removed on update, and reads back as null when it has none.
+func TestProductImageURL(t *testing.T) {
+	app := startApp(t, nil)
+	seller, _ := app.register(t, "SELLER")
+	const q = `query($id: ID!) { product(id: $id) { imageUrl } }`
+	type image struct{ ImageURL *string }
+	read := func(id string) *string {
+		var out struct{ Product image }
+		app.anon().must(t, q, map[string]any{"id": id}, &out)
+		return out.Product.ImageURL
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return "<null>"
+		}
+		return *p
+	}
+
+	var created struct {
+		CreateProduct struct {
+			ID       string
+			ImageURL *string
+		}
+	}
+	seller.must(t, `mutation($in: CreateProductInput!) { createProduct(input: $in) { id imageUrl } }`,
+		map[string]any{"in": map[string]any{"name": "Lamp", "priceCents": 2500, "stock": 3, "imageUrl": "/img/lamp.svg"}}, &created)
+	id := created.CreateProduct.ID
+	if got, want := str(created.CreateProduct.ImageURL), "/img/lamp.svg"; got != want {
+		t.Fatalf("created imageUrl = %s, want %s", got, want)
+	}
+	if got, want := str(read(id)), "/img/lamp.svg"; got != want {
+		t.Fatalf("stored imageUrl = %s, want %s", got, want)
+	}
+
+	const update = `mutation($id: ID!, $in: UpdateProductInput!) { updateProduct(id: $id, input: $in) { imageUrl } }`
+	var updated struct{ UpdateProduct image }
+	seller.must(t, update, map[string]any{"id": id, "in": map[string]any{"imageUrl": "https://cdn.example.com/lamp.png"}}, &updated)
+	if got, want := str(updated.UpdateProduct.ImageURL), "https://cdn.example.com/lamp.png"; got != want {
+		t.Fatalf("updated imageUrl = %s, want %s", got, want)
+	}
+	seller.must(t, update, map[string]any{"id": id, "in": map[string]any{"stock": 4}}, &updated)
+	if got, want := str(read(id)), "https://cdn.example.com/lamp.png"; got != want {
+		t.Fatalf("imageUrl after a stock update = %s, want %s (kept)", got, want)
+	}
+	seller.must(t, update, map[string]any{"id": id, "in": map[string]any{"imageUrl": ""}}, &updated)
+	if got, want := str(updated.UpdateProduct.ImageURL), "<null>"; got != want {
+		t.Fatalf("imageUrl after removing it = %s, want %s", got, want)
+	}
+	if got, want := str(read(seller.newProduct(t, "No picture", 1).ID)), "<null>"; got != want {
+		t.Fatalf("imageUrl of a product created without one = %s, want %s", got, want)
 	}
 }
 

@@ -43,6 +43,11 @@ func (m *Main) routes(gql http.Handler) http.Handler {
 		mux.Handle("/metrics", http.NotFoundHandler())
 	}
 	static := http.FileServerFS(webdemo.FS)
+	// Browsers ask for /favicon.ico where a page names no icon (a JSON
+	// answer, an image opened alone): the demo's SVG icon answers.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, webdemo.FS, "favicon.svg")
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")

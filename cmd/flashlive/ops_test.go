@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,13 @@ func TestHealthReadinessMetrics(t *testing.T) {
 	res, body = app.get(t, "/")
 	if res.StatusCode != 200 || !strings.Contains(body, "<title>flashlive</title>") {
 		t.Fatalf("/ = %d", res.StatusCode)
+	}
+	// The favicon is there under both names browsers ask for.
+	for _, path := range []string{"/favicon.svg", "/favicon.ico"} {
+		res, body = app.get(t, path)
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(body, "<svg") {
+			t.Fatalf("GET %s = %d %q, want 200 image/svg+xml", path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
 	}
 	req, _ := http.NewRequest(http.MethodDelete, app.URL+"/", nil)
 	r2, err := http.DefaultClient.Do(req)
@@ -105,12 +113,13 @@ func TestSeedIsIdempotent(t *testing.T) {
 					FlashEvents []struct {
 						ID, Status, StartsAt string
 						Remaining            int
+						Product              struct{ ImageURL string }
 					}
 				}
 			}
 		}
 	}
-	q := `{ liveRooms(status: LIVE) { edges { node { id title flashEvents { id status startsAt remaining } } } } }`
+	q := `{ liveRooms(status: LIVE) { edges { node { id title flashEvents { id status startsAt remaining product { imageUrl } } } } } }`
 	app.anon().must(t, q, nil, &rooms)
 	if len(rooms.LiveRooms.Edges) != 1 || len(rooms.LiveRooms.Edges[0].Node.FlashEvents) != 1 {
 		t.Fatalf("seeded rooms = %+v, want one LIVE room with one event", rooms.LiveRooms.Edges)
@@ -122,6 +131,22 @@ func TestSeedIsIdempotent(t *testing.T) {
 	}
 	if lead := time.Until(starts); ev.Status != "SCHEDULED" || ev.Remaining != demoEventStock || lead > DemoEventLead || lead < DemoEventLead-10*time.Second {
 		t.Fatalf("seeded event = %+v, want SCHEDULED with %d left, starting in about %s", ev, demoEventStock, DemoEventLead)
+	}
+
+	// The demo product has a picture embedded in the binary, as every demo
+	// product does.
+	if got, want := ev.Product.ImageURL, "/img/earbuds.svg"; got != want {
+		t.Fatalf("seeded product's imageUrl = %q, want %q", got, want)
+	}
+	images := seededImages(t, app)
+	if got, want := len(images), len(demoProducts); got != want {
+		t.Fatalf("seeded products with an image = %d (%v), want %d", got, images, want)
+	}
+	for _, path := range images {
+		res, body := app.get(t, path)
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(body, "<svg") {
+			t.Fatalf("GET %s = %d %q, want 200 image/svg+xml", path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
 	}
 
 	// The demo accounts sign in with the printed password.
@@ -140,4 +165,27 @@ func TestSeedIsIdempotent(t *testing.T) {
 	if len(again.LiveRooms.Edges) != 1 || len(again.LiveRooms.Edges[0].Node.FlashEvents) != 1 || again.LiveRooms.Edges[0].Node.FlashEvents[0].ID != ev.ID {
 		t.Fatalf("after a second seed: %+v, want the same room and event", again.LiveRooms.Edges)
 	}
+	if got := seededImages(t, app); !slices.Equal(got, images) {
+		t.Fatalf("product images after a second seed = %v, want the same %v", got, images)
+	}
+}
+
+// seededImages returns the imageUrl of every published product, in the
+// order products lists them.
+func seededImages(t *testing.T, app *testApp) []string {
+	t.Helper()
+	var out struct {
+		Products struct {
+			Edges []struct{ Node struct{ ImageURL *string } }
+		}
+	}
+	app.anon().must(t, `{ products(first: 50) { edges { node { imageUrl } } } }`, nil, &out)
+	var images []string
+	for _, e := range out.Products.Edges {
+		if e.Node.ImageURL == nil {
+			t.Fatalf("a seeded product has no image: %+v", out.Products.Edges)
+		}
+		images = append(images, *e.Node.ImageURL)
+	}
+	return images
 }

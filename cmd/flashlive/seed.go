@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"flashlive/domain"
+	webdemo "flashlive/web-demo"
 )
 
 // Demo accounts created in dev. Their password is public: never seed a
@@ -38,8 +39,8 @@ type demoServices struct {
 	Events   domain.FlashEventService
 }
 
-// seedDemo makes sure the demo seller and buyer exist, the seller has a
-// product and a LIVE room, and the room has a flash event that has not
+// seedDemo makes sure the demo seller and buyer exist, the seller has the
+// demoProducts (with their pictures) and a LIVE room, and the room has a flash event that has not
 // ended (a new one starting DemoEventLead from now when needed). Running it
 // again reuses what exists.
 func seedDemo(ctx context.Context, svc demoServices, now func() time.Time, logger *slog.Logger) error {
@@ -52,25 +53,9 @@ func seedDemo(ctx context.Context, svc demoServices, now func() time.Time, logge
 	}
 	sctx := domain.NewContextWithPrincipal(ctx, domain.Principal{UserID: seller.ID, Role: seller.Role})
 
-	products, err := svc.Products.FindProducts(sctx, domain.ProductFilter{SellerID: seller.ID, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
+	product, err := ensureProducts(sctx, svc.Products, seller.ID)
 	if err != nil {
 		return err
-	}
-	var product *domain.Product
-	for _, p := range products.Items {
-		if p.Name == demoProductName {
-			product = p
-			break
-		}
-	}
-	if product == nil {
-		product, err = svc.Products.CreateProduct(sctx, domain.ProductCreate{
-			Name: demoProductName, Description: "Noise-cancelling earbuds with a 30-hour case. Flash price for viewers of the live room only.",
-			PriceCents: 12900, Stock: 10_000, Published: true,
-		})
-		if err != nil {
-			return err
-		}
 	}
 
 	rooms, err := svc.Rooms.FindLiveRooms(sctx, domain.LiveRoomFilter{Status: domain.LiveRoomLive, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
@@ -120,6 +105,56 @@ func seedDemo(ctx context.Context, svc demoServices, now func() time.Time, logge
 	}
 	logDemo(logger, room, e)
 	return nil
+}
+
+// demoProducts is the demo seller's catalog, each with a picture embedded
+// in the binary; the first is the one on flash sale in the demo room.
+var demoProducts = []domain.ProductCreate{
+	{
+		Name: demoProductName, Description: "Noise-cancelling earbuds with a 30-hour case. Flash price for viewers of the live room only.",
+		PriceCents: 12900, Stock: 10_000, ImageURL: webdemo.ImageEarbuds, Published: true,
+	},
+	{
+		Name: "Pulse Smartwatch", Description: "Heart rate, sleep and 7-day battery in a 40 mm case with a sport strap.",
+		PriceCents: 19900, Stock: 500, ImageURL: webdemo.ImageSmartwatch, Published: true,
+	},
+	{
+		Name: "Boom Mini Speaker", Description: "A pocket speaker with 12 hours of play, splash-proof.",
+		PriceCents: 5900, Stock: 800, ImageURL: webdemo.ImageSpeaker, Published: true,
+	},
+}
+
+// ensureProducts makes sure the seller has every demo product, gives a
+// picture to those seeded before products had one, and returns the first
+// (the flash-sale product).
+func ensureProducts(ctx context.Context, products domain.ProductService, sellerID string) (*domain.Product, error) {
+	found, err := products.FindProducts(ctx, domain.ProductFilter{SellerID: sellerID, PageRequest: domain.PageRequest{First: domain.MaxPageSize}})
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*domain.Product{}
+	for _, p := range found.Items {
+		if byName[p.Name] == nil {
+			byName[p.Name] = p
+		}
+	}
+	var first *domain.Product
+	for i, c := range demoProducts {
+		p := byName[c.Name]
+		switch {
+		case p == nil:
+			p, err = products.CreateProduct(ctx, c)
+		case p.ImageURL == "":
+			p, err = products.UpdateProduct(ctx, p.ID, domain.ProductUpdate{ImageURL: &c.ImageURL})
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			first = p
+		}
+	}
+	return first, nil
 }
 
 // ensureUser returns the account with email, creating it with

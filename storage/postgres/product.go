@@ -20,11 +20,11 @@ func NewProductService(db *DB) *ProductService {
 	return &ProductService{db: db}
 }
 
-const productColumns = `id, seller_id, name, description, price_cents, stock, published, created_at`
+const productColumns = `id, seller_id, name, description, price_cents, stock, image_url, published, created_at`
 
 func scanProduct(row pgx.Row) (*domain.Product, error) {
 	var p domain.Product
-	err := row.Scan(&p.ID, &p.SellerID, &p.Name, &p.Description, &p.PriceCents, &p.Stock, &p.Published, &p.CreatedAt)
+	err := row.Scan(&p.ID, &p.SellerID, &p.Name, &p.Description, &p.PriceCents, &p.Stock, &p.ImageURL, &p.Published, &p.CreatedAt)
 	return &p, err
 }
 
@@ -84,10 +84,10 @@ func (s *ProductService) CreateProduct(ctx context.Context, c domain.ProductCrea
 		return nil, err
 	}
 	p, err := scanProduct(s.db.Pool.QueryRow(ctx, `
-		INSERT INTO products (id, seller_id, name, description, price_cents, stock, published, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO products (id, seller_id, name, description, price_cents, stock, image_url, published, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		RETURNING `+productColumns,
-		newID(domain.PrefixProduct), me.UserID, c.Name, c.Description, c.PriceCents, c.Stock, c.Published, s.db.Now()))
+		newID(domain.PrefixProduct), me.UserID, c.Name, c.Description, c.PriceCents, c.Stock, c.ImageURL, c.Published, s.db.Now()))
 	return p, translate(err, "insert product", "product")
 }
 
@@ -112,8 +112,8 @@ func (s *ProductService) UpdateProduct(ctx context.Context, id string, u domain.
 		}
 		u.Apply(p)
 		_, err = tx.Exec(ctx, `
-			UPDATE products SET name = $2, description = $3, price_cents = $4, stock = $5, published = $6
-			WHERE id = $1`, p.ID, p.Name, p.Description, p.PriceCents, p.Stock, p.Published)
+			UPDATE products SET name = $2, description = $3, price_cents = $4, stock = $5, image_url = $6, published = $7
+			WHERE id = $1`, p.ID, p.Name, p.Description, p.PriceCents, p.Stock, p.ImageURL, p.Published)
 		return translate(err, "update product", "product")
 	})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 func TestProductCreateRequiresSeller(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
-	in := domain.ProductCreate{Name: "Kettle", Description: "Boils\nwater", PriceCents: 2500, Stock: 7, Published: true}
+	in := domain.ProductCreate{Name: "Kettle", Description: "Boils\nwater", PriceCents: 2500, Stock: 7, ImageURL: "/img/kettle.svg", Published: true}
 
 	_, err := e.products.CreateProduct(anonymous, in)
 	wantCode(t, err, domain.EUNAUTHENTICATED)
@@ -26,7 +26,7 @@ func TestProductCreateRequiresSeller(t *testing.T) {
 	}
 	want := domain.Product{
 		ID: p.ID, SellerID: seller.UserID, Name: "Kettle", Description: "Boils\nwater",
-		PriceCents: 2500, Stock: 7, Published: true, CreatedAt: e.clock.Now(),
+		PriceCents: 2500, Stock: 7, ImageURL: "/img/kettle.svg", Published: true, CreatedAt: e.clock.Now(),
 	}
 	if !p.CreatedAt.Equal(want.CreatedAt) {
 		t.Fatalf("created at = %v, want %v", p.CreatedAt, want.CreatedAt)
@@ -73,6 +73,8 @@ func TestProductCreateInvalid(t *testing.T) {
 		"huge price":       func(c *domain.ProductCreate) { c.PriceCents = domain.MaxPriceCents + 1 },
 		"negative stock":   func(c *domain.ProductCreate) { c.Stock = -1 },
 		"huge stock":       func(c *domain.ProductCreate) { c.Stock = domain.MaxStock + 1 },
+		"script image":     func(c *domain.ProductCreate) { c.ImageURL = "javascript:alert(1)" },
+		"long image":       func(c *domain.ProductCreate) { c.ImageURL = "/" + strings.Repeat("x", domain.MaxImageURLLen) },
 	} {
 		c := ok
 		mod(&c)
@@ -82,7 +84,8 @@ func TestProductCreateInvalid(t *testing.T) {
 		}
 	}
 	// The limits themselves are allowed.
-	edge := domain.ProductCreate{Name: strings.Repeat("é", domain.MaxNameLen), PriceCents: domain.MaxPriceCents, Stock: 0}
+	edge := domain.ProductCreate{Name: strings.Repeat("é", domain.MaxNameLen), PriceCents: domain.MaxPriceCents, Stock: 0,
+		ImageURL: "https://example.com/" + strings.Repeat("x", domain.MaxImageURLLen-len("https://example.com/"))}
 	if _, err := e.products.CreateProduct(ctx, edge); err != nil {
 		t.Fatalf("CreateProduct at the limits: %v", err)
 	}
@@ -185,6 +188,8 @@ func TestProductUpdate(t *testing.T) {
 	wantCode(t, err, domain.EINVALID)
 	_, err = e.products.UpdateProduct(as(owner), orig.ID, domain.ProductUpdate{Stock: ptr(-1)})
 	wantCode(t, err, domain.EINVALID)
+	_, err = e.products.UpdateProduct(as(owner), orig.ID, domain.ProductUpdate{ImageURL: ptr("//evil.example/a.png")})
+	wantCode(t, err, domain.EINVALID)
 
 	// Nothing above changed the row.
 	got, err := e.products.FindProductByID(as(owner), orig.ID)
@@ -225,6 +230,32 @@ func TestProductUpdate(t *testing.T) {
 	want.Name, want.Description, want.Stock = "Armchair", "", 0
 	if *up != *withTime(&want, up) {
 		t.Fatalf("admin-updated product = %+v, want %+v", *up, want)
+	}
+
+	// The image is set, kept by updates that do not name it, and removed.
+	if up, err = e.products.UpdateProduct(as(owner), orig.ID, domain.ProductUpdate{ImageURL: ptr("https://cdn.example.com/chair.png")}); err != nil {
+		t.Fatalf("UpdateProduct image: %v", err)
+	}
+	want.ImageURL = "https://cdn.example.com/chair.png"
+	if *up != *withTime(&want, up) {
+		t.Fatalf("product with image = %+v, want %+v", *up, want)
+	}
+	if _, err = e.products.UpdateProduct(as(owner), orig.ID, domain.ProductUpdate{Stock: ptr(2)}); err != nil {
+		t.Fatalf("UpdateProduct stock: %v", err)
+	}
+	want.Stock = 2
+	if got, err = e.products.FindProductByID(as(owner), orig.ID); err != nil {
+		t.Fatalf("FindProductByID: %v", err)
+	}
+	if *got != *withTime(&want, got) {
+		t.Fatalf("stored product after a stock update = %+v, want %+v", *got, want)
+	}
+	if up, err = e.products.UpdateProduct(as(owner), orig.ID, domain.ProductUpdate{ImageURL: ptr("")}); err != nil {
+		t.Fatalf("UpdateProduct remove image: %v", err)
+	}
+	want.ImageURL = ""
+	if *up != *withTime(&want, up) {
+		t.Fatalf("product without image = %+v, want %+v", *up, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Every error a client can see carries one of them, in GraphQL as
@@ -24,6 +25,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, when positive, is how long the client should wait before
+	// trying again (RATE_LIMITED, UNAVAILABLE); clients see it as
+	// extensions.retryAfterMs.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.
@@ -58,4 +63,14 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfter returns the RetryAfter of the first *Error in err's chain, or
+// 0.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

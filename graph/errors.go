@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -26,6 +27,9 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &de):
 			gerr.Message = de.Message
 			gerr.Extensions = map[string]any{"code": de.Code}
+			if de.RetryAfter > 0 {
+				gerr.Extensions["retryAfterMs"] = RetryAfterMs(de.RetryAfter)
+			}
 		case errors.As(err, new(*internalError)):
 			logger.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gerr.Path.String())
 			gerr.Message = "internal error"
@@ -78,4 +82,10 @@ func recoverFunc(logger *slog.Logger) graphql.RecoverFunc {
 		logger.ErrorContext(ctx, "graphql: panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return domain.Errorf(domain.EINTERNAL, "internal error")
 	}
+}
+
+// RetryAfterMs is a wait as clients read it: whole milliseconds, rounded
+// up, so that a client that waits exactly that long is let in.
+func RetryAfterMs(d time.Duration) int {
+	return int((d + time.Millisecond - 1) / time.Millisecond)
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// "localhost:*") whose pages may open subscriptions besides the
 	// server's own origin.
 	OriginPatterns []string
+	// MaxSubscriptionsPerSocket caps the live subscriptions of one
+	// graphql-transport-ws socket (0: no cap); one more is refused with
+	// INVALID.
+	MaxSubscriptionsPerSocket int
 }
 
 // NewHandler returns the /graphql HTTP handler: POST JSON, GET for queries
@@ -76,7 +80,7 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.AddTransport(transport.Websocket{
 		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.OriginPatterns}},
 		KeepAlivePingInterval: 15 * time.Second,
-		InitFunc:              initSubscription(o.Authenticate),
+		InitFunc:              withSocketSlots(o.MaxSubscriptionsPerSocket, initSubscription(o.Authenticate)),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -89,6 +93,7 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	}
 	srv.Use(shapeLimit{MaxDepth: lim.MaxDepth, MaxFields: lim.MaxFields, NoIntrospection: !o.Dev})
 	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
+	srv.AroundOperations(capSubscriptions)
 	srv.AroundFields(markInternal)
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))

@@ -96,6 +96,9 @@ type pongFrame struct {
 type errorFrame struct {
 	Type    string `json:"type"`
 	Message string `json:"message"`
+	// Code and RetryAfterMs are set for frames refused by a limit.
+	Code         string `json:"code,omitempty"`
+	RetryAfterMs int    `json:"retryAfterMs,omitempty"`
 }
 
 // clientFrame is any frame a viewer sends.

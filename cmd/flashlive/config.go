@@ -44,6 +44,10 @@ type Config struct {
 	DataDir        string        // FLASHLIVE_DATA_DIR: embedded NATS files
 	LogLevel       slog.Level    // FLASHLIVE_LOG_LEVEL: debug, info, warn, error
 	Seed           bool          // FLASHLIVE_SEED: demo data at start (default: on in dev)
+	// TrustedProxies: FLASHLIVE_TRUSTED_PROXIES, comma-separated CIDRs of
+	// the proxies whose Forwarded/X-Forwarded-For name the client.
+	TrustedProxies trustedProxies
+	Limits         Limits // FLASHLIVE_LIMITS, FLASHLIVE_LIMIT_* (limits.go)
 }
 
 // Dev reports whether the process runs in the dev environment.
@@ -168,6 +172,13 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	default:
 		bad("FLASHLIVE_SEED %q is not a boolean", v)
 	}
+
+	proxies, badProxies := parseTrustedProxies(get("FLASHLIVE_TRUSTED_PROXIES"))
+	for _, p := range badProxies {
+		bad("FLASHLIVE_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8 or fd00::/8", p)
+	}
+	c.TrustedProxies = proxies
+	c.Limits = loadLimits(get, bad)
 
 	if len(errs) > 0 {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))

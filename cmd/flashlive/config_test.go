@@ -39,6 +39,7 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		DataDir:        ".data",
 		LogLevel:       slog.LevelInfo,
 		Seed:           true,
+		Limits:         DefaultLimits,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(empty env) =\n%+v\nwant\n%+v", got, want)
@@ -74,6 +75,7 @@ func TestLoadConfigProd(t *testing.T) {
 		DataDir:        ".data",
 		LogLevel:       slog.LevelInfo,
 		Seed:           false,
+		Limits:         DefaultLimits,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(prod) =\n%+v\nwant\n%+v", got, want)

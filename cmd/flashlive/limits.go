@@ -20,8 +20,9 @@ type Limits struct {
 	WSConnectIP              domain.Limit // /ws upgrades
 	WSFrames                 domain.Limit // frames of one /ws connection (in process)
 
-	// LoginFreeFailures wrong passwords of an e-mail from one address cost
-	// nothing; then each one doubles the wait, from LoginBackoff up to
+	// LoginFreeFailures wrong passwords of an e-mail from one address are
+	// checked at once; the last of them makes the next attempt wait
+	// LoginBackoff, and each failure after doubles the wait, up to
 	// LoginBackoffMax. Zero LoginBackoff: no back-off.
 	LoginFreeFailures int
 	LoginBackoff      time.Duration

@@ -98,9 +98,10 @@ var (
 	strikeScript = goredis.NewScript(strikeLua)
 )
 
-// Backoff implements domain.FailureBackoff: Free failures cost nothing,
-// then the n-th failure past them makes the key wait Base<<(n-1), at most
-// Max. A key's failures are forgotten Window after its last one.
+// Backoff implements domain.FailureBackoff: a key may fail Free times
+// before it waits; the Free-th failure makes it wait Base, and each one
+// after that doubles the wait, up to Max. A key's failures are forgotten
+// Window after its last one. Free 0 counts as 1.
 //
 //	<prefix>fail:{<key>}   hash: n (failures), until_ms (no attempt before)
 type Backoff struct {

@@ -488,3 +488,34 @@ func TestLiveFeedLimits(t *testing.T) {
 		t.Fatalf("third subscription: %v", m)
 	}
 }
+
+func TestTokenAndSignUpLimits(t *testing.T) {
+	lim := limitsForTest()
+	lim.TokenUser = domain.Limit{Rate: 1, Burst: 1, Period: time.Hour}
+	lim.RegisterIP = domain.Limit{Rate: 1, Burst: 2, Period: time.Hour}
+	app := startApp(t, func(c *Config) { c.Limits = lim })
+	_, eventID := app.liveEvent(t, 10, 1) // the seller's sign-up is the first of 127.0.0.1
+	buyer := app.buyers(t, 1)[0]
+	buyer.purchaseToken(t, eventID)
+	r := buyer.wantCode(t, "RATE_LIMITED", tokenMutation, map[string]any{"e": eventID})
+	if ms, _ := r.Errors[0].Extensions["retryAfterMs"].(float64); ms <= 0 || ms > float64(time.Hour/time.Millisecond) {
+		t.Fatalf("flashPurchaseToken refused with retryAfterMs %v", r.Errors[0].Extensions["retryAfterMs"])
+	}
+	if got := app.metric(t, `flashlive_rate_limited_total{limit="token-user"}`); got != "1" {
+		t.Fatalf("rate_limited_total{token-user} = %q, want 1", got)
+	}
+	signUp := func(c *client, n int) gqlResponse {
+		return c.post(t, `mutation($in: RegisterInput!) { register(input: $in) { accessToken } }`, map[string]any{"in": map[string]any{
+			"email": fmt.Sprintf("signup%d-%d@example.com", n, time.Now().UnixNano()), "password": "correct horse battery", "displayName": "S",
+		}})
+	}
+	if r := signUp(app.anon(), 1); r.code() != "" {
+		t.Fatalf("second sign-up of the address: %+v", r.Errors)
+	}
+	if r := signUp(app.anon(), 2); r.code() != "RATE_LIMITED" {
+		t.Fatalf("third sign-up of the address: code %q, want RATE_LIMITED", r.code())
+	}
+	if r := signUp(app.anon().from("127.0.0.10"), 3); r.code() != "" {
+		t.Fatalf("sign-up from another address: %+v", r.Errors)
+	}
+}

@@ -26,7 +26,7 @@ type Error struct {
 	Code    string
 	Message string
 	// RetryAfter, when positive, is how long the client should wait before
-	// trying again (RATE_LIMITED, UNAVAILABLE): in GraphQL,
+	// trying again (RATE_LIMITED, UNAVAILABLE); clients see it as
 	// extensions.retryAfterMs.
 	RetryAfter time.Duration
 }
@@ -71,4 +71,14 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfter returns the RetryAfter of the first *Error in err's chain, or
+// 0.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -51,6 +51,9 @@ type PurchaseResult struct {
 	Order *Order
 	// Remaining is the units left right after the attempt, when known.
 	Remaining *int
+	// RetryAfter is set when Outcome is RATE_LIMITED: how long the buyer
+	// should wait before pressing again.
+	RetryAfter time.Duration
 }
 
 // PurchaseToken is a short-lived permission to buy from one event.

@@ -28,7 +28,7 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Message = de.Message
 			gerr.Extensions = map[string]any{"code": de.Code}
 			if de.RetryAfter > 0 {
-				gerr.Extensions["retryAfterMs"] = max(de.RetryAfter.Milliseconds(), 1)
+				gerr.Extensions["retryAfterMs"] = RetryAfterMs(de.RetryAfter)
 			}
 		case errors.As(err, new(*internalError)):
 			logger.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gerr.Path.String())
@@ -59,10 +59,6 @@ func (e *internalError) Unwrap() error { return e.err }
 // gqlgen makes about the request (bad argument values), which it shows.
 func markInternal(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
-	if err != nil && !errors.As(err, new(*domain.Error)) && errors.Is(err, context.DeadlineExceeded) {
-		// The operation's deadline (or a store's own timeout) passed.
-		return res, domain.Retry(domain.EUNAVAILABLE, time.Second, "the request took too long; try again in a moment")
-	}
 	if err != nil && !errors.As(err, new(*domain.Error)) && !errors.As(err, new(*internalError)) &&
 		!errors.As(err, new(*gqlerror.Error)) { // gqlgen's own, such as "introspection disabled"
 		err = &internalError{err}
@@ -86,4 +82,10 @@ func recoverFunc(logger *slog.Logger) graphql.RecoverFunc {
 		logger.ErrorContext(ctx, "graphql: panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return domain.Errorf(domain.EINTERNAL, "internal error")
 	}
+}
+
+// RetryAfterMs is a wait as clients read it: whole milliseconds, rounded
+// up, so that a client that waits exactly that long is let in.
+func RetryAfterMs(d time.Duration) int {
+	return int((d + time.Millisecond - 1) / time.Millisecond)
 }

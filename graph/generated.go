@@ -53,6 +53,12 @@ type ComplexityRoot struct {
 		User         func(childComplexity int) int
 	}
 
+	BlockedClient struct {
+		Kind  func(childComplexity int) int
+		Until func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
 	CountdownTick struct {
 		EventID     func(childComplexity int) int
 		SecondsLeft func(childComplexity int) int
@@ -108,6 +114,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		BlockClient        func(childComplexity int, kind domain.BlockKind, value string, seconds int) int
 		CancelOrder        func(childComplexity int, id string) int
 		CloseFlashEvent    func(childComplexity int, id string) int
 		CompleteOrder      func(childComplexity int, id string) int
@@ -124,6 +131,7 @@ type ComplexityRoot struct {
 		RefreshToken       func(childComplexity int, refreshToken string) int
 		Register           func(childComplexity int, input RegisterInput) int
 		StartLiveRoom      func(childComplexity int, id string) int
+		UnblockClient      func(childComplexity int, kind domain.BlockKind, value string) int
 		UpdateProduct      func(childComplexity int, id string, input UpdateProductInput) int
 	}
 
@@ -195,18 +203,19 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		FlashEvent   func(childComplexity int, id string) int
-		FlashEvents  func(childComplexity int, status *domain.FlashEventStatus, first *int, after *string) int
-		LiveRoom     func(childComplexity int, id string) int
-		LiveRooms    func(childComplexity int, status *domain.LiveRoomStatus, first *int, after *string) int
-		Me           func(childComplexity int) int
-		MyOrders     func(childComplexity int, status *domain.OrderStatus, first *int, after *string) int
-		Node         func(childComplexity int, id string) int
-		Order        func(childComplexity int, id string) int
-		Product      func(childComplexity int, id string) int
-		Products     func(childComplexity int, first *int, after *string) int
-		SellerOrders func(childComplexity int, flashEventID *string, status *domain.OrderStatus, first *int, after *string) int
-		ServerTime   func(childComplexity int) int
+		BlockedClients func(childComplexity int) int
+		FlashEvent     func(childComplexity int, id string) int
+		FlashEvents    func(childComplexity int, status *domain.FlashEventStatus, first *int, after *string) int
+		LiveRoom       func(childComplexity int, id string) int
+		LiveRooms      func(childComplexity int, status *domain.LiveRoomStatus, first *int, after *string) int
+		Me             func(childComplexity int) int
+		MyOrders       func(childComplexity int, status *domain.OrderStatus, first *int, after *string) int
+		Node           func(childComplexity int, id string) int
+		Order          func(childComplexity int, id string) int
+		Product        func(childComplexity int, id string) int
+		Products       func(childComplexity int, first *int, after *string) int
+		SellerOrders   func(childComplexity int, flashEventID *string, status *domain.OrderStatus, first *int, after *string) int
+		ServerTime     func(childComplexity int) int
 	}
 
 	StockLevel struct {
@@ -269,6 +278,8 @@ type MutationResolver interface {
 	PayOrder(ctx context.Context, id string) (*domain.Order, error)
 	CancelOrder(ctx context.Context, id string) (*domain.Order, error)
 	CompleteOrder(ctx context.Context, id string) (*domain.Order, error)
+	BlockClient(ctx context.Context, kind domain.BlockKind, value string, seconds int) (*domain.BlockedClient, error)
+	UnblockClient(ctx context.Context, kind domain.BlockKind, value string) (bool, error)
 }
 type OrderResolver interface {
 	Buyer(ctx context.Context, obj *domain.Order) (*domain.User, error)
@@ -295,6 +306,7 @@ type QueryResolver interface {
 	Order(ctx context.Context, id string) (*domain.Order, error)
 	MyOrders(ctx context.Context, status *domain.OrderStatus, first *int, after *string) (*OrderConnection, error)
 	SellerOrders(ctx context.Context, flashEventID *string, status *domain.OrderStatus, first *int, after *string) (*OrderConnection, error)
+	BlockedClients(ctx context.Context) ([]*domain.BlockedClient, error)
 }
 type SubscriptionResolver interface {
 	LiveRoom(ctx context.Context, id string) (<-chan LiveRoomUpdate, error)
@@ -346,6 +358,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "BlockedClient.kind":
+		if e.ComplexityRoot.BlockedClient.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockedClient.Kind(childComplexity), true
+	case "BlockedClient.until":
+		if e.ComplexityRoot.BlockedClient.Until == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockedClient.Until(childComplexity), true
+	case "BlockedClient.value":
+		if e.ComplexityRoot.BlockedClient.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockedClient.Value(childComplexity), true
 
 	case "CountdownTick.eventId":
 		if e.ComplexityRoot.CountdownTick.EventID == nil {
@@ -535,6 +566,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LiveRoomEdge.Node(childComplexity), true
 
+	case "Mutation.blockClient":
+		if e.ComplexityRoot.Mutation.BlockClient == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_blockClient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BlockClient(childComplexity, args["kind"].(domain.BlockKind), args["value"].(string), args["seconds"].(int)), true
 	case "Mutation.cancelOrder":
 		if e.ComplexityRoot.Mutation.CancelOrder == nil {
 			break
@@ -711,6 +753,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartLiveRoom(childComplexity, args["id"].(string)), true
+	case "Mutation.unblockClient":
+		if e.ComplexityRoot.Mutation.UnblockClient == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unblockClient_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnblockClient(childComplexity, args["kind"].(domain.BlockKind), args["value"].(string)), true
 	case "Mutation.updateProduct":
 		if e.ComplexityRoot.Mutation.UpdateProduct == nil {
 			break
@@ -955,6 +1008,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PurchaseToken.Token(childComplexity), true
 
+	case "Query.blockedClients":
+		if e.ComplexityRoot.Query.BlockedClients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BlockedClients(childComplexity), true
 	case "Query.flashEvent":
 		if e.ComplexityRoot.Query.FlashEvent == nil {
 			break
@@ -1264,7 +1323,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema.graphqls"
+//go:embed "blocklist.graphqls" "schema.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1276,6 +1335,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "blocklist.graphqls", Input: sourceData("blocklist.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1296,6 +1356,18 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BlockedClient(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_BlockedClient_kind(ctx, field)
+	case "value":
+		return ec.fieldContext_BlockedClient_value(ctx, field)
+	case "until":
+		return ec.fieldContext_BlockedClient_until(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BlockedClient", field.Name)
 }
 
 func (ec *executionContext) childFields_FlashEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1662,6 +1734,36 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_blockClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (domain.BlockKind, error) {
+			return ec.unmarshalNBlockKind2flashliveᚋdomainᚐBlockKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "value",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["value"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "seconds",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["seconds"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1883,6 +1985,28 @@ func (ec *executionContext) field_Mutation_startLiveRoom_args(ctx context.Contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unblockClient_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (domain.BlockKind, error) {
+			return ec.unmarshalNBlockKind2flashliveᚋdomainᚐBlockKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "value",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["value"] = arg1
 	return args, nil
 }
 
@@ -2329,6 +2453,75 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BlockedClient_kind(ctx context.Context, field graphql.CollectedField, obj *domain.BlockedClient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockedClient_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.BlockKind) graphql.Marshaler {
+			return ec.marshalNBlockKind2flashliveᚋdomainᚐBlockKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockedClient_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockedClient", field, false, false, "BlockKind")
+}
+
+func (ec *executionContext) _BlockedClient_value(ctx context.Context, field graphql.CollectedField, obj *domain.BlockedClient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockedClient_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockedClient_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockedClient", field, false, false, "String")
+}
+
+func (ec *executionContext) _BlockedClient_until(ctx context.Context, field graphql.CollectedField, obj *domain.BlockedClient) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockedClient_until(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Until, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockedClient_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockedClient", field, false, false, "Time")
 }
 
 func (ec *executionContext) _CountdownTick_eventId(ctx context.Context, field graphql.CollectedField, obj *CountdownTick) (ret graphql.Marshaler) {
@@ -4102,6 +4295,130 @@ func (ec *executionContext) fieldContext_Mutation_completeOrder(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_blockClient(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_blockClient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BlockClient(ctx, fc.Args["kind"].(domain.BlockKind), fc.Args["value"].(string), fc.Args["seconds"].(int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *domain.BlockedClient
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *domain.BlockedClient
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.BlockedClient) graphql.Marshaler {
+			return ec.marshalNBlockedClient2ᚖflashliveᚋdomainᚐBlockedClient(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_blockClient(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockedClient(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_blockClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unblockClient(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unblockClient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnblockClient(ctx, fc.Args["kind"].(domain.BlockKind), fc.Args["value"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unblockClient(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unblockClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Order_id(ctx context.Context, field graphql.CollectedField, obj *domain.Order) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5552,6 +5869,56 @@ func (ec *executionContext) fieldContext_Query_sellerOrders(ctx context.Context,
 	if fc.Args, err = ec.field_Query_sellerOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_blockedClients(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_blockedClients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().BlockedClients(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal []*domain.BlockedClient
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*domain.BlockedClient
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.BlockedClient) graphql.Marshaler {
+			return ec.marshalNBlockedClient2ᚕᚖflashliveᚋdomainᚐBlockedClientᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_blockedClients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockedClient(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7705,6 +8072,49 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var blockedClientImplementors = []string{"BlockedClient"}
+
+func (ec *executionContext) _BlockedClient(ctx context.Context, sel ast.SelectionSet, obj *domain.BlockedClient) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, blockedClientImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BlockedClient")
+		case "kind":
+			out.Values[i] = ec._BlockedClient_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._BlockedClient_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "until":
+			out.Values[i] = ec._BlockedClient_until(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var countdownTickImplementors = []string{"CountdownTick", "LiveRoomUpdate"}
 
 func (ec *executionContext) _CountdownTick(ctx context.Context, sel ast.SelectionSet, obj *CountdownTick) graphql.Marshaler {
@@ -8220,6 +8630,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "completeOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_completeOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockClient":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_blockClient(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unblockClient":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unblockClient(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -8802,6 +9226,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sellerOrders(ctx, field)
 				})
+		case "blockedClients":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_blockedClients(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -9353,6 +9783,56 @@ func (ec *executionContext) marshalNAuthPayload2ᚖflashliveᚋgraphᚐAuthPaylo
 		return graphql.Null
 	}
 	return ec._AuthPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBlockKind2flashliveᚋdomainᚐBlockKind(ctx context.Context, v any) (domain.BlockKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBlockKind2flashliveᚋdomainᚐBlockKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBlockKind2flashliveᚋdomainᚐBlockKind(ctx context.Context, sel ast.SelectionSet, v domain.BlockKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBlockKind2flashliveᚋdomainᚐBlockKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "BlockKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNBlockKind2flashliveᚋdomainᚐBlockKind = map[string]domain.BlockKind{
+		"IP":      domain.BlockIP,
+		"ACCOUNT": domain.BlockAccount,
+	}
+	marshalNBlockKind2flashliveᚋdomainᚐBlockKind = map[domain.BlockKind]string{
+		domain.BlockIP:      "IP",
+		domain.BlockAccount: "ACCOUNT",
+	}
+)
+
+func (ec *executionContext) marshalNBlockedClient2ᚕᚖflashliveᚋdomainᚐBlockedClientᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.BlockedClient) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBlockedClient2ᚖflashliveᚋdomainᚐBlockedClient(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBlockedClient2ᚖflashliveᚋdomainᚐBlockedClient(ctx context.Context, sel ast.SelectionSet, v *domain.BlockedClient) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BlockedClient!")
+		return graphql.Null
+	}
+	return ec._BlockedClient(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {

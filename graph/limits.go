@@ -2,8 +2,10 @@ package graph
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -38,8 +40,13 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if oc.Operation == nil {
 		return nil
 	}
-	w := shapeWalker{limit: l, doc: oc.Doc}
+	w := shapeWalker{limit: l, doc: oc.Doc, mutation: oc.Operation.Operation == ast.Mutation, once: map[string]int{}}
 	w.walk(oc.Operation.SelectionSet, 1)
+	for group, n := range w.once {
+		if n > 1 {
+			return coded(domain.EINVALID, "an operation may call %s at most once (aliases included); send one per request", group)
+		}
+	}
 	switch {
 	case w.introspects:
 		return coded(domain.EINVALID, "introspection is disabled on this server")
@@ -56,6 +63,23 @@ type shapeWalker struct {
 	doc                           *ast.QueryDocument
 	fields                        int
 	tooDeep, tooMany, introspects bool
+	// mutation reports whether the operation is a mutation; once counts
+	// its root fields of each group in oncePerOperation.
+	mutation bool
+	once     map[string]int
+}
+
+// oncePerOperation groups the mutations an operation may call at most
+// once, whatever their aliases: each call is an attempt that a rate limit
+// counts (a password guess, an account, a press of "buy"), and aliases
+// must not multiply attempts within one request. It is checked on the
+// parsed operation, before any resolver runs.
+var oncePerOperation = map[string]string{
+	"login":              "login, register or refreshToken",
+	"register":           "login, register or refreshToken",
+	"refreshToken":       "login, register or refreshToken",
+	"purchaseFlash":      "purchaseFlash",
+	"flashPurchaseToken": "flashPurchaseToken",
 }
 
 func (w *shapeWalker) walk(set ast.SelectionSet, depth int) {
@@ -72,6 +96,9 @@ func (w *shapeWalker) walk(set ast.SelectionSet, depth int) {
 			if w.limit.NoIntrospection && (s.Name == "__schema" || s.Name == "__type") {
 				w.introspects = true
 				return
+			}
+			if group, ok := oncePerOperation[s.Name]; ok && depth == 1 && w.mutation {
+				w.once[group]++
 			}
 			if w.fields++; w.fields > w.limit.MaxFields {
 				w.tooMany = true
@@ -93,4 +120,44 @@ func coded(code, format string, args ...any) *gqlerror.Error {
 	e := gqlerror.Errorf(format, args...)
 	e.Extensions = map[string]any{"code": code}
 	return e
+}
+
+// socketSlots counts the live subscriptions of one graphql-transport-ws
+// socket.
+type socketSlots struct {
+	n   atomic.Int32
+	max int32
+}
+
+type socketSlotsKey struct{}
+
+// withSocketSlots gives each socket that init accepts a count of its
+// subscriptions, capped at max (0: no cap).
+func withSocketSlots(max int, init transport.WebsocketInitFunc) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		ctx, ack, err := init(ctx, p)
+		if err == nil && max > 0 {
+			ctx = context.WithValue(ctx, socketSlotsKey{}, &socketSlots{max: int32(max)})
+		}
+		return ctx, ack, err
+	}
+}
+
+// capSubscriptions is an operation middleware that refuses a subscription
+// with INVALID when its socket already has its cap of live ones; a slot is
+// freed when its subscription ends (completed, stopped or the socket
+// closed: gqlgen cancels the subscription's context in every case).
+func capSubscriptions(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	slots, _ := ctx.Value(socketSlotsKey{}).(*socketSlots)
+	if slots == nil || oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
+		return next(ctx)
+	}
+	if slots.n.Add(1) > slots.max {
+		slots.n.Add(-1)
+		err := coded(domain.EINVALID, "this socket already has %d subscriptions; complete one before starting another", slots.max)
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{err}})
+	}
+	context.AfterFunc(ctx, func() { slots.n.Add(-1) })
+	return next(ctx)
 }

@@ -22,6 +22,9 @@ type Resolver struct {
 	FlashEventService domain.FlashEventService
 	FlashSaleService  domain.FlashSaleService
 	OrderService      domain.OrderService
+	// BlockService is the ADMIN's blocklist (nil: blockedClients and
+	// blockClient answer UNAVAILABLE).
+	BlockService domain.BlockService
 	// StockReader is the one source of FlashEvent.remaining and status.
 	StockReader domain.StockReader
 	// ViewerCounter counts a room's viewers on every instance (nil: none).
@@ -31,4 +34,12 @@ type Resolver struct {
 	Live LiveFeed
 	// Now is the server's clock.
 	Now func() time.Time
+}
+
+// blocks returns the blocklist, or UNAVAILABLE when the server has none.
+func (r *Resolver) blocks() (domain.BlockService, error) {
+	if r.BlockService == nil {
+		return nil, domain.Errorf(domain.EUNAVAILABLE, "this server has no blocklist")
+	}
+	return r.BlockService, nil
 }

@@ -158,9 +158,12 @@ func (r *mutationResolver) PurchaseFlash(ctx context.Context, input PurchaseFlas
 	if err != nil {
 		return nil, err
 	}
-	// RetryAfterMs stays nil: no purchase answers RATE_LIMITED today, so
-	// there is no wait to report. The schema keeps the field for clients.
-	return &PurchaseResult{Outcome: res.Outcome, Order: res.Order, Remaining: res.Remaining}, nil
+	out := &PurchaseResult{Outcome: res.Outcome, Order: res.Order, Remaining: res.Remaining}
+	if res.RetryAfter > 0 {
+		ms := RetryAfterMs(res.RetryAfter)
+		out.RetryAfterMs = &ms
+	}
+	return out, nil
 }
 
 // PlaceOrder is the resolver for the placeOrder field.

@@ -57,6 +57,10 @@ type Options struct {
 	// answers UNAVAILABLE with a retry-after. Subscriptions are not bounded:
 	// they last as long as their socket.
 	OperationTimeout time.Duration
+	// MaxSubscriptionsPerSocket caps the live subscriptions of one
+	// graphql-transport-ws socket (0: no cap); one more is refused with
+	// INVALID.
+	MaxSubscriptionsPerSocket int
 }
 
 // DefaultOperationTimeout is the deadline of a query or mutation when
@@ -90,7 +94,7 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.OriginPatterns},
 		}},
 		KeepAlivePingInterval: 15 * time.Second,
-		InitFunc:              initSubscription(o.Authenticate, o.Sessions),
+		InitFunc:              withSocketSlots(o.MaxSubscriptionsPerSocket, initSubscription(o.Authenticate, o.Sessions)),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -104,6 +108,7 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.Use(shapeLimit{MaxDepth: lim.MaxDepth, MaxFields: lim.MaxFields, NoIntrospection: !o.Dev})
 	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
 	srv.AroundOperations(operationDeadline(o.OperationTimeout))
+	srv.AroundOperations(capSubscriptions)
 	srv.AroundFields(markInternal)
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))

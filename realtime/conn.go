@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"flashlive/domain"
 )
@@ -41,9 +42,11 @@ type client struct {
 	once sync.Once
 	slow atomic.Bool // cut off for being too slow
 
-	lastHeard atomic.Int64 // when the viewer last sent a frame, in Unix nanoseconds
-	bad       int          // bad frames the viewer sent; the reader's alone
-	reply     chan string  // a frame worker's answer to the reader; made by the reader
+	lastHeard atomic.Int64  // when the viewer last sent a frame, in Unix nanoseconds
+	bad       int           // bad frames the viewer sent; the reader's alone
+	frames    *rate.Limiter // the viewer's frame budget (nil: none); the reader's alone
+	limited   int           // frames refused for the budget; the reader's alone
+	reply     chan string   // a frame worker's answer to the reader; made by the reader
 
 	at seats // guarded by hub.mu
 }
@@ -80,6 +83,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn: ws.NetConn(),
 		fd:   socketOf(ws.NetConn()),
 		at:   seats{rooms: map[string]struct{}{}},
+	}
+	if l := h.cfg.FrameLimit; !l.Off() {
+		c.frames = rate.NewLimiter(rate.Every(l.Period/time.Duration(l.Rate)), max(l.Burst, 1))
 	}
 	c.heard()
 	// Registered under mu, where Close looks for the viewers to cut off
@@ -202,6 +208,9 @@ func (c *client) readSetup() {
 //go:noinline
 func (c *client) onFrame(data []byte) bool {
 	c.heard()
+	if c.frames != nil && !c.frames.Allow() {
+		return c.overBudget()
+	}
 	msg := c.handleAside(data)
 	if msg == "" {
 		return true
@@ -210,6 +219,29 @@ func (c *client) onFrame(data []byte) bool {
 		return false
 	}
 	c.sendError(msg)
+	return true
+}
+
+// overBudget answers a frame over the viewer's FrameLimit, on the reader
+// and without a frame worker (a flood of joins must not tie them up): an
+// error frame with RATE_LIMITED and the wait, or, past maxLimitedFrames
+// such frames, a close with 1008 (policy violation). False when closing.
+//
+//go:noinline
+func (c *client) overBudget() bool {
+	if c.limited++; c.limited > maxLimitedFrames {
+		c.hub.limitedClosed.Add(1)
+		c.writeFrame(wsFrame(opClose, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "too many frames")), true)
+		c.drain()
+		return false
+	}
+	wait := c.frames.Reserve()
+	d := wait.Delay()
+	wait.Cancel()
+	c.send(errorFrame{
+		Type: "error", Code: domain.ERATELIMITED, Message: "too many frames; slow down",
+		RetryAfterMs: int((d + time.Millisecond - 1) / time.Millisecond),
+	})
 	return true
 }
 

@@ -94,9 +94,12 @@ type pongFrame struct {
 }
 
 type errorFrame struct {
-	Type    string `json:"type"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message"`
+	Type string `json:"type"`
+	// Code is set for frames refused by a limit (RATE_LIMITED, with
+	// RetryAfterMs) and for a session that ended (UNAUTHENTICATED).
+	Code         string `json:"code,omitempty"`
+	Message      string `json:"message"`
+	RetryAfterMs int    `json:"retryAfterMs,omitempty"`
 }
 
 // clientFrame is any frame a viewer sends.

@@ -61,6 +61,11 @@ type Config struct {
 	WriteWait time.Duration
 	// MaxFrameBytes is the largest frame a viewer may send (default 4096).
 	MaxFrameBytes int64
+	// FrameLimit is the frames one viewer may send (zero: no limit): each
+	// frame over it is answered with an error frame of code RATE_LIMITED
+	// and retryAfterMs, and a viewer that sends more than
+	// maxLimitedFrames of those is closed with 1008.
+	FrameLimit domain.Limit
 	// Instance names this process among the hub's peers.
 	Instance string
 	Logger   *slog.Logger
@@ -93,6 +98,7 @@ const (
 	// PostgreSQL); more wait their turn.
 	frameWorkersPerCore = 8
 	maxBadFrames        = 20
+	maxLimitedFrames    = 50
 	sourceTimeout       = 2 * time.Second
 )
 
@@ -126,6 +132,8 @@ type Hub struct {
 	silent    atomic.Int64
 	backedUp  atomic.Int64
 	connected atomic.Int64
+	// limitedClosed counts viewers closed for flooding past FrameLimit.
+	limitedClosed atomic.Int64
 
 	unsubscribe []func()
 	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
@@ -410,6 +418,10 @@ func (h *Hub) Silent() int64 { return h.silent.Load() }
 
 // Connected returns the open connections of this instance.
 func (h *Hub) Connected() int64 { return h.connected.Load() }
+
+// FloodsClosed returns how many viewers were closed for sending frames
+// past FrameLimit.
+func (h *Hub) FloodsClosed() int64 { return h.limitedClosed.Load() }
 
 func (h *Hub) markDirty(eventID string) {
 	h.pendingMu.Lock()

@@ -73,6 +73,7 @@ type Main struct {
 	Registry *prometheus.Registry
 
 	jobs      *jobs.Scheduler
+	protect   *protection // rate limits and the blocklist; nil when limits are off
 	stores    stores
 	drift     driftGauge
 	closeOnce sync.Once
@@ -237,6 +238,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 		Revoked:        m.Auth,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Dev:            cfg.Dev(),
+		FrameLimit:     cfg.Limits.WSFrames,
 		Instance:       instanceName(),
 		Logger:         m.Logger,
 		Now:            m.Now,
@@ -272,11 +274,12 @@ func (m *Main) buildServices(context.Context) error {
 	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	meteredSale, drift := instrument(m.Registry, m.Sale, m.Orders)
+	m.protect = m.openProtection()
+	meteredSale, drift := instrument(m.Registry, m.limitSale(m.Sale), m.Orders)
 	m.drift = drift
 	instrumentHub(m.Registry, m.Hub)
 	m.Resolver = &graph.Resolver{
-		AuthService:     m.Auth,
+		AuthService:     m.limitAuth(m.Auth),
 		UserService:     m.Auth,
 		ProductService:  postgres.NewProductService(m.DB),
 		LiveRoomService: st.rooms,
@@ -289,6 +292,7 @@ func (m *Main) buildServices(context.Context) error {
 		ViewerCounter:    m.Hub,
 		Live:             m.Hub,
 		Now:              m.Now,
+		BlockService:     m.blockService(),
 	}
 	return nil
 }
@@ -358,8 +362,9 @@ func (m *Main) serve(context.Context) error {
 	cfg := m.Config
 	gql := graph.NewHandler(m.Resolver, graph.Options{
 		Dev: cfg.Dev(), Logger: m.Logger, Authenticate: m.Auth.Authenticate, OriginPatterns: originPatterns(cfg),
-		OperationTimeout: cfg.Admission.OperationTimeout,
-		Sessions:         m.Hub,
+		OperationTimeout:          cfg.Admission.OperationTimeout,
+		Sessions:                  m.Hub,
+		MaxSubscriptionsPerSocket: cfg.Limits.SubscriptionsPerSocket,
 	})
 	var err error
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

@@ -57,6 +57,10 @@ type Config struct {
 	LogLevel       slog.Level    // FLASHLIVE_LOG_LEVEL: debug, info, warn, error
 	Seed           bool          // FLASHLIVE_SEED: demo data at start (default: on in dev)
 	Admission      Admission     // FLASHLIVE_OPERATION_TIMEOUT, FLASHLIVE_MAX_PURCHASES_IN_FLIGHT, FLASHLIVE_PURCHASE_WAIT
+	// TrustedProxies: FLASHLIVE_TRUSTED_PROXIES, comma-separated CIDRs of
+	// the proxies whose Forwarded/X-Forwarded-For name the client.
+	TrustedProxies trustedProxies
+	Limits         Limits // FLASHLIVE_LIMITS, FLASHLIVE_LIMIT_* (limits.go)
 }
 
 // Admission is how much work the server takes on at once.
@@ -207,6 +211,12 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	}
 
 	c.Admission = loadAdmission(get, bad)
+	proxies, badProxies := parseTrustedProxies(get("FLASHLIVE_TRUSTED_PROXIES"))
+	for _, p := range badProxies {
+		bad("FLASHLIVE_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8 or fd00::/8", p)
+	}
+	c.TrustedProxies = proxies
+	c.Limits = loadLimits(get, bad)
 
 	if len(errs) > 0 {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))

@@ -52,6 +52,7 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		LogLevel:       slog.LevelInfo,
 		Seed:           true,
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
+		Limits:         DefaultLimits,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(FLASHLIVE_ENV=dev) =\n%+v\nwant\n%+v", got, want)
@@ -88,6 +89,7 @@ func TestLoadConfigProd(t *testing.T) {
 		LogLevel:       slog.LevelInfo,
 		Seed:           false,
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
+		Limits:         DefaultLimits,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(prod) =\n%+v\nwant\n%+v", got, want)

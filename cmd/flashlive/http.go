@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"flashlive/domain"
+	"flashlive/graph"
 	webdemo "flashlive/web-demo"
 )
 
@@ -29,13 +30,13 @@ const MaxBodyBytes = 1 << 20
 // routes returns the HTTP handler of the process.
 func (m *Main) routes(gql http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", m.authenticate(limitBody(gql)))
+	mux.Handle("/graphql", m.refuseBlocked(domain.BlockIP, m.authenticate(m.refuseBlocked(domain.BlockAccount, limitBody(gql)))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", m.ready)
-	mux.Handle("GET /ws", m.Hub)
+	mux.Handle("GET /ws", m.refuseBlocked(domain.BlockIP, m.limitUpgrades(m.Hub)))
 	if m.Config.MetricsAddr == "" {
 		mux.Handle("GET /metrics", m.metricsHandler())
 	} else {
@@ -141,13 +142,20 @@ func limitBody(next http.Handler) http.Handler {
 }
 
 // writeGraphQLError answers with a GraphQL-shaped error body.
+// An error with a RetryAfter says it as extensions.retryAfterMs and as
+// the Retry-After header.
 func writeGraphQLError(w http.ResponseWriter, status int, err error) {
+	ext := map[string]any{"code": domain.ErrorCode(err)}
+	if d := domain.RetryAfter(err); d > 0 {
+		ext["retryAfterMs"] = graph.RetryAfterMs(d)
+		w.Header().Set("Retry-After", retryAfterHeader(d))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{
 			"message":    domain.ErrorMessage(err),
-			"extensions": map[string]any{"code": domain.ErrorCode(err)},
+			"extensions": ext,
 		}},
 	})
 }
@@ -185,7 +193,11 @@ func (m *Main) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
+		ip := m.Config.TrustedProxies.clientIP(r)
 		ctx := domain.NewContextWithRequestID(r.Context(), id)
+		if ip.IsValid() {
+			ctx = domain.NewContextWithClientIP(ctx, ip)
+		}
 		w.Header().Set("X-Request-ID", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
@@ -202,7 +214,7 @@ func (m *Main) observe(next http.Handler) http.Handler {
 			hm.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 			hm.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 			if route != "/metrics" && route != "/healthz" {
-				m.Logger.InfoContext(ctx, "http request", "method", r.Method, "path", r.URL.Path,
+				m.Logger.InfoContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "client_ip", ip.String(),
 					"status", rec.status, "bytes", rec.bytes, "took_ms", float64(time.Since(start).Microseconds())/1000)
 			}
 		}()

@@ -98,6 +98,7 @@ func (r gqlResponse) code() string {
 type client struct {
 	app   *testApp
 	token string
+	http  *http.Client // nil: http.DefaultClient (see from)
 }
 
 func (a *testApp) anon() *client { return &client{app: a} }
@@ -116,7 +117,11 @@ func (c *client) raw(t testing.TB, contentType string, body []byte) gqlResponse 
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	hc := http.DefaultClient
+	if c.http != nil {
+		hc = c.http
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		t.Fatalf("POST /graphql: %v", err)
 	}

@@ -105,5 +105,9 @@ func instrumentHub(reg prometheus.Registerer, hub *realtime.Hub) {
 			Name: "flashlive_live_silent_viewers_dropped_total",
 			Help: "Viewers disconnected for sending nothing, not even a pong, for PongWait.",
 		}, func() float64 { return float64(hub.Silent()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "flashlive_live_floods_closed_total",
+			Help: "Viewers closed (1008) for sending frames far past FLASHLIVE_LIMIT_WS_FRAMES.",
+		}, func() float64 { return float64(hub.FloodsClosed()) }),
 	)
 }

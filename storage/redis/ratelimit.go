@@ -1,0 +1,259 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"flashlive/domain"
+)
+
+// Limiter implements domain.RateLimiter with GCRA (redis_rate), counted in
+// Redis by the server's clock, so that every instance shares one budget
+// per key. Each key has its own hash tag:
+//
+//	rate:<prefix>lim:{<name>:<key>}   string: the key's theoretical arrival time
+type Limiter struct {
+	c    *Client
+	rate *redis_rate.Limiter
+}
+
+var _ domain.RateLimiter = (*Limiter)(nil)
+
+// NewLimiter returns a Limiter over c.
+func NewLimiter(c *Client) *Limiter {
+	return &Limiter{c: c, rate: redis_rate.NewLimiter(c.RDB)}
+}
+
+func (l *Limiter) key(ch domain.LimitCheck) string {
+	return l.c.Prefix + "lim:{" + ch.Name + ":" + ch.Key + "}"
+}
+
+// Allow implements domain.RateLimiter. Checks on different keys run at
+// once, so that a request pays one round trip whatever their number (each
+// key is one EVALSHA; keys of different hash tags cannot share a script on
+// a Redis Cluster).
+func (l *Limiter) Allow(ctx context.Context, checks ...domain.LimitCheck) (domain.Verdict, error) {
+	on := checks[:0:0]
+	for _, ch := range checks {
+		if !ch.Limit.Off() {
+			on = append(on, ch)
+		}
+	}
+	results := make([]*redis_rate.Result, len(on))
+	allow := func(i int) error {
+		ch := on[i]
+		lim := redis_rate.Limit{Rate: ch.Limit.Rate, Burst: max(ch.Limit.Burst, 1), Period: ch.Limit.Period}
+		res, err := l.rate.Allow(ctx, l.key(ch), lim)
+		if err != nil {
+			return fmt.Errorf("rate limit %s: %w", ch.Name, err)
+		}
+		results[i] = res
+		return nil
+	}
+	switch len(on) {
+	case 0:
+		return domain.Verdict{Allowed: true}, nil
+	case 1:
+		if err := allow(0); err != nil {
+			return domain.Verdict{}, err
+		}
+	default:
+		var g errgroup.Group
+		for i := range on {
+			g.Go(func() error { return allow(i) })
+		}
+		if err := g.Wait(); err != nil {
+			return domain.Verdict{}, err
+		}
+	}
+	v := domain.Verdict{Allowed: true}
+	for i, res := range results {
+		if res.Allowed > 0 {
+			continue
+		}
+		if v.Allowed {
+			v.Refused = on[i].Name
+		}
+		v.Allowed = false
+		v.RetryAfter = max(v.RetryAfter, res.RetryAfter)
+	}
+	return v, nil
+}
+
+// Lua scripts of the limits; each file's header states its keys,
+// arguments and answers.
+var (
+	//go:embed backoff.lua
+	backoffLua    string
+	backoffScript = goredis.NewScript(backoffLua)
+	//go:embed strike.lua
+	strikeLua    string
+	strikeScript = goredis.NewScript(strikeLua)
+)
+
+// Backoff implements domain.FailureBackoff: a key may fail Free times
+// before it waits; the Free-th failure makes it wait Base, and each one
+// after that doubles the wait, up to Max. A key's failures are forgotten
+// Window after its last one. Free 0 counts as 1.
+//
+//	<prefix>fail:{<key>}   hash: n (failures), until_ms (no attempt before)
+type Backoff struct {
+	c      *Client
+	Free   int
+	Base   time.Duration
+	Max    time.Duration
+	Window time.Duration
+}
+
+var _ domain.FailureBackoff = (*Backoff)(nil)
+
+// NewBackoff returns a Backoff over c with the given free failures, first
+// wait, longest wait and memory.
+func NewBackoff(c *Client, free int, base, maxWait, window time.Duration) *Backoff {
+	return &Backoff{c: c, Free: free, Base: base, Max: maxWait, Window: window}
+}
+
+func (b *Backoff) key(k string) string { return b.c.Prefix + "fail:{" + k + "}" }
+
+// Wait implements domain.FailureBackoff.
+func (b *Backoff) Wait(ctx context.Context, key string) (time.Duration, error) {
+	ms, err := backoffScript.Run(ctx, b.c.RDB, []string{b.key(key)}, "wait").Int64()
+	if err != nil {
+		return 0, fmt.Errorf("backoff wait: %w", err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// Failed implements domain.FailureBackoff.
+func (b *Backoff) Failed(ctx context.Context, key string) error {
+	err := backoffScript.Run(ctx, b.c.RDB, []string{b.key(key)}, "fail",
+		b.Free, b.Base.Milliseconds(), b.Max.Milliseconds(), b.Window.Milliseconds()).Err()
+	if err != nil {
+		return fmt.Errorf("backoff fail: %w", err)
+	}
+	return nil
+}
+
+// Reset implements domain.FailureBackoff.
+func (b *Backoff) Reset(ctx context.Context, key string) error {
+	if err := b.c.RDB.Del(ctx, b.key(key)).Err(); err != nil {
+		return fmt.Errorf("backoff reset: %w", err)
+	}
+	return nil
+}
+
+// Blocklist implements domain.Blocklist: a client is blocked for Block
+// after Strikes RATE_LIMITED answers within Window, and released by the
+// key's TTL. A client's keys share its hash tag:
+//
+//	<prefix>strike:{<kind>:<value>}   string: strikes in the window (TTL Window)
+//	<prefix>block:{<kind>:<value>}    string: "1" while blocked (TTL the block)
+type Blocklist struct {
+	c        *Client
+	Strikes  int
+	Window   time.Duration
+	BlockFor time.Duration
+}
+
+var _ domain.Blocklist = (*Blocklist)(nil)
+
+// NewBlocklist returns a Blocklist over c that blocks for block after
+// strikes strikes within window.
+func NewBlocklist(c *Client, strikes int, window, block time.Duration) *Blocklist {
+	return &Blocklist{c: c, Strikes: strikes, Window: window, BlockFor: block}
+}
+
+func (b *Blocklist) tag(kind domain.BlockKind, value string) string {
+	return "{" + strings.ToLower(string(kind)) + ":" + value + "}"
+}
+
+func (b *Blocklist) blockKey(kind domain.BlockKind, value string) string {
+	return b.c.Prefix + "block:" + b.tag(kind, value)
+}
+
+func (b *Blocklist) strikeKey(kind domain.BlockKind, value string) string {
+	return b.c.Prefix + "strike:" + b.tag(kind, value)
+}
+
+// BlockedFor implements domain.Blocklist.
+func (b *Blocklist) BlockedFor(ctx context.Context, kind domain.BlockKind, value string) (time.Duration, error) {
+	d, err := b.c.RDB.PTTL(ctx, b.blockKey(kind, value)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("blocklist: %w", err)
+	}
+	return max(d, 0), nil // -2: no key; -1 cannot happen (every block has a TTL)
+}
+
+// Strike implements domain.Blocklist.
+func (b *Blocklist) Strike(ctx context.Context, kind domain.BlockKind, value string) (bool, error) {
+	if b.Strikes <= 0 {
+		return false, nil
+	}
+	n, err := strikeScript.Run(ctx, b.c.RDB,
+		[]string{b.strikeKey(kind, value), b.blockKey(kind, value)},
+		b.Strikes, b.Window.Milliseconds(), b.BlockFor.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("blocklist strike: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Block implements domain.Blocklist.
+func (b *Blocklist) Block(ctx context.Context, kind domain.BlockKind, value string, d time.Duration) error {
+	if err := b.c.RDB.Set(ctx, b.blockKey(kind, value), "1", d).Err(); err != nil {
+		return fmt.Errorf("block: %w", err)
+	}
+	return nil
+}
+
+// Unblock implements domain.Blocklist.
+func (b *Blocklist) Unblock(ctx context.Context, kind domain.BlockKind, value string) (bool, error) {
+	var gone *goredis.IntCmd
+	_, err := b.c.RDB.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		gone = p.Del(ctx, b.blockKey(kind, value))
+		p.Del(ctx, b.strikeKey(kind, value))
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("unblock: %w", err)
+	}
+	return gone.Val() > 0, nil
+}
+
+// Blocked implements domain.Blocklist. It scans the block keys: an ADMIN's
+// list, not a hot path.
+func (b *Blocklist) Blocked(ctx context.Context) ([]domain.BlockedClient, error) {
+	prefix := b.c.Prefix + "block:{"
+	var out []domain.BlockedClient
+	iter := b.c.RDB.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	now := time.Now()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		inner := strings.TrimSuffix(strings.TrimPrefix(k, prefix), "}")
+		kind, value, ok := strings.Cut(inner, ":")
+		if !ok {
+			continue
+		}
+		d, err := b.c.RDB.PTTL(ctx, k).Result()
+		if err != nil {
+			return nil, fmt.Errorf("blocked clients: %w", err)
+		}
+		if d <= 0 {
+			continue // released while we looked
+		}
+		out = append(out, domain.BlockedClient{
+			Kind: domain.BlockKind(strings.ToUpper(kind)), Value: value, Until: now.Add(d).Truncate(time.Millisecond),
+		})
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("blocked clients: %w", err)
+	}
+	return out, nil
+}

@@ -151,15 +151,10 @@ func translate(err error, op, what string) error {
 			return domain.Errorf(domain.ECONFLICT, "%s already exists", what)
 		case "23503":
 			return domain.Errorf(domain.ENOTFOUND, "%s refers to something that does not exist", what)
-		case "57014":
-			return domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
-	}
-	if unwell(err) {
-		return errUnavailable
+	if unwell(err) { // a timeout (statement_timeout too), a lost connection
+		return marked(err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -75,12 +76,37 @@ func (s BreakerState) String() string {
 	return gobreaker.State(s).String()
 }
 
-// errUnavailable is what a call refused by the breaker returns.
-var errUnavailable = domain.Errorf(domain.EUNAVAILABLE, "the order database is unavailable; retry shortly")
+// Errors of a sick PostgreSQL: what a call refused by the breaker returns,
+// and what a call that failed for PostgreSQL's sake is marked with.
+var (
+	errUnavailable = domain.Errorf(domain.EUNAVAILABLE, "the order database is unavailable; retry shortly")
+	errTooSlow     = domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
+)
+
+// marked returns err marked UNAVAILABLE when it says PostgreSQL is slow or
+// gone (see unwell), with the cause kept for the logs; any other err as is.
+func marked(err error) error {
+	if !unwell(err) || domain.ErrorCode(err) == domain.EUNAVAILABLE {
+		return err
+	}
+	if tooSlow(err) {
+		return fmt.Errorf("%w: %w", errTooSlow, err)
+	}
+	return fmt.Errorf("%w: %w", errUnavailable, err)
+}
+
+// tooSlow reports whether err is a timeout: the call's deadline, or
+// PostgreSQL's statement_timeout (SQLSTATE 57014).
+func tooSlow(err error) bool {
+	var pe *pgconn.PgError
+	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
+		errors.As(err, &pe) && pe.Code == "57014"
+}
 
 // Pool is the connection pool as every store uses it. Each call goes
 // through a circuit breaker and has a deadline: Options.QueryTimeout, or
-// the caller's when it is shorter. While PostgreSQL fails (timeouts, lost
+// the caller's when it is shorter. A call that fails for PostgreSQL's sake
+// returns an UNAVAILABLE error (wrapping the driver's). While PostgreSQL fails (timeouts, lost
 // connections), the breaker opens and calls answer UNAVAILABLE at once
 // instead of waiting for it; after a cooldown one call probes, and a
 // success closes the breaker again. Answers are not failures: no rows, a
@@ -134,7 +160,7 @@ func unwell(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+	if tooSlow(err) {
 		return true
 	}
 	var de *domain.Error
@@ -195,7 +221,7 @@ func (p *Pool) run(ctx context.Context, fn func(context.Context) error) error {
 	}
 	err = fn(ctx)
 	end(err)
-	return err
+	return marked(err)
 }
 
 // Exec runs a statement that returns no rows.
@@ -219,7 +245,7 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	rows, err := p.raw.Query(ctx, sql, args...)
 	if err != nil {
 		end(err)
-		return nil, err
+		return nil, marked(err)
 	}
 	return &guardedRows{Rows: rows, end: end}, nil
 }
@@ -288,6 +314,8 @@ func (r *guardedRows) Close() {
 	r.finish()
 }
 
+func (r *guardedRows) Err() error { return marked(r.Rows.Err()) }
+
 // guardedRow ends its call when it is scanned.
 type guardedRow struct {
 	row pgx.Row
@@ -297,7 +325,7 @@ type guardedRow struct {
 func (r *guardedRow) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
 	r.end(err)
-	return err
+	return marked(err)
 }
 
 // guardedTx gives each statement of a transaction the transaction's

@@ -3,6 +3,9 @@
 // `make test` (scripts/test.sh) starts PostgreSQL and Redis and exports
 // FLASHLIVE_TEST_POSTGRES_URL and FLASHLIVE_TEST_REDIS_URL. When they are
 // missing, tests FAIL: a test that needs a service never skips.
+//
+// A test that must pause PostgreSQL (SIGSTOP) starts a server of its own
+// with StartPostgres, so that the shared one keeps serving the others.
 package testenv
 
 import (

@@ -117,6 +117,10 @@ func TestPoolBreakerCountsOnlyFailures(t *testing.T) {
 		if !strings.Contains(err.Error(), "timeout") && !strings.Contains(err.Error(), "deadline") {
 			t.Fatalf("slow query %d: err = %v, want a timeout", i, err)
 		}
+		wantCode(t, err, domain.EUNAVAILABLE)
+		if got, want := domain.ErrorMessage(err), "the database took too long; try again"; got != want {
+			t.Fatalf("slow query %d: message = %q, want %q", i, got, want)
+		}
 	}
 	wantState(t, db, postgres.BreakerOpen)
 

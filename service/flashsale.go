@@ -282,22 +282,36 @@ func (s *FlashSale) Preheat(ctx context.Context, eventIDs []string) (int, error)
 }
 
 // event returns the cached description of an event, reading it from the
-// source at most once per eventCacheTTL (and once at a time).
+// source at most once per eventCacheTTL (and once at a time). An event
+// read before is never waited for: past its TTL it is answered as it was
+// and read again behind the caller, so that issuing tokens for an event in
+// the hot stock does not wait on PostgreSQL, even while it is away (what
+// can change of an event, its closing and its stock, the hot stock says).
 func (s *FlashSale) event(ctx context.Context, id string) (*domain.HotEvent, error) {
 	if ev, err, ok := s.events.get(id, s.Now()); ok {
 		return ev, err
 	}
-	var ev *domain.HotEvent
-	err := s.shared(ctx, "read:"+id, func(ctx context.Context) error {
-		var err error
+	read := func(ctx context.Context) (*domain.HotEvent, error) {
 		if cached, cerr, ok := s.events.get(id, s.Now()); ok {
-			ev, err = cached, cerr
-			return err
+			return cached, cerr
 		}
-		ev, err = s.Source.BriefHotEvent(ctx, id)
+		ev, err := s.Source.BriefHotEvent(ctx, id)
 		if err == nil || domain.ErrorCode(err) == domain.ENOTFOUND {
 			s.events.put(id, ev, err, s.Now())
 		}
+		return ev, err
+	}
+	if ev, ok := s.events.known(id); ok {
+		s.flight(ctx, "read:"+id, func(ctx context.Context) error {
+			_, err := read(ctx)
+			return err
+		})
+		return ev, nil
+	}
+	var ev *domain.HotEvent
+	err := s.shared(ctx, "read:"+id, func(ctx context.Context) error {
+		var err error
+		ev, err = read(ctx)
 		return err
 	})
 	if err != nil {
@@ -317,18 +331,23 @@ func (s *FlashSale) event(ctx context.Context, id string) (*domain.HotEvent, err
 // caller's context, so that one buyer leaving does not fail the others.
 const flightTimeout = 5 * time.Second
 
-// shared runs fn once for all concurrent callers with key (singleflight),
-// detached from the first caller's ctx and bounded by flightTimeout. Each
-// caller waits at most until its own ctx ends: then it gets UNAVAILABLE,
-// and the shared call goes on for the others.
-func (s *FlashSale) shared(ctx context.Context, key string, fn func(context.Context) error) error {
-	ch := s.loads.DoChan(key, func() (any, error) {
+// flight runs fn once for all concurrent callers with key (singleflight),
+// detached from the first caller's ctx and bounded by flightTimeout, and
+// returns where its outcome arrives; nobody has to wait for it.
+func (s *FlashSale) flight(ctx context.Context, key string, fn func(context.Context) error) <-chan singleflight.Result {
+	return s.loads.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flightTimeout)
 		defer cancel()
 		return nil, fn(fctx)
 	})
+}
+
+// shared runs fn as a flight (see flight) and waits for it. Each caller
+// waits at most until its own ctx ends: then it gets UNAVAILABLE, and the
+// flight goes on for the others.
+func (s *FlashSale) shared(ctx context.Context, key string, fn func(context.Context) error) error {
 	select {
-	case r := <-ch:
+	case r := <-s.flight(ctx, key, fn):
 		return r.Err
 	case <-ctx.Done():
 		return domain.Errorf(domain.EUNAVAILABLE, "the flash event is still loading; try again in a moment")
@@ -358,6 +377,15 @@ func (c *eventCache) get(id string, now time.Time) (*domain.HotEvent, error, boo
 		return nil, nil, false
 	}
 	return e.ev, e.err, true
+}
+
+// known returns the event id as last read, however old, unless the ID
+// was unknown.
+func (c *eventCache) known(id string) (*domain.HotEvent, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	return e.ev, ok && e.ev != nil
 }
 
 func (c *eventCache) put(id string, ev *domain.HotEvent, err error, now time.Time) {

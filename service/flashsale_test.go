@@ -215,6 +215,59 @@ func TestFlashSaleTokenTransientErrorIsNotCached(t *testing.T) {
 	fsWantCount(t, "Source.HotEvent calls", &h.source.calls, 2)
 }
 
+// An event read before is not waited for once its TTL is over: while the
+// source is away (PostgreSQL's breaker open, or a read hanging), every
+// buyer gets a token from the event as it was, and one read goes on behind
+// them all.
+func TestFlashSaleTokenServesAKnownEventWithoutWaiting(t *testing.T) {
+	h := fsNewHarness()
+	h.source.Put(fsEvent())
+	h.hot.put(t, fsEvent(), 10, false)
+	if _, err := h.sale.PurchaseToken(fsBuyer(fsBuyerID), fsEventID); err != nil {
+		t.Fatalf("first PurchaseToken: %v", err)
+	}
+	fsWantCount(t, "Source.HotEvent calls after the first token", &h.source.calls, 1)
+
+	h.source.setErr(domain.Errorf(domain.EUNAVAILABLE, "the order database is unavailable; retry shortly"))
+	gate := h.source.gate(fsEventID)
+	h.clock.Add(fsCacheTTL + time.Millisecond)
+	const n = 20
+	toks := make([]*domain.PurchaseToken, n)
+	errs := make([]error, n)
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		fsConcurrently(n, func(i int) {
+			toks[i], errs[i] = h.sale.PurchaseToken(fsBuyer(fmt.Sprintf("usr_b%02d", i)), fsEventID)
+		})
+	}()
+	select {
+	case <-answered:
+	case <-time.After(10 * time.Second):
+		gate.open()
+		t.Fatal("buyers waited for the read of an event they had seen")
+	}
+	<-gate.entered // the read behind them started, and is held
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("call %d while the read is held: %v", i, errs[i])
+		}
+		if got, want := toks[i].Token, fsTokenAt(h.clock.Now(), fmt.Sprintf("usr_b%02d", i), fsEventID); got != want {
+			t.Fatalf("call %d: token = %q, want %q", i, got, want)
+		}
+	}
+	fsWantCount(t, "Source.HotEvent calls while the read is held", &h.source.calls, 2)
+
+	gate.open() // the read fails: the event stays as it was
+	tok, err := h.sale.PurchaseToken(fsBuyer(fsBuyerID), fsEventID)
+	if err != nil {
+		t.Fatalf("PurchaseToken after the read failed: %v", err)
+	}
+	if got, want := tok.Token, fsTokenAt(h.clock.Now(), fsBuyerID, fsEventID); got != want {
+		t.Fatalf("token = %q, want %q", got, want)
+	}
+}
+
 func TestFlashSalePurchaseLoadsAnUnloadedEventOnce(t *testing.T) {
 	for _, tt := range []struct {
 		name         string

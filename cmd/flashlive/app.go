@@ -171,7 +171,12 @@ type stores struct {
 func (m *Main) connect(ctx context.Context) error {
 	cfg := m.Config
 	var err error
-	if m.DB, err = postgres.Open(ctx, cfg.PostgresURL); err != nil {
+	m.DB, err = postgres.OpenWith(ctx, cfg.PostgresURL, postgres.Options{
+		QueryTimeout:    cfg.PostgresTimeout,
+		BreakerCooldown: cfg.PostgresBreakerCooldown,
+		OnBreakerChange: m.breakerChanged,
+	})
+	if err != nil {
 		return fmt.Errorf("postgres at %s: %w", redactURL(cfg.PostgresURL), err)
 	}
 	m.DB.Now = m.Now
@@ -278,6 +283,7 @@ func (m *Main) buildServices(context.Context) error {
 	meteredSale, drift := instrument(m.Registry, m.limitSale(m.Sale), m.Orders)
 	m.drift = drift
 	instrumentHub(m.Registry, m.Hub)
+	instrumentDB(m.Registry, m.DB.Pool)
 	m.Resolver = &graph.Resolver{
 		AuthService:     m.limitAuth(m.Auth),
 		UserService:     m.Auth,

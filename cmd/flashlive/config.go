@@ -61,6 +61,14 @@ type Config struct {
 	// the proxies whose Forwarded/X-Forwarded-For name the client.
 	TrustedProxies trustedProxies
 	Limits         Limits // FLASHLIVE_LIMITS, FLASHLIVE_LIMIT_* (limits.go)
+
+	// PostgresTimeout is the deadline of each PostgreSQL call
+	// (FLASHLIVE_POSTGRES_TIMEOUT); PostgresBreakerCooldown how long the
+	// breaker in front of PostgreSQL stays open before it probes again
+	// (FLASHLIVE_POSTGRES_BREAKER_COOLDOWN). Zero (unset): the defaults,
+	// postgres.DefaultQueryTimeout and postgres.DefaultBreakerCooldown.
+	PostgresTimeout         time.Duration
+	PostgresBreakerCooldown time.Duration
 }
 
 // Admission is how much work the server takes on at once.
@@ -130,6 +138,26 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	} else if !hasScheme(c.PostgresURL, "postgres", "postgresql") {
 		bad("FLASHLIVE_POSTGRES_URL must be a postgres:// URL")
 	}
+	// duration reads a duration variable: def when unset, else a value
+	// within [lo, hi] or an error that names the variable.
+	duration := func(name string, def, lo, hi time.Duration) time.Duration {
+		v := get(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("%s %q is not a duration (such as 2s or 500ms)", name, v)
+		case d < lo || d > hi:
+			bad("%s must be between %s and %s, not %s", name, lo, hi, d)
+		default:
+			return d
+		}
+		return def
+	}
+	c.PostgresTimeout = duration("FLASHLIVE_POSTGRES_TIMEOUT", 0, 50*time.Millisecond, time.Minute)
+	c.PostgresBreakerCooldown = duration("FLASHLIVE_POSTGRES_BREAKER_COOLDOWN", 0, 100*time.Millisecond, 5*time.Minute)
 	if c.RedisURL == "" {
 		if dev {
 			c.RedisURL = DefaultRedisURL

@@ -231,6 +231,14 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"payment timeout under a second", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "999ms"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", "between 1s and 24h"}},
 		{"payment timeout of two days", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "48h"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", "between 1s and 24h"}},
 
+		{"postgres timeout not a duration", false, map[string]string{"FLASHLIVE_POSTGRES_TIMEOUT": "2"}, []string{"FLASHLIVE_POSTGRES_TIMEOUT", `"2"`, "not a duration"}},
+		{"postgres timeout too short", false, map[string]string{"FLASHLIVE_POSTGRES_TIMEOUT": "10ms"}, []string{"FLASHLIVE_POSTGRES_TIMEOUT", "between 50ms and 1m0s", "not 10ms"}},
+		{"postgres timeout too long", false, map[string]string{"FLASHLIVE_POSTGRES_TIMEOUT": "2m"}, []string{"FLASHLIVE_POSTGRES_TIMEOUT", "between 50ms and 1m0s"}},
+		{"postgres timeout negative", false, map[string]string{"FLASHLIVE_POSTGRES_TIMEOUT": "-1s"}, []string{"FLASHLIVE_POSTGRES_TIMEOUT", "between 50ms and 1m0s"}},
+		{"breaker cooldown not a duration", false, map[string]string{"FLASHLIVE_POSTGRES_BREAKER_COOLDOWN": "soon"}, []string{"FLASHLIVE_POSTGRES_BREAKER_COOLDOWN", `"soon"`, "not a duration"}},
+		{"breaker cooldown too short", false, map[string]string{"FLASHLIVE_POSTGRES_BREAKER_COOLDOWN": "10ms"}, []string{"FLASHLIVE_POSTGRES_BREAKER_COOLDOWN", "between 100ms and 5m0s"}},
+		{"breaker cooldown too long", false, map[string]string{"FLASHLIVE_POSTGRES_BREAKER_COOLDOWN": "1h"}, []string{"FLASHLIVE_POSTGRES_BREAKER_COOLDOWN", "between 100ms and 5m0s"}},
+
 		{"origin with another scheme", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "ftp://x"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"ftp://x"`}},
 		{"origin with a path", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "https://x/path"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"https://x/path"`}},
 		{"origin without scheme", false, map[string]string{"FLASHLIVE_ALLOWED_ORIGINS": "shop.example.com"}, []string{"FLASHLIVE_ALLOWED_ORIGINS", `"shop.example.com"`}},
@@ -321,6 +329,11 @@ func TestLoadConfigValues(t *testing.T) {
 		{"postgresql scheme", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "postgresql://u@db/fl"}, func(t *testing.T, c Config, _ []string) {
 			if got, want := c.PostgresURL, "postgresql://u@db/fl"; got != want {
 				t.Fatalf("PostgresURL = %q, want %q", got, want)
+			}
+		}},
+		{"postgres timeout and breaker cooldown", false, map[string]string{"FLASHLIVE_POSTGRES_TIMEOUT": "750ms", "FLASHLIVE_POSTGRES_BREAKER_COOLDOWN": "10s"}, func(t *testing.T, c Config, _ []string) {
+			if c.PostgresTimeout != 750*time.Millisecond || c.PostgresBreakerCooldown != 10*time.Second {
+				t.Fatalf("PostgresTimeout, PostgresBreakerCooldown = %s, %s; want 750ms, 10s", c.PostgresTimeout, c.PostgresBreakerCooldown)
 			}
 		}},
 		{"redis over a unix socket", false, map[string]string{"FLASHLIVE_REDIS_URL": "unix:///run/redis.sock"}, func(t *testing.T, c Config, _ []string) {

@@ -65,25 +65,58 @@ func (m *Main) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
 }
 
-// ready answers 200 when PostgreSQL, Redis and NATS all answer within two
-// seconds, 503 otherwise, with each one's state as JSON.
+// ReadyTimeout bounds how long /readyz takes to answer.
+const ReadyTimeout = time.Second
+
+// readyCheckTimeout is how long each dependency's check may take; they run
+// at once, so that a slow one neither delays the answer past ReadyTimeout
+// nor leaves the others without time.
+const readyCheckTimeout = ReadyTimeout * 8 / 10
+
+// ready answers 200 when PostgreSQL, Redis and NATS all answer, 503
+// otherwise, within ReadyTimeout, with each one's state ("ok" or "down")
+// as JSON. While PostgreSQL's breaker is open, PostgreSQL is down at once.
 func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
 	defer cancel()
 	checks := map[string]func(context.Context) error{
 		"postgres": m.DB.Ping,
 		"redis":    m.Redis.Ping,
 		"nats":     m.NATS.Ping,
 	}
-	status := map[string]string{}
-	code := http.StatusOK
+	type result struct {
+		name string
+		err  error
+	}
+	// Buffered: a check that outlives the answer still finishes.
+	results := make(chan result, len(checks))
 	for name, check := range checks {
-		if err := check(ctx); err != nil {
+		go func() {
+			cctx, ccancel := context.WithTimeout(ctx, readyCheckTimeout)
+			defer ccancel()
+			results <- result{name, check(cctx)}
+		}()
+	}
+	status := map[string]string{}
+	for len(status) < len(checks) && ctx.Err() == nil {
+		select {
+		case res := <-results:
+			status[res.name] = "ok"
+			if res.err != nil {
+				status[res.name] = "down"
+				m.Logger.WarnContext(ctx, "not ready", "dependency", res.name, "err", res.err)
+			}
+		case <-ctx.Done():
+		}
+	}
+	code := http.StatusOK
+	for name := range checks {
+		if _, answered := status[name]; !answered {
 			status[name] = "down"
+			m.Logger.WarnContext(r.Context(), "not ready", "dependency", name, "err", "no answer within "+ReadyTimeout.String())
+		}
+		if status[name] != "ok" {
 			code = http.StatusServiceUnavailable
-			m.Logger.WarnContext(ctx, "not ready", "dependency", name, "err", err)
-		} else {
-			status[name] = "ok"
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

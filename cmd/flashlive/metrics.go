@@ -10,6 +10,7 @@ import (
 	"flashlive/jobs"
 	"flashlive/realtime"
 	"flashlive/storage/nats"
+	"flashlive/storage/postgres"
 )
 
 // meteredSale counts purchases by outcome and times them.
@@ -110,4 +111,31 @@ func instrumentHub(reg prometheus.Registerer, hub *realtime.Hub) {
 			Help: "Viewers closed (1008) for sending frames far past FLASHLIVE_LIMIT_WS_FRAMES.",
 		}, func() float64 { return float64(hub.FloodsClosed()) }),
 	)
+}
+
+// instrumentDB registers the state of the breaker in front of PostgreSQL
+// and how many calls it refused.
+func instrumentDB(reg prometheus.Registerer, pool *postgres.Pool) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "flashlive_postgres_breaker_state",
+			Help: "State of the breaker in front of PostgreSQL: 0 closed, 1 half-open (one call probes), 2 open (calls answer UNAVAILABLE at once).",
+		}, func() float64 { return float64(pool.BreakerState()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "flashlive_postgres_breaker_refused_total",
+			Help: "PostgreSQL calls the breaker refused (answered UNAVAILABLE without asking PostgreSQL).",
+		}, func() float64 { return float64(pool.Refused()) }),
+	)
+}
+
+// breakerChanged logs the changes of the breaker in front of PostgreSQL.
+func (m *Main) breakerChanged(from, to postgres.BreakerState) {
+	switch to {
+	case postgres.BreakerOpen:
+		m.Logger.Error("postgres breaker open: PostgreSQL calls answer UNAVAILABLE until a probe succeeds", "from", from.String())
+	case postgres.BreakerHalfOpen:
+		m.Logger.Warn("postgres breaker half-open: one call probes PostgreSQL", "from", from.String())
+	default:
+		m.Logger.Info("postgres breaker closed: PostgreSQL answers again", "from", from.String())
+	}
 }

@@ -210,20 +210,7 @@ func TestFlashSaleNeverOversells(t *testing.T) {
 				t.Fatalf("reserved %d units of %d: oversold", units, tc.stock)
 			}
 
-			// Every RESERVED answer becomes exactly one order in PostgreSQL.
-			testenv.WaitFor(t, 30*time.Second, "orders to be written", func() bool {
-				n, _, _ := app.orderCounts(t, eventID)
-				return n >= reserved
-			})
-			orders, live, sold := app.orderCounts(t, eventID)
-			if orders != reserved || live != units || sold != units {
-				t.Fatalf("PostgreSQL has %d orders, %d live units, sold %d; want %d, %d, %d", orders, live, sold, reserved, units, units)
-			}
-			var n int
-			if err := app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM orders WHERE flash_event_id = $1 AND id = ANY($2)`,
-				eventID, keys(orderIDs)).Scan(&n); err != nil || n != reserved {
-				t.Fatalf("%d of the %d answered order IDs are in PostgreSQL (%v)", n, reserved, err)
-			}
+			app.assertOrdersWritten(t, eventID, orderIDs, units, 30*time.Second)
 			var perBuyerMax int
 			_ = app.DB.Pool.QueryRow(context.Background(), `SELECT coalesce(max(u), 0) FROM (SELECT sum(i.quantity) u FROM orders o
 				JOIN order_items i ON i.order_id = o.id WHERE o.flash_event_id = $1 GROUP BY o.buyer_id) x`, eventID).Scan(&perBuyerMax)
@@ -238,6 +225,27 @@ func TestFlashSaleNeverOversells(t *testing.T) {
 			}
 			app.assertNoDrift(t, eventID)
 		})
+	}
+}
+
+// assertOrdersWritten waits (up to within) until every RESERVED answer of
+// the event, orderIDs, is an order in PostgreSQL, then checks that the
+// event has exactly those orders, units live units, and units sold.
+func (a *testApp) assertOrdersWritten(t testing.TB, eventID string, orderIDs map[string]bool, units int, within time.Duration) {
+	t.Helper()
+	reserved := len(orderIDs)
+	testenv.WaitFor(t, within, "orders to be written", func() bool {
+		n, _, _ := a.orderCounts(t, eventID)
+		return n >= reserved
+	})
+	orders, live, sold := a.orderCounts(t, eventID)
+	if orders != reserved || live != units || sold != units {
+		t.Fatalf("PostgreSQL has %d orders, %d live units, sold %d; want %d, %d, %d", orders, live, sold, reserved, units, units)
+	}
+	var n int
+	if err := a.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM orders WHERE flash_event_id = $1 AND id = ANY($2)`,
+		eventID, keys(orderIDs)).Scan(&n); err != nil || n != reserved {
+		t.Fatalf("%d of the %d answered order IDs are in PostgreSQL (%v)", n, reserved, err)
 	}
 }
 

@@ -10,6 +10,9 @@
 // phrase without underscores (TestSlowViewerIsDisconnected,
 // TestOrderPayAndExpire); a subject, when it helps, is the phrase's first
 // word, not a prefix cut off with "_".
+//
+// A test that must pause PostgreSQL (SIGSTOP) starts a server of its own
+// with StartPostgres, so that the shared one keeps serving the others.
 package testenv
 
 import (

@@ -29,6 +29,10 @@ const (
 	defaultFetchBatch  = 256
 	defaultFetchWait   = 50 * time.Millisecond
 	failedBatchBackoff = 500 * time.Millisecond
+	// unavailableBackoff is how long the consumers wait, and their messages
+	// with them, when a handler answers UNAVAILABLE (PostgreSQL's breaker
+	// is open, or it timed out).
+	unavailableBackoff = time.Second
 	// ackWait is how long a message may stay unacknowledged before the
 	// stream delivers it again: after a crash, a batch comes back this
 	// soon. Handlers get a second less.
@@ -40,7 +44,8 @@ const (
 // 15-minute duplicate window is dropped, and one that comes later is
 // harmless because the writer's insert is idempotent); the order writer takes them out in
 // batches; expiry messages go through it too. Messages that can never be
-// handled are parked in ORDERS_PARKED and counted, never dropped.
+// handled are parked in ORDERS_PARKED and counted, never dropped; while a
+// handler answers UNAVAILABLE, the consumers back off and the messages wait.
 type OrderStream struct {
 	js     jetstream.JetStream
 	logger *slog.Logger
@@ -184,7 +189,9 @@ type ExpiryHandler func(ctx context.Context, orderID string) error
 // batch is handled with a deadline; a batch that fails is tried again
 // message by message, so that one bad message cannot hold the others back;
 // a message that fails for good (see permanent) is parked, any other
-// failure comes back after a pause, for as long as it lasts.
+// failure comes back after a pause, for as long as it lasts. A handler
+// that answers UNAVAILABLE has its batch back whole, after
+// unavailableBackoff, and its consumer fetches nothing new until then.
 func (s *OrderStream) Start(write ReservationWriter, expire ExpiryHandler) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -245,6 +252,12 @@ func permanent(err error) bool {
 	return false
 }
 
+// unavailable reports whether err says what the handler needs is away for
+// now: the message is fine, and so are the others.
+func unavailable(err error) bool {
+	return domain.ErrorCode(err) == domain.EUNAVAILABLE
+}
+
 // loop fetches batches from c and hands them to handle until ctx ends.
 func (s *OrderStream) loop(ctx context.Context, c jetstream.Consumer, handle func(context.Context, []jetstream.Msg) error) {
 	for ctx.Err() == nil {
@@ -264,17 +277,23 @@ func (s *OrderStream) loop(ctx context.Context, c jetstream.Consumer, handle fun
 				msgs = append(msgs, m)
 			}
 		}
-		if len(msgs) > 0 {
-			s.handle(ctx, msgs, handle)
-		}
+		paused := len(msgs) > 0 && s.handle(ctx, msgs, handle)
 		for _, m := range retried {
-			s.handleAlone(ctx, m, handle)
+			if paused {
+				_ = m.NakWithDelay(unavailableBackoff)
+				continue
+			}
+			paused = s.handleAlone(ctx, m, handle)
+		}
+		if paused {
+			sleep(ctx, unavailableBackoff)
 		}
 	}
 }
 
-// handle runs one batch and acknowledges it, or asks for it again.
-func (s *OrderStream) handle(ctx context.Context, msgs []jetstream.Msg, handle func(context.Context, []jetstream.Msg) error) {
+// handle runs one batch and acknowledges it, or asks for it again. It
+// reports whether the handler was unavailable: then the consumer pauses.
+func (s *OrderStream) handle(ctx context.Context, msgs []jetstream.Msg, handle func(context.Context, []jetstream.Msg) error) bool {
 	hctx, cancel := context.WithTimeout(ctx, ackWait-time.Second)
 	err := handle(hctx, msgs)
 	cancel()
@@ -284,47 +303,72 @@ func (s *OrderStream) handle(ctx context.Context, msgs []jetstream.Msg, handle f
 				s.logger.Warn("order stream: ack failed; the message will come back and be skipped as written", "err", err)
 			}
 		}
-		return
+		return false
 	}
 	if ctx.Err() != nil {
 		// Shutting down: the messages come back to whoever consumes next.
 		for _, m := range msgs {
 			_ = m.Nak()
 		}
-		return
+		return false
+	}
+	if unavailable(err) {
+		// Bad weather for all of them: no culprit to look for.
+		s.backOff(msgs, err)
+		return true
 	}
 	if errors.Is(err, errPoison) || len(msgs) > 1 {
 		// Find the culprit: each message on its own.
-		for _, m := range msgs {
-			s.handleAlone(ctx, m, handle)
+		for i, m := range msgs {
+			if s.handleAlone(ctx, m, handle) {
+				s.backOff(msgs[i+1:], err)
+				return true
+			}
 		}
-		return
+		return false
 	}
 	s.logger.Error("order stream: batch failed; it will be retried", "size", len(msgs), "err", err)
 	for _, m := range msgs {
 		_ = m.NakWithDelay(failedBatchBackoff)
 	}
+	return false
 }
 
-// handleAlone runs one message; one that keeps failing is parked.
-func (s *OrderStream) handleAlone(ctx context.Context, m jetstream.Msg, handle func(context.Context, []jetstream.Msg) error) {
+// backOff gives msgs back to the stream for unavailableBackoff.
+func (s *OrderStream) backOff(msgs []jetstream.Msg, err error) {
+	if len(msgs) > 0 {
+		s.logger.Warn("order stream: the handler is unavailable; messages wait", "size", len(msgs), "wait", unavailableBackoff, "err", err)
+	}
+	for _, m := range msgs {
+		_ = m.NakWithDelay(unavailableBackoff)
+	}
+}
+
+// handleAlone runs one message; one that keeps failing is parked. It
+// reports whether the handler was unavailable: then the consumer pauses.
+func (s *OrderStream) handleAlone(ctx context.Context, m jetstream.Msg, handle func(context.Context, []jetstream.Msg) error) bool {
 	hctx, cancel := context.WithTimeout(ctx, ackWait-time.Second)
 	err := handle(hctx, []jetstream.Msg{m})
 	cancel()
 	if err == nil {
 		_ = m.Ack()
-		return
+		return false
 	}
 	if ctx.Err() != nil {
 		_ = m.Nak() // shutting down: not a failure of the message
-		return
+		return false
+	}
+	if unavailable(err) {
+		s.backOff([]jetstream.Msg{m}, err)
+		return true
 	}
 	if permanent(err) {
 		s.park(ctx, m, err)
-		return
+		return false
 	}
 	s.logger.Error("order stream: message failed; it will be retried", "subject", m.Subject(), "err", err)
 	_ = m.NakWithDelay(failedBatchBackoff)
+	return false
 }
 
 // park copies a message to ORDERS_PARKED with the reason, then removes it

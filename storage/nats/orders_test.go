@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -114,6 +115,72 @@ func TestWriterParksPoisonAndRetriesWeather(t *testing.T) {
 	}
 	if got, want := streamMsgs(t, s, ParkedStream), uint64(2); got != want {
 		t.Fatalf("%d messages in %s, want %d", got, ParkedStream, want)
+	}
+}
+
+// TestWriterBacksOffWhileUnavailable: while the writer answers UNAVAILABLE
+// (PostgreSQL's breaker open), its batch comes back whole after
+// unavailableBackoff, no sooner and never split or parked; once the writer
+// works again, every reservation is written exactly once.
+func TestWriterBacksOffWhileUnavailable(t *testing.T) {
+	_, s := openStream(t)
+	ctx := context.Background()
+	const n, refusals = 5, 3
+	for i := range n {
+		if err := s.PublishReservation(ctx, reservation(fmt.Sprintf("ord_%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		size       int
+		start, end time.Time
+	}
+	var mu sync.Mutex
+	var calls []call
+	written := map[string]int{}
+	write := func(_ context.Context, rs []domain.Reservation) error {
+		mu.Lock()
+		defer mu.Unlock()
+		c := call{size: len(rs), start: time.Now()}
+		defer func() { c.end = time.Now(); calls = append(calls, c) }()
+		if len(calls) < refusals {
+			return domain.Errorf(domain.EUNAVAILABLE, "the order database is unavailable; retry shortly")
+		}
+		for _, r := range rs {
+			written[r.OrderID]++
+		}
+		return nil
+	}
+	if err := s.Start(write, func(context.Context, string) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 30*time.Second, "every reservation written", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(written) == n
+	})
+	testenv.WaitFor(t, 30*time.Second, "the stream to settle", func() bool { ok, err := s.Settled(ctx); return err == nil && ok })
+
+	mu.Lock()
+	defer mu.Unlock()
+	for id, k := range written {
+		if k != 1 {
+			t.Errorf("%s written %d times, want 1", id, k)
+		}
+	}
+	if got := s.Parked(); got != 0 {
+		t.Errorf("%d messages parked, want 0", got)
+	}
+	if calls[0].size != n {
+		t.Errorf("first call had %d reservations, want the whole batch of %d", calls[0].size, n)
+	}
+	for i := 1; i <= refusals && i < len(calls); i++ {
+		if gap := calls[i].start.Sub(calls[i-1].end); gap < unavailableBackoff {
+			t.Errorf("call %d came %s after an UNAVAILABLE answer, want at least %s", i, gap, unavailableBackoff)
+		}
 	}
 }
 

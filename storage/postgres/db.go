@@ -21,9 +21,14 @@
 //     answers). Preheating asks HotEventSource, and pruning refresh
 //     tokens AuthService.
 //
+// Every call to PostgreSQL goes through DB.Pool (pool.go): a circuit
+// breaker and a deadline, so that a slow or gone PostgreSQL costs callers
+// UNAVAILABLE at once rather than a hang.
+//
 // Driver errors become domain errors in one place (translate): no rows is
 // NOT_FOUND, a unique violation CONFLICT, a foreign-key violation
-// NOT_FOUND, a timeout UNAVAILABLE; anything else stays internal.
+// NOT_FOUND, a timeout or a lost connection UNAVAILABLE; anything else
+// stays internal.
 package postgres
 
 import (
@@ -49,16 +54,24 @@ import (
 
 // DB is a pool of connections to flashlive's PostgreSQL database.
 type DB struct {
-	Pool *pgxpool.Pool
+	// Pool is what every call to PostgreSQL goes through: the breaker and
+	// the deadline of Options.
+	Pool *Pool
 	// Now is the clock of every service built on DB; tests may replace it
 	// before use.
 	Now func() time.Time
 }
 
-// Open connects to the database at dsn (a postgres:// URL or a key=value
-// string), applies pending migrations and returns the pool. Several
-// processes may call Open at once: migrations run under an advisory lock.
+// Open is OpenWith with the default Options.
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith connects to the database at dsn (a postgres:// URL or a
+// key=value string), applies pending migrations and returns the pool,
+// guarded as o says. Several processes may call it at once: migrations run
+// under an advisory lock.
+func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
@@ -74,7 +87,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("ping postgres: %w", err)
 	}
-	return &DB{Pool: pool, Now: time.Now}, nil
+	return &DB{Pool: newPool(pool, o), Now: time.Now}, nil
 }
 
 // migrateUp applies every migration not applied yet.
@@ -105,7 +118,8 @@ func (db *DB) Close() {
 	db.Pool.Close()
 }
 
-// Ping reports an error when PostgreSQL does not answer.
+// Ping reports an error when PostgreSQL does not answer, and at once
+// while the breaker is open.
 func (db *DB) Ping(ctx context.Context) error {
 	return db.Pool.Ping(ctx)
 }
@@ -116,8 +130,9 @@ func newID(prefix string) string {
 }
 
 // translate turns a driver error into a domain error where one fits: no
-// rows is NOT_FOUND for what, a unique violation is CONFLICT. Other errors
-// are wrapped with the operation and stay internal.
+// rows is NOT_FOUND for what, a unique violation is CONFLICT, a timeout or
+// a lost connection UNAVAILABLE. Other errors are wrapped with the
+// operation and stay internal.
 func translate(err error, op, what string) error {
 	if err == nil {
 		return nil
@@ -136,19 +151,17 @@ func translate(err error, op, what string) error {
 			return domain.Errorf(domain.ECONFLICT, "%s already exists", what)
 		case "23503":
 			return domain.Errorf(domain.ENOTFOUND, "%s refers to something that does not exist", what)
-		case "57014":
-			return domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return domain.Errorf(domain.EUNAVAILABLE, "the database took too long; try again")
+	if unwell(err) { // a timeout (statement_timeout too), a lost connection
+		return marked(err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.Pool, fn)
+	return db.Pool.inTx(ctx, pgx.TxOptions{}, fn)
 }
 
 // page cuts rows to the asked size and reports whether more follow.

@@ -59,7 +59,7 @@ func scanBriefHotEvent(row pgx.Row) (*domain.HotEvent, error) {
 // NOT_FOUND for unknown IDs.
 func (s *HotEventSource) HotEvent(ctx context.Context, eventID string) (*domain.HotEvent, error) {
 	var ev domain.HotEvent
-	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.db.Pool.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		brief, err := scanBriefHotEvent(tx.QueryRow(ctx, briefHotEventQuery, eventID))
 		if err != nil {
 			return err

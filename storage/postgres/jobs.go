@@ -109,7 +109,7 @@ func (s *OrderStore) DeadOrdersSince(ctx context.Context, eventID string, since 
 // of stock conservation.
 func (s *OrderStore) Conservation(ctx context.Context, eventID string, ids []string) (live int, written map[string]bool, err error) {
 	written = make(map[string]bool, len(ids))
-	err = pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = s.db.Pool.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `
 			SELECT coalesce(sum(i.quantity), 0) FROM orders o JOIN order_items i ON i.order_id = o.id
 			WHERE o.flash_event_id = $1 AND o.status = ANY($2)`, eventID, liveStatuses).Scan(&live); err != nil {

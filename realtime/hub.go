@@ -398,11 +398,18 @@ func (h *Hub) viewerCountLocked(roomID string) int {
 // Followers returns how many of this instance's viewers and listeners
 // follow userID's orders (they get its order updates): a viewer signed in
 // as the user counts once per connection, a Listen for the user once per
-// call, until it is disconnected or its context ends.
+// call, until it is disconnected or its context ends. A session watch (a
+// GraphQL socket's, which gets no updates) does not count.
 func (h *Hub) Followers(userID string) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.users[userID])
+	n := 0
+	for m := range h.users[userID] {
+		if _, ok := m.(*watch); !ok {
+			n++
+		}
+	}
+	return n
 }
 
 // Dropped returns how many viewers were disconnected for being too slow.

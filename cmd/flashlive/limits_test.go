@@ -47,6 +47,7 @@ func TestParseLimit(t *testing.T) {
 
 func TestLoadConfigLimits(t *testing.T) {
 	env := map[string]string{
+		"FLASHLIVE_ENV":                       "dev",
 		"FLASHLIVE_LIMIT_PURCHASE_USER":       "3/s,burst=4",
 		"FLASHLIVE_LIMIT_PURCHASE_IP":         "off",
 		"FLASHLIVE_LIMIT_TOKEN_USER":          "1/m",
@@ -88,7 +89,7 @@ func TestLoadConfigLimits(t *testing.T) {
 		t.Fatalf("trusted proxies %v", got.TrustedProxies)
 	}
 
-	off, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_LIMITS": "off", "FLASHLIVE_LIMIT_PURCHASE_USER": "1/s"}))
+	off, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_ENV": "dev", "FLASHLIVE_LIMITS": "off", "FLASHLIVE_LIMIT_PURCHASE_USER": "1/s"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestLoadConfigLimitErrors(t *testing.T) {
 		{"FLASHLIVE_LIMIT_BLOCK_FOR", "1000h", []string{"FLASHLIVE_LIMIT_BLOCK_FOR", "duration"}},
 		{"FLASHLIVE_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal", []string{"FLASHLIVE_TRUSTED_PROXIES", `"proxy.internal"`, "CIDR"}},
 	} {
-		_, _, err := LoadConfig(cfgGetenv(map[string]string{tt.k: tt.v}))
+		_, _, err := LoadConfig(cfgGetenv(map[string]string{"FLASHLIVE_ENV": "dev", tt.k: tt.v}))
 		if err == nil {
 			t.Errorf("%s=%q: no error", tt.k, tt.v)
 			continue

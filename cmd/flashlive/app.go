@@ -360,6 +360,9 @@ func (m *Main) serve(context.Context) error {
 		Dev: cfg.Dev(), Logger: m.Logger, Authenticate: m.Auth.Authenticate, OriginPatterns: originPatterns(cfg),
 		OperationTimeout: cfg.Admission.OperationTimeout,
 		Sessions:         m.Hub,
+		InitTimeout:      cfg.WSInitTimeout,
+		Sockets:          newSocketMetrics(m.Registry),
+		OnOperation:      noteOperation,
 	})
 	var err error
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

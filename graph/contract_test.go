@@ -1,8 +1,9 @@
 package graph
 
 // This file checks that our GraphQL schema (graph/*.graphqls) is a compatible
-// superset of the public contract (../../shared/contract/schema.graphql, i.e.
-// the shared repo cloned beside main). It deliberately uses no other symbol of
+// superset of the public contract (docs/contract/schema.graphql, the
+// repository's copy of the shared contract; when the shared repo is cloned
+// beside the checkout, ../shared/contract, the copy must equal it). It deliberately uses no other symbol of
 // package graph, so it compiles whatever else the package holds, and every
 // package-level name starts with "contract" to avoid clashes with generated
 // code.
@@ -25,7 +26,7 @@ import (
 // difference at once, when our schema is not a compatible superset of the
 // public contract. A missing contract file is a failure, never a skip.
 func TestSchemaIsCompatibleSupersetOfContract(t *testing.T) {
-	const contractPath = "../../shared/contract/schema.graphql"
+	const contractPath = "../docs/contract/schema.graphql"
 	ourFiles, err := filepath.Glob("*.graphqls")
 	if err != nil {
 		t.Fatalf("listing our schema files: %v", err)
@@ -37,6 +38,31 @@ func TestSchemaIsCompatibleSupersetOfContract(t *testing.T) {
 	if len(breaks) > 0 {
 		t.Fatalf("our schema (%s) is not a compatible superset of the public contract %s; %d breaking difference(s):\n  - %s",
 			strings.Join(ourFiles, ", "), contractPath, len(breaks), strings.Join(breaks, "\n  - "))
+	}
+}
+
+// TestContractCopyIsCurrent fails when the repository's copy of a contract
+// file differs from the shared repo's, when that is cloned beside the
+// checkout (as on CI); without it there is nothing to compare.
+func TestContractCopyIsCurrent(t *testing.T) {
+	shared, err := filepath.Glob("../../shared/contract/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range shared {
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copyPath := filepath.Join("../docs/contract", filepath.Base(path))
+		got, err := os.ReadFile(copyPath)
+		if err != nil {
+			t.Errorf("%s has no copy in the repository: %v", path, err)
+			continue
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s differs from %s: copy it again", copyPath, path)
+		}
 	}
 }
 

@@ -38,7 +38,10 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			// Made by gqlgen or gqlparser about the request itself: a parse
 			// or validation failure, a bad argument value, a limit.
 			code, _ := gerr.Extensions["code"].(string)
-			if !isOurCode(code) {
+			if code == persistedQueryNotFoundCode {
+				// Apollo's clients act on it: they send the query.
+				gerr.Extensions = map[string]any{"code": code}
+			} else if !isOurCode(code) {
 				gerr.Extensions = map[string]any{"code": domain.EINVALID}
 			}
 		}
@@ -46,6 +49,10 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		return gerr
 	}
 }
+
+// persistedQueryNotFoundCode is the code gqlgen and Apollo give an
+// automatic persisted query whose hash the server does not know.
+const persistedQueryNotFoundCode = "PERSISTED_QUERY_NOT_FOUND"
 
 // internalError marks an error a resolver returned that is not a
 // domain.Error: a failure of ours, never shown to the client.
@@ -59,6 +66,10 @@ func (e *internalError) Unwrap() error { return e.err }
 // gqlgen makes about the request (bad argument values), which it shows.
 func markInternal(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
+	if err != nil && !errors.As(err, new(*domain.Error)) && errors.Is(err, context.DeadlineExceeded) {
+		// The operation's deadline (or a store's own timeout) passed.
+		return res, domain.Retry(domain.EUNAVAILABLE, time.Second, "the request took too long; try again in a moment")
+	}
 	if err != nil && !errors.As(err, new(*domain.Error)) && !errors.As(err, new(*internalError)) &&
 		!errors.As(err, new(*gqlerror.Error)) { // gqlgen's own, such as "introspection disabled"
 		err = &internalError{err}

@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -133,13 +132,13 @@ type socketSlotsKey struct{}
 
 // withSocketSlots gives each socket that init accepts a count of its
 // subscriptions, capped at max (0: no cap).
-func withSocketSlots(max int, init transport.WebsocketInitFunc) transport.WebsocketInitFunc {
-	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		ctx, ack, err := init(ctx, p)
+func withSocketSlots(max int, init socketInit) socketInit {
+	return func(ctx context.Context, p map[string]any) (context.Context, error) {
+		ctx, err := init(ctx, p)
 		if err == nil && max > 0 {
 			ctx = context.WithValue(ctx, socketSlotsKey{}, &socketSlots{max: int32(max)})
 		}
-		return ctx, ack, err
+		return ctx, err
 	}
 }
 

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -61,6 +60,16 @@ type Options struct {
 	// graphql-transport-ws socket (0: no cap); one more is refused with
 	// INVALID.
 	MaxSubscriptionsPerSocket int
+	// InitTimeout is how long a subscription socket may wait before its
+	// connection_init (DefaultInitTimeout when zero); then it closes with
+	// 4408.
+	InitTimeout time.Duration
+	// Sockets is told when subscription sockets open and close (nil: no
+	// one).
+	Sockets SocketObserver
+	// OnOperation is told the name of every operation as it starts, with
+	// its context (nil: no one).
+	OnOperation func(ctx context.Context, name string)
 }
 
 // DefaultOperationTimeout is the deadline of a query or mutation when
@@ -89,17 +98,17 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	setComplexity(&cfg.Complexity)
 
 	srv := handler.New(NewExecutableSchema(cfg))
-	srv.AddTransport(transport.Websocket{
-		Implementation: socketKeeper{transport.CoderWebsocketImplementation{
-			AcceptOptions: coderws.AcceptOptions{OriginPatterns: o.OriginPatterns},
-		}},
-		KeepAlivePingInterval: 15 * time.Second,
-		InitFunc:              withSocketSlots(o.MaxSubscriptionsPerSocket, initSubscription(o.Authenticate, o.Sessions)),
+	srv.AddTransport(socketTransport{
+		accept:      coderws.AcceptOptions{OriginPatterns: o.OriginPatterns},
+		initTimeout: o.InitTimeout,
+		init:        withSocketSlots(o.MaxSubscriptionsPerSocket, initSubscription(o.Authenticate, o.Sessions)),
+		logger:      logger,
+		observer:    o.Sockets,
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newQueryStore()})
 	srv.SetParserTokenLimit(lim.MaxTokens)
 	srv.SetDisableSuggestion(!o.Dev)
 	if o.Dev {
@@ -109,10 +118,13 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(lim.MaxComplexity))
 	srv.AroundOperations(operationDeadline(o.OperationTimeout))
 	srv.AroundOperations(capSubscriptions)
+	if o.OnOperation != nil {
+		srv.AroundOperations(tellOperations(o.OnOperation))
+	}
 	srv.AroundFields(markInternal)
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
-	return withSocketRef(r.withLoaders(srv))
+	return r.withLoaders(srv)
 }
 
 // operationDeadline gives every query and mutation a context that ends
@@ -155,11 +167,11 @@ func hasRole(ctx context.Context, _ any, next graphql.Resolver, roles []domain.R
 // token closes the socket with 4403, so that a client asks for a new token
 // instead of retrying; so does the end of a good one's sign-in, later
 // (see watchSession).
-func initSubscription(authenticate func(context.Context, string) (domain.Principal, error), sessions SessionWatcher) transport.WebsocketInitFunc {
-	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		h := p.Authorization()
+func initSubscription(authenticate func(context.Context, string) (domain.Principal, error), sessions SessionWatcher) func(context.Context, map[string]any) (context.Context, error) {
+	return func(ctx context.Context, p map[string]any) (context.Context, error) {
+		h := transport.InitPayload(p).Authorization()
 		if h == "" {
-			return ctx, nil, nil
+			return ctx, nil
 		}
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		var err error
@@ -176,11 +188,9 @@ func initSubscription(authenticate func(context.Context, string) (domain.Princip
 			})
 		}
 		if err != nil {
-			ctx = transport.WithWebsocketCloseCode(ctx, 4403)
-			ctx = transport.AppendCloseReason(ctx, "Forbidden")
-			return ctx, nil, errors.New(domain.ErrorMessage(err))
+			return ctx, err // the socket closes with 4403
 		}
-		return domain.NewContextWithPrincipal(ctx, who), nil, nil
+		return domain.NewContextWithPrincipal(ctx, who), nil
 	}
 }
 
@@ -190,11 +200,11 @@ func initSubscription(authenticate func(context.Context, string) (domain.Princip
 // first check and the watch would otherwise be missed.
 func watchSession(ctx context.Context, sessions SessionWatcher, who domain.Principal, recheck func() error) error {
 	ref, ok := ctx.Value(socketRefKey{}).(*socketRef)
-	if !ok || ref.conn == nil {
+	if !ok {
 		return nil // not one of our sockets (a test transport): nothing to close
 	}
 	stop := sessions.WatchSession(who, func(reason string) {
-		_ = ref.conn.WriteClose(4403, closeReason("Forbidden: "+reason))
+		ref.close(CloseForbidden, "Forbidden: "+reason)
 	})
 	if err := recheck(); err != nil {
 		stop()
@@ -213,36 +223,11 @@ func closeReason(s string) string {
 	return s
 }
 
-// socketRef is where socketKeeper leaves a subscription request's socket,
-// for watchSession to close.
-type socketRef struct{ conn transport.WebsocketConn }
+// socketRef lets watchSession close the socket of a subscription
+// request's context.
+type socketRef struct{ close func(code int, reason string) }
 
 type socketRefKey struct{}
-
-// withSocketRef gives each WebSocket upgrade request a socketRef.
-func withSocketRef(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			r = r.WithContext(context.WithValue(r.Context(), socketRefKey{}, &socketRef{}))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// socketKeeper accepts subscription sockets as its Implementation does,
-// and leaves each in its request's socketRef.
-type socketKeeper struct {
-	transport.CoderWebsocketImplementation
-}
-
-// Accept implements transport.WebsocketImplementation.
-func (k socketKeeper) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	conn, err := k.CoderWebsocketImplementation.Accept(w, r, o)
-	if ref, ok := r.Context().Value(socketRefKey{}).(*socketRef); ok && err == nil {
-		ref.conn = conn
-	}
-	return conn, err
-}
 
 // setComplexity weights list fields by how many items they may return.
 func setComplexity(c *ComplexityRoot) {

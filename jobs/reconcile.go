@@ -39,6 +39,13 @@ type DriftReporter interface {
 	ReportDrift(eventID string, drift int)
 }
 
+// DriftForgetter is a DriftReporter that is also told, after each
+// complete pass, every event the pass reconciled, so that it can forget
+// the drift of the others: events that ended, or no longer need it.
+type DriftForgetter interface {
+	KeepDrift(eventIDs []string)
+}
+
 // Reconciler proves, and where it can restores, that every reservation
 // becomes an order and that stock is conserved:
 //
@@ -127,6 +134,13 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		if drift != 0 {
 			r.Logger.Error("STOCK DRIFT: stock != remaining + live orders + outbox", "event_id", ev.ID, "stock", ev.Stock, "drift", drift)
 		}
+	}
+	if f, ok := r.Drift.(DriftForgetter); ok {
+		ids := make([]string, len(events))
+		for i, ev := range events {
+			ids[i] = ev.ID
+		}
+		f.KeepDrift(ids)
 	}
 	return nil
 }

@@ -38,6 +38,9 @@ echo "test.sh: FLASHLIVE_TEST_REDIS_URL=$FLASHLIVE_TEST_REDIS_URL" >&2
 
 # The browser test (cmd/flashlive/browser_test.go) drives Debian's chromium.
 scripts/ensure-chromium.sh
+# The conformance tests (cmd/flashlive/conformance_test.go) run the
+# graphql-http audit and the graphql-ws client under Node.
+scripts/ensure-conformance.sh
 
 check_rc=0
 scripts/check.sh || check_rc=$?

@@ -371,6 +371,9 @@ func (m *Main) serve(context.Context) error {
 		OperationTimeout:          cfg.Admission.OperationTimeout,
 		Sessions:                  m.Hub,
 		MaxSubscriptionsPerSocket: cfg.Limits.SubscriptionsPerSocket,
+		InitTimeout:               cfg.WSInitTimeout,
+		Sockets:                   newSocketMetrics(m.Registry),
+		OnOperation:               noteOperation,
 	})
 	var err error
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

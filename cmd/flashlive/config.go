@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"flashlive/auth"
+	"flashlive/graph"
 )
 
 // Environments.
@@ -69,6 +70,7 @@ type Config struct {
 	// postgres.DefaultQueryTimeout and postgres.DefaultBreakerCooldown.
 	PostgresTimeout         time.Duration
 	PostgresBreakerCooldown time.Duration
+	WSInitTimeout           time.Duration // FLASHLIVE_WS_INIT_TIMEOUT: how long a subscription socket may wait before connection_init (then 4408)
 }
 
 // Admission is how much work the server takes on at once.
@@ -245,6 +247,19 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	}
 	c.TrustedProxies = proxies
 	c.Limits = loadLimits(get, bad)
+
+	c.WSInitTimeout = graph.DefaultInitTimeout
+	if v := get("FLASHLIVE_WS_INIT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("FLASHLIVE_WS_INIT_TIMEOUT %q is not a duration (such as 3s or 500ms)", v)
+		case d < 100*time.Millisecond || d > time.Minute:
+			bad("FLASHLIVE_WS_INIT_TIMEOUT must be between 100ms and 1m0s, not %s", d)
+		default:
+			c.WSInitTimeout = d
+		}
+	}
 
 	if len(errs) > 0 {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))

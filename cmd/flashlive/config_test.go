@@ -53,6 +53,7 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		Seed:           true,
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 		Limits:         DefaultLimits,
+		WSInitTimeout:  3 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(FLASHLIVE_ENV=dev) =\n%+v\nwant\n%+v", got, want)
@@ -90,6 +91,7 @@ func TestLoadConfigProd(t *testing.T) {
 		Seed:           false,
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 		Limits:         DefaultLimits,
+		WSInitTimeout:  3 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(prod) =\n%+v\nwant\n%+v", got, want)
@@ -255,6 +257,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"purchases in flight zero", false, map[string]string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT": "0"}, []string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT", "between 1 and 1000000", "not 0"}},
 		{"purchases in flight too many", false, map[string]string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT": "2000000"}, []string{"FLASHLIVE_MAX_PURCHASES_IN_FLIGHT", "between 1 and 1000000"}},
 
+		{"ws init timeout not a duration", false, map[string]string{"FLASHLIVE_WS_INIT_TIMEOUT": "3"}, []string{"FLASHLIVE_WS_INIT_TIMEOUT", `"3"`, "not a duration"}},
+		{"ws init timeout too short", false, map[string]string{"FLASHLIVE_WS_INIT_TIMEOUT": "10ms"}, []string{"FLASHLIVE_WS_INIT_TIMEOUT", "between 100ms and 1m0s", "not 10ms"}},
+		{"ws init timeout too long", false, map[string]string{"FLASHLIVE_WS_INIT_TIMEOUT": "2m"}, []string{"FLASHLIVE_WS_INIT_TIMEOUT", "between 100ms and 1m0s", "not 2m0s"}},
+
 		{"unknown log level", false, map[string]string{"FLASHLIVE_LOG_LEVEL": "loud"}, []string{"FLASHLIVE_LOG_LEVEL", `"loud"`}},
 
 		{"seed not a boolean", false, map[string]string{"FLASHLIVE_SEED": "maybe"}, []string{"FLASHLIVE_SEED", `"maybe"`, "not a boolean"}},
@@ -388,6 +394,23 @@ func TestLoadConfigPaymentTimeout(t *testing.T) {
 		if got := c.PaymentTimeout; got != tt.want {
 			t.Fatalf("FLASHLIVE_PAYMENT_TIMEOUT=%q: PaymentTimeout = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestLoadConfigWSInitTimeout(t *testing.T) {
+	c, _, err := LoadConfig(cfgGetenv(cfgDevEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.WSInitTimeout, 3*time.Second; got != want {
+		t.Fatalf("default WSInitTimeout = %s, want %s (graphql-ws's connectionInitWaitTimeout)", got, want)
+	}
+	c, _, err = LoadConfig(cfgDev("FLASHLIVE_WS_INIT_TIMEOUT", "750ms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.WSInitTimeout, 750*time.Millisecond; got != want {
+		t.Fatalf("FLASHLIVE_WS_INIT_TIMEOUT=750ms: WSInitTimeout = %s, want %s", got, want)
 	}
 }
 

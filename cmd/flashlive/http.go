@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -145,6 +146,7 @@ func (m *Main) authenticate(next http.Handler) http.Handler {
 			writeGraphQLError(w, http.StatusUnauthorized, err)
 			return
 		}
+		noteUser(r.Context(), p.UserID)
 		next.ServeHTTP(w, r.WithContext(domain.NewContextWithPrincipal(r.Context(), p)))
 	})
 }
@@ -231,6 +233,8 @@ func (m *Main) observe(next http.Handler) http.Handler {
 		if ip.IsValid() {
 			ctx = domain.NewContextWithClientIP(ctx, ip)
 		}
+		note := &accessNote{}
+		ctx = context.WithValue(ctx, accessNoteKey{}, note)
 		w.Header().Set("X-Request-ID", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
@@ -245,14 +249,59 @@ func (m *Main) observe(next http.Handler) http.Handler {
 			}
 			route := routeOf(r.URL.Path)
 			hm.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-			hm.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			if rec.status != http.StatusSwitchingProtocols {
+				// A WebSocket's lifetime is no request latency: sockets
+				// have their own metrics (socketMetrics, the hub's).
+				hm.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			}
 			if route != "/metrics" && route != "/healthz" {
-				m.Logger.InfoContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "client_ip", ip.String(),
-					"status", rec.status, "bytes", rec.bytes, "took_ms", float64(time.Since(start).Microseconds())/1000)
+				op, user := note.get()
+				m.Logger.InfoContext(ctx, "http request", "method", r.Method, "path", r.URL.Path,
+					"status", rec.status, "bytes", rec.bytes, "took_ms", float64(time.Since(start).Microseconds())/1000,
+					"client_ip", ip.String(), "user_id", user, "operation", op)
 			}
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	})
+}
+
+// accessNote is what the handlers of a request learn for its access log
+// line: the GraphQL operation and the signed-in user.
+type accessNote struct {
+	mu              sync.Mutex
+	operation, user string
+}
+
+type accessNoteKey struct{}
+
+func (n *accessNote) get() (operation, user string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.operation, n.user
+}
+
+// noteUser records the signed-in user of the request of ctx for its
+// access log line.
+func noteUser(ctx context.Context, userID string) {
+	if n, ok := ctx.Value(accessNoteKey{}).(*accessNote); ok {
+		n.mu.Lock()
+		n.user = userID
+		n.mu.Unlock()
+	}
+}
+
+// noteOperation records the GraphQL operation of the request of ctx (the
+// last one, on a socket) and its user, for its access log line; it is
+// graph.Options.OnOperation.
+func noteOperation(ctx context.Context, name string) {
+	if n, ok := ctx.Value(accessNoteKey{}).(*accessNote); ok {
+		n.mu.Lock()
+		n.operation = name
+		if p, ok := domain.PrincipalFromContext(ctx); ok {
+			n.user = p.UserID
+		}
+		n.mu.Unlock()
+	}
 }
 
 // routeOf names a path's route for metrics, so that labels stay few.

@@ -278,6 +278,32 @@ type OrderPublisher interface {
 	PublishReservation(ctx context.Context, r Reservation) error
 }
 
+// UnpaidOrders is every buyer's list of their flash orders still within
+// the payment window, across events (Redis): what caps the stock one
+// account can hold unpaid (FlashSaleService.Purchase answers
+// LIMIT_REACHED past the cap). An order is listed from just before its
+// reservation until it is paid, cancelled or refused (Drop), or until its
+// payment window ends, whichever comes first.
+//
+// The list never misses an order Admit let through while it is unpaid
+// and within its window, so the cap holds. It may list one that is no
+// longer unpaid (a Drop that failed, a crash between Admit and the
+// reservation): that over-count heals by itself when the window ends.
+type UnpaidOrders interface {
+	// Admit lists orderID among buyerID's unpaid orders until windowEnd,
+	// unless the buyer already has max orders listed whose window ends
+	// after now; it reports whether orderID is listed (true for an order
+	// listed already). Orders whose window ended at or before now are
+	// dropped first. INVALID for a missing ID, max below 1, or windowEnd
+	// not after now.
+	Admit(ctx context.Context, buyerID, orderID string, windowEnd, now time.Time, max int) (bool, error)
+
+	// Drop takes orderID off buyerID's list (paid, cancelled, refused, or
+	// never reserved); a no-op for an order not listed. INVALID for a
+	// missing ID.
+	Drop(ctx context.Context, buyerID, orderID string) error
+}
+
 // PurchaseTokens issues and checks purchase tokens.
 type PurchaseTokens interface {
 	// Issue returns a token binding buyerID to eventID until expiry.

@@ -66,8 +66,9 @@ type FlashSaleService interface {
 	PurchaseToken(ctx context.Context, eventID string) (*PurchaseToken, error)
 
 	// Purchase tries to reserve units for the calling buyer. It never
-	// oversells, never gives a buyer more than the event's perUserLimit,
-	// and answers a repeated idempotency key with the first answer: even
+	// oversells, never gives a buyer more than the event's perUserLimit
+	// (LIMIT_REACHED), nor more unpaid flash orders across events than the
+	// service's cap, when it has one (LIMIT_REACHED too), and answers a repeated idempotency key with the first answer: even
 	// after the event sold out or ended, and even when the token has
 	// expired (ErrPurchaseTokenExpired: issued for this buyer and event),
 	// though an expired token never reserves anything new.

@@ -141,14 +141,22 @@ type outbox interface {
 	Release(ctx context.Context, o *domain.Order) (bool, error)
 }
 
+// unpaidList takes orders that are no longer unpaid off their buyer's
+// list of unpaid orders (domain.UnpaidOrders).
+type unpaidList interface {
+	Drop(ctx context.Context, buyerID, orderID string) error
+}
+
 // OrderWriter is the order stream's batch handler: one transaction for
 // the batch in PostgreSQL, then the outbox records are forgotten (a failure
 // there only leaves work for reconciliation, never a lost order). A
 // reservation PostgreSQL refused, because the event's sold count would pass
-// its stock, is logged loudly and its hot units are given back.
+// its stock, is logged loudly, its hot units are given back and, when
+// Unpaid is set, it leaves its buyer's list of unpaid orders.
 type OrderWriter struct {
 	Orders reservationStore
 	Hot    outbox
+	Unpaid unpaidList // nil: no list to keep
 	Live   domain.LiveNotifier
 	Logger *slog.Logger
 }
@@ -169,6 +177,12 @@ func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error
 		o := r.Order(domain.OrderCancelled, nil)
 		if _, err := w.Hot.Release(ctx, o); err != nil {
 			w.Logger.ErrorContext(ctx, "release refused reservation", "order_id", r.OrderID, "err", err)
+		}
+		if w.Unpaid != nil {
+			if err := w.Unpaid.Drop(ctx, r.BuyerID, r.OrderID); err != nil {
+				w.Logger.WarnContext(ctx, "take a refused reservation off its buyer's unpaid list; it frees itself when its window ends",
+					"order_id", r.OrderID, "err", err)
+			}
 		}
 		w.Live.OrderChanged(o)
 		w.Live.StockChanged(r.EventID)

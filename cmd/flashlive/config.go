@@ -57,6 +57,32 @@ type Config struct {
 	LogLevel       slog.Level    // FLASHLIVE_LOG_LEVEL: debug, info, warn, error
 	Seed           bool          // FLASHLIVE_SEED: demo data at start (default: on in dev)
 	Admission      Admission     // FLASHLIVE_OPERATION_TIMEOUT, FLASHLIVE_MAX_PURCHASES_IN_FLIGHT, FLASHLIVE_PURCHASE_WAIT
+	// MaxUnpaidOrders is how many flash orders one buyer may hold unpaid
+	// at once, across events (FLASHLIVE_MAX_UNPAID_ORDERS): 0 means
+	// DefaultMaxUnpaidOrders, so that a Config built in code has the cap;
+	// NoUnpaidCap (the variable set to 0) means none.
+	MaxUnpaidOrders int
+}
+
+// DefaultMaxUnpaidOrders is the cap on each buyer's unpaid flash orders
+// when none is configured: more than an honest buyer holds at once, few
+// enough that a farm of free accounts pays for the stock it holds.
+const DefaultMaxUnpaidOrders = 5
+
+// NoUnpaidCap as Config.MaxUnpaidOrders lets buyers hold any number of
+// unpaid flash orders.
+const NoUnpaidCap = -1
+
+// maxUnpaidOrders is the cap on each buyer's unpaid flash orders, 0 for
+// none.
+func (c Config) maxUnpaidOrders() int {
+	switch {
+	case c.MaxUnpaidOrders == 0:
+		return DefaultMaxUnpaidOrders
+	case c.MaxUnpaidOrders < 0:
+		return 0
+	}
+	return c.MaxUnpaidOrders
 }
 
 // Admission is how much work the server takes on at once.
@@ -207,6 +233,20 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	}
 
 	c.Admission = loadAdmission(get, bad)
+
+	if v := get("FLASHLIVE_MAX_UNPAID_ORDERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("FLASHLIVE_MAX_UNPAID_ORDERS %q is not a whole number (0 for no cap)", v)
+		case n < 0 || n > 10_000:
+			bad("FLASHLIVE_MAX_UNPAID_ORDERS must be between 0 (no cap) and 10000, not %d", n)
+		case n == 0:
+			c.MaxUnpaidOrders = NoUnpaidCap
+		default:
+			c.MaxUnpaidOrders = n
+		}
+	}
 
 	if len(errs) > 0 {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))

@@ -283,8 +283,8 @@ type OrderPublisher interface {
 // the payment window, across events (Redis): what caps the stock one
 // account can hold unpaid (FlashSaleService.Purchase answers
 // LIMIT_REACHED past the cap). An order is listed from just before its
-// reservation until it is paid, cancelled or refused (Drop), or until its
-// payment window ends, whichever comes first.
+// reservation until it is paid, cancelled, expired or refused (Drop), or
+// until the end of the window it was listed for, whichever comes first.
 //
 // The list never misses an order Admit let through while it is unpaid
 // and within its window, so the cap holds. It may list one that is no

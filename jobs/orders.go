@@ -94,11 +94,13 @@ type releaser interface {
 
 // Expiry handles expiry messages: PostgreSQL expires the order
 // (conditionally: a payment that came first wins), then the hot stock gets
-// its units back. Both steps are idempotent, so a message that comes again
-// after a crash in between finishes the work.
+// its units back and, when Unpaid is set, the order leaves its buyer's
+// list of unpaid orders. Each step is idempotent, so a message that comes
+// again after a crash in between finishes the work.
 type Expiry struct {
 	Orders expirer
 	Hot    releaser
+	Unpaid unpaidList // nil: no list of unpaid orders to keep
 	Live   domain.LiveNotifier
 	Logger *slog.Logger
 }
@@ -119,6 +121,7 @@ func (e *Expiry) Handle(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("release expired order %s: %w", id, err)
 	}
+	dropUnpaid(ctx, e.Unpaid, e.Logger, o.BuyerID, o.ID)
 	if released {
 		e.Logger.InfoContext(ctx, "order expired", "order_id", id, "event_id", o.FlashEventID, "units", o.Quantity())
 		e.Live.OrderChanged(o)
@@ -145,6 +148,19 @@ type outbox interface {
 // list of unpaid orders (domain.UnpaidOrders).
 type unpaidList interface {
 	Drop(ctx context.Context, buyerID, orderID string) error
+}
+
+// dropUnpaid takes an order that is no longer unpaid (expired, refused)
+// off its buyer's list, when there is one; a failure only over-counts the
+// buyer until the list's own window for the order ends.
+func dropUnpaid(ctx context.Context, list unpaidList, logger *slog.Logger, buyerID, orderID string) {
+	if list == nil {
+		return
+	}
+	if err := list.Drop(ctx, buyerID, orderID); err != nil {
+		logger.WarnContext(ctx, "take an order off its buyer's unpaid list; it frees itself when its window ends",
+			"order_id", orderID, "err", err)
+	}
 }
 
 // OrderWriter is the order stream's batch handler: one transaction for
@@ -178,12 +194,7 @@ func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error
 		if _, err := w.Hot.Release(ctx, o); err != nil {
 			w.Logger.ErrorContext(ctx, "release refused reservation", "order_id", r.OrderID, "err", err)
 		}
-		if w.Unpaid != nil {
-			if err := w.Unpaid.Drop(ctx, r.BuyerID, r.OrderID); err != nil {
-				w.Logger.WarnContext(ctx, "take a refused reservation off its buyer's unpaid list; it frees itself when its window ends",
-					"order_id", r.OrderID, "err", err)
-			}
-		}
+		dropUnpaid(ctx, w.Unpaid, w.Logger, r.BuyerID, r.OrderID)
 		w.Live.OrderChanged(o)
 		w.Live.StockChanged(r.EventID)
 	}

@@ -19,18 +19,20 @@ import (
 // in the buyer's Redis slot, the stock in the event's): a press that
 // finds no place is answered LIMIT_REACHED, and one whose reservation was
 // not made gives its place back. Paying or cancelling gives it back too
-// (Orders.Unpaid), as does a reservation the order writer refused; the
-// end of the payment window (Window, when the order expires) frees it by
-// itself. So the list may count an order that no longer holds stock (a
-// give-back that failed, a crash in between), until its window ends, but
-// never misses one: the cap holds.
+// (Orders.Unpaid), as do the order's expiry and a reservation the order
+// writer refused (jobs.Expiry, jobs.OrderWriter); whatever happens, the
+// place frees itself Window after the reservation. So the list may count
+// an order that no longer holds stock (a give-back that failed, a crash in
+// between) until then, but never misses one within it: the cap holds.
 type UnpaidCap struct {
 	// Orders is every buyer's list of unpaid orders; nil means no cap.
 	Orders domain.UnpaidOrders
 	// Max is how many unpaid orders a buyer may hold; 0 or less means no
 	// cap.
 	Max int
-	// Window is the payment window: an order counts until it ends.
+	// Window is how long after its reservation an order counts at most:
+	// the payment window, plus a margin for the order's write (its
+	// payment window starts then).
 	Window time.Duration
 }
 

@@ -259,7 +259,7 @@ func (m *Main) buildServices(context.Context) error {
 
 		MaxPurchasesInFlight: m.Config.Admission.MaxPurchasesInFlight,
 		PurchaseWait:         m.Config.Admission.PurchaseWait,
-		Unpaid:               service.UnpaidCap{Orders: st.unpaid, Max: m.Config.maxUnpaidOrders(), Window: m.Config.PaymentTimeout},
+		Unpaid:               service.UnpaidCap{Orders: st.unpaid, Max: m.Config.maxUnpaidOrders(), Window: m.Config.PaymentTimeout + UnpaidWindowMargin},
 	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -297,7 +297,7 @@ func (m *Main) seed(ctx context.Context) error {
 func (m *Main) startJobs(context.Context) error {
 	st := m.stores
 	writer := &jobs.OrderWriter{Orders: st.orders, Hot: st.hot, Unpaid: st.unpaid, Live: m.Hub, Logger: m.Logger}
-	expiry := &jobs.Expiry{Orders: st.orders, Hot: st.hot, Live: m.Hub, Logger: m.Logger}
+	expiry := &jobs.Expiry{Orders: st.orders, Hot: st.hot, Unpaid: st.unpaid, Live: m.Hub, Logger: m.Logger}
 	if err := m.Orders.Start(writer.Handle, expiry.Handle); err != nil {
 		return err
 	}

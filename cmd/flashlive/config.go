@@ -69,6 +69,14 @@ type Config struct {
 // enough that a farm of free accounts pays for the stock it holds.
 const DefaultMaxUnpaidOrders = 5
 
+// UnpaidWindowMargin is how much longer than the payment window an order
+// counts against its buyer's cap when nothing takes it off the list: the
+// order's window starts when it is written, a moment after its
+// reservation, and it expires at the next expiry scan, which takes it off
+// the list. Only an order written later than this after its reservation
+// (the order stream backed up) can outlive its place on the list.
+const UnpaidWindowMargin = time.Minute
+
 // NoUnpaidCap as Config.MaxUnpaidOrders lets buyers hold any number of
 // unpaid flash orders.
 const NoUnpaidCap = -1

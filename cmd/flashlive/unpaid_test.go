@@ -8,18 +8,20 @@ import (
 )
 
 // unpaidApp is a Main that lets a buyer hold max unpaid flash orders, with
-// a payment window of an hour, and n events LIVE for three hours (so that
-// the clock can pass a payment window while they sell), 10 units each, 5
-// per buyer.
+// a payment window of ten minutes (less than the buyers' access tokens
+// live), and n events LIVE for three hours (so that the clock can pass a
+// payment window while they sell), 10 units each, 5 per buyer.
 func unpaidApp(t *testing.T, max, n int) (*testApp, []string) {
 	t.Helper()
-	app := startApp(t, func(c *Config) { c.MaxUnpaidOrders, c.PaymentTimeout = max, time.Hour })
+	app := startApp(t, func(c *Config) { c.MaxUnpaidOrders, c.PaymentTimeout = max, unpaidWindow })
 	events := make([]string, n)
 	for i := range events {
 		_, events[i] = app.liveEventFor(t, 10, 5, 3*time.Hour)
 	}
 	return app, events
 }
+
+const unpaidWindow = 10 * time.Minute
 
 // wantCapped fails t unless a is the cap's refusal: LIMIT_REACHED, no
 // order, no stock figure.
@@ -40,7 +42,7 @@ func wantReserved(t *testing.T, what string, a purchaseAnswer) string {
 
 // TestUnpaidOrderCap: a buyer holding the cap's worth of unpaid orders
 // across events gets LIMIT_REACHED on the next, on any event; paying,
-// cancelling or the end of the payment window frees a place.
+// cancelling or expiry frees a place.
 func TestUnpaidOrderCap(t *testing.T) {
 	const max = 3
 	app, events := unpaidApp(t, max, max+1)
@@ -80,12 +82,19 @@ func TestUnpaidOrderCap(t *testing.T) {
 	// Cancelling frees a place.
 	buyer.waitStatus(t, orders[1], "AWAITING_PAYMENT")
 	buyer.must(t, cancelMutation, map[string]any{"id": orders[1]}, nil)
-	wantReserved(t, "once order 1 is cancelled", buyer.buy(t, events[max], tok[max], 1, "k3"))
+	fifth := wantReserved(t, "once order 1 is cancelled", buyer.buy(t, events[max], tok[max], 1, "k3"))
 	wantCapped(t, "then one more", buyer.buy(t, events[1], tok[1], 1, "k4"))
 
-	// The end of the payment window frees every place: the orders expire.
-	app.Clock.Advance(time.Hour + time.Second)
-	buyer.waitStatus(t, fourth, "EXPIRED")
+	// Expiry frees the places of the orders it expires (before the end of
+	// the list's own window, the payment window and a margin).
+	open := []string{orders[2], fourth, fifth}
+	for _, id := range open {
+		buyer.waitStatus(t, id, "AWAITING_PAYMENT")
+	}
+	app.Clock.Advance(unpaidWindow + time.Second)
+	for _, id := range open {
+		buyer.waitStatus(t, id, "EXPIRED")
+	}
 	tok = tokens()
 	for i := range max {
 		wantReserved(t, fmt.Sprintf("order %d after the window", i), buyer.buy(t, events[i], tok[i], 1, "after"))

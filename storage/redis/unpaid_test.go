@@ -3,8 +3,12 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"flashlive/domain"
 )
 
 // TestUnpaidOrdersKey pins what RunUnpaid cannot see: each buyer's list
@@ -61,5 +65,53 @@ func TestUnpaidOrdersStopped(t *testing.T) {
 	ok, err := u.Admit(context.Background(), "usr_a", "ord_0", now.Add(time.Minute), now, 1)
 	if ok || !errors.Is(err, ErrStopped) {
 		t.Fatalf("Admit after Stop = %v, %v; want false and ErrStopped", ok, err)
+	}
+}
+
+// BenchmarkReserveUnpaidCap measures what the cap on unpaid orders adds
+// to an accepted purchase in Redis: reserve.lua alone ("off"), and
+// unpaid.lua then reserve.lua ("on"), as service.FlashSale calls them,
+// from many goroutines at once (each script pipelined by its batcher).
+// Every call reserves; the cap never refuses.
+func BenchmarkReserveUnpaidCap(b *testing.B) {
+	for _, capped := range []bool{false, true} {
+		name := "off"
+		if capped {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			c := openTestClient(b)
+			s := NewHotStock(c, time.Hour)
+			b.Cleanup(s.Stop)
+			u := NewUnpaidOrders(c)
+			b.Cleanup(u.Stop)
+			now := time.Now()
+			ev := hotEvent("evt_bench", 1<<30, 10)
+			ev.StartsAt, ev.EndsAt = now.Add(-time.Minute), now.Add(time.Hour)
+			if ok, err := s.Load(ctx, ev); err != nil || !ok {
+				b.Fatalf("load = %v, %v", ok, err)
+			}
+			var seq atomic.Int64
+			b.SetParallelism(64)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := seq.Add(1)
+					buyer, order := fmt.Sprintf("usr_%d", i%1000), fmt.Sprintf("ord_%d", i)
+					if capped {
+						if ok, err := u.Admit(ctx, buyer, order, now.Add(time.Hour), now, 1<<20); err != nil || !ok {
+							b.Errorf("admit = %v, %v", ok, err)
+							return
+						}
+					}
+					r := domain.Reservation{OrderID: order, BuyerID: fmt.Sprintf("usr_%d", i), EventID: ev.ID, Quantity: 1, CreatedAt: now}
+					if res, err := s.Reserve(ctx, r, fmt.Sprintf("k%d", i), now); err != nil || res.Outcome != domain.OutcomeReserved {
+						b.Errorf("reserve = %+v, %v", res, err)
+						return
+					}
+				}
+			})
+		})
 	}
 }

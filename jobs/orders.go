@@ -144,22 +144,24 @@ type outbox interface {
 	Release(ctx context.Context, o *domain.Order) (bool, error)
 }
 
-// unpaidList takes orders that are no longer unpaid off their buyer's
-// list of unpaid orders (domain.UnpaidOrders).
+// unpaidList is every buyer's list of unpaid purchases
+// (domain.UnpaidOrders): written orders take their purchase's place, and
+// orders that are no longer unpaid leave it.
 type unpaidList interface {
-	Drop(ctx context.Context, buyerID, orderID string) error
+	Written(ctx context.Context, rs []domain.Reservation) error
+	Drop(ctx context.Context, buyerID, id string) error
 }
 
 // dropUnpaid takes an order that is no longer unpaid (expired, refused)
 // off its buyer's list, when there is one; a failure only over-counts the
 // buyer until the list's own window for the order ends.
-func dropUnpaid(ctx context.Context, list unpaidList, logger *slog.Logger, buyerID, orderID string) {
+func dropUnpaid(ctx context.Context, list unpaidList, logger *slog.Logger, buyerID, id string) {
 	if list == nil {
 		return
 	}
-	if err := list.Drop(ctx, buyerID, orderID); err != nil {
+	if err := list.Drop(ctx, buyerID, id); err != nil {
 		logger.WarnContext(ctx, "take an order off its buyer's unpaid list; it frees itself when its window ends",
-			"order_id", orderID, "err", err)
+			"id", id, "err", err)
 	}
 }
 
@@ -167,8 +169,10 @@ func dropUnpaid(ctx context.Context, list unpaidList, logger *slog.Logger, buyer
 // the batch in PostgreSQL, then the outbox records are forgotten (a failure
 // there only leaves work for reconciliation, never a lost order). A
 // reservation PostgreSQL refused, because the event's sold count would pass
-// its stock, is logged loudly, its hot units are given back and, when
-// Unpaid is set, it leaves its buyer's list of unpaid orders.
+// its stock, is logged loudly and its hot units are given back. When
+// Unpaid is set, each order of the batch takes its purchase's place on
+// its buyer's list of unpaid orders before it is written, and refused
+// ones leave it.
 type OrderWriter struct {
 	Orders reservationStore
 	Hot    outbox
@@ -180,6 +184,15 @@ type OrderWriter struct {
 // Handle writes one batch; an error leaves the whole batch to be handled
 // again.
 func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error {
+	// Listed by order ID before the orders exist, so that a payment or a
+	// cancel, which needs the written order, always finds it listed.
+	if w.Unpaid != nil {
+		if err := w.Unpaid.Written(ctx, rs); err != nil {
+			// Their purchases stay listed until their window ends: an
+			// over-count, and paying one does not free its place.
+			w.Logger.WarnContext(ctx, "list orders on their buyers' unpaid lists", "err", err)
+		}
+	}
 	written, refused, err := w.Orders.WriteReservations(ctx, rs)
 	if err != nil {
 		return err

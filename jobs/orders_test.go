@@ -11,8 +11,9 @@ import (
 	"flashlive/internal/memhot"
 )
 
-// The order writer and the expiry take the orders that stop being unpaid
-// off their buyer's list (the cap on unpaid orders, service.UnpaidCap).
+// The order writer lists the orders it writes in their purchase's place, and it
+// and the expiry take the orders that stop being unpaid off their buyer's
+// list (the cap on unpaid orders, service.UnpaidCap).
 
 type unpaidStore struct{ written, refused []domain.Reservation }
 
@@ -51,25 +52,26 @@ func admitAll(t *testing.T, u *memhot.UnpaidOrders, buyer string, ids ...string)
 	}
 }
 
-func TestOrderWriterDropsRefusedFromUnpaid(t *testing.T) {
+func TestOrderWriterListsWrittenAndDropsRefused(t *testing.T) {
 	u := &memhot.UnpaidOrders{}
-	admitAll(t, u, "usr_a", "ord_written", "ord_refused")
+	admitAll(t, u, "usr_a", domain.PurchaseID("evt_1", "k1"), domain.PurchaseID("evt_1", "k2"))
+	written := domain.Reservation{OrderID: "ord_written", BuyerID: "usr_a", EventID: "evt_1", Quantity: 1, IdempotencyKey: "k1"}
+	refused := domain.Reservation{OrderID: "ord_refused", BuyerID: "usr_a", EventID: "evt_1", Quantity: 1, IdempotencyKey: "k2"}
 	w := &OrderWriter{
-		Orders: unpaidStore{
-			written: []domain.Reservation{{OrderID: "ord_written", BuyerID: "usr_a", EventID: "evt_1", Quantity: 1}},
-			refused: []domain.Reservation{{OrderID: "ord_refused", BuyerID: "usr_a", EventID: "evt_1", Quantity: 1}},
-		},
-		Hot: unpaidHot{}, Unpaid: u, Live: domain.NopNotifier{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Orders: unpaidStore{written: []domain.Reservation{written}, refused: []domain.Reservation{refused}},
+		Hot:    unpaidHot{}, Unpaid: u, Live: domain.NopNotifier{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	if err := w.Handle(context.Background(), nil); err != nil {
+	if err := w.Handle(context.Background(), []domain.Reservation{written, refused}); err != nil {
 		t.Fatal(err)
 	}
-	// Exactly one order listed: ord_written.
-	if !admits(t, u, "usr_a", "ord_probe", 2) || admits(t, u, "usr_a", "ord_probe2", 2) {
-		t.Fatalf("after the batch, usr_a's list does not hold exactly one order")
+	// Under a cap of 1: k1 is no longer listed but something is, and
+	// that is ord_written (admitted as listed already).
+	if admits(t, u, "usr_a", domain.PurchaseID("evt_1", "k1"), 1) || !admits(t, u, "usr_a", "ord_written", 1) {
+		t.Fatalf("ord_written is not listed in place of its purchase")
 	}
-	if !admits(t, u, "usr_a", "ord_written", 1) {
-		t.Fatalf("ord_written left the list")
+	// And it is the only one: the refused purchase left.
+	if !admits(t, u, "usr_a", "ord_probe", 2) || admits(t, u, "usr_a", "ord_probe2", 2) {
+		t.Fatalf("after the batch, usr_a's list does not hold exactly one entry")
 	}
 }
 

@@ -14,16 +14,21 @@ import (
 // payment window; with it, each account holds at most Max orders'
 // worth.
 //
-// An order takes a place on the buyer's list (Orders) just before the
-// hot stock is asked to reserve it, in a step of its own (the list lives
-// in the buyer's Redis slot, the stock in the event's): a press that
-// finds no place is answered LIMIT_REACHED, and one whose reservation was
-// not made gives its place back. Paying or cancelling gives it back too
-// (Orders.Unpaid), as do the order's expiry and a reservation the order
-// writer refused (jobs.Expiry, jobs.OrderWriter); whatever happens, the
-// place frees itself Window after the reservation. So the list may count
-// an order that no longer holds stock (a give-back that failed, a crash in
-// between) until then, but never misses one within it: the cap holds.
+// A purchase takes a place on the buyer's list (Orders), under its
+// domain.PurchaseID, just before the hot stock is asked to reserve it, in
+// a step of its own (the list lives in the buyer's Redis slot, the stock
+// in the event's). Every press of one idempotency key shares that place,
+// so retries in flight never crowd each other out. A press that finds no
+// place gets its key's first answer when one is kept, LIMIT_REACHED
+// otherwise. A refusal gives the place back; a replayed RESERVED gives
+// back the retry's place once the order stands for it. The order writer
+// lists the order in its purchase's place as it writes it
+// (jobs.OrderWriter), and
+// paying, cancelling, expiry or a refused write take it off (Orders,
+// jobs.Expiry, jobs.OrderWriter); whatever happens, a place frees itself
+// Window after the press. So the list may count a purchase that holds no
+// stock (a call that failed, a crash in between, a key retried after its
+// order was paid) until then, but never misses one: the cap holds.
 type UnpaidCap struct {
 	// Orders is every buyer's list of unpaid orders; nil means no cap.
 	Orders domain.UnpaidOrders
@@ -46,20 +51,21 @@ func (c UnpaidCap) on() bool {
 var errUnpaidCap = errors.New("the buyer holds as many unpaid flash orders as they may")
 
 // reserveUnpaid is reserve within the buyer's cap of unpaid orders. The
-// order takes its place on the buyer's list first; without one, the key's
-// first answer is given when the hot stock (or the system of record)
-// keeps one, as a replay, and errUnpaidCap otherwise: the refusal is not
-// kept under the key (it took nothing, and a retry once an order is paid
-// is a new press). When the hot stock did not reserve the order (a
-// refusal, a replay, an answer that says so for sure), its place is given
-// back; when the answer is unknown (Redis did not answer), it is kept, so
-// that the cap holds whatever happened.
+// purchase takes its place on the buyer's list first; without one, the
+// key's first answer is given when the hot stock (or the system of
+// record) keeps one, as a replay, and errUnpaidCap otherwise: the refusal
+// is not kept under the key (it took nothing, and a retry once an order
+// is paid is a new press). After the hot stock answered, a refusal gives
+// the place back and a replayed RESERVED settles it (Replayed); a fresh
+// reservation keeps it for the order writer, and so does an error (Redis
+// may have reserved), so that the cap holds whatever happened.
 func (s *FlashSale) reserveUnpaid(ctx context.Context, rsv domain.Reservation, key string, now time.Time) (domain.ReserveResult, error) {
 	c := s.Unpaid
 	if !c.on() {
 		return s.reserve(ctx, rsv, key, now)
 	}
-	ok, err := c.Orders.Admit(ctx, rsv.BuyerID, rsv.OrderID, now.Add(c.Window), now, c.Max)
+	id := domain.PurchaseID(rsv.EventID, key)
+	ok, err := c.Orders.Admit(ctx, rsv.BuyerID, id, now.Add(c.Window), now, c.Max)
 	if err != nil {
 		return domain.ReserveResult{}, err
 	}
@@ -76,20 +82,25 @@ func (s *FlashSale) reserveUnpaid(ctx context.Context, rsv domain.Reservation, k
 		return res, nil
 	}
 	res, err := s.reserve(ctx, rsv, key, now)
-	reserved := err == nil && res.Outcome == domain.OutcomeReserved && res.Reservation != nil && res.Reservation.OrderID == rsv.OrderID
-	surely := err == nil || errors.Is(err, domain.ErrNotLoaded) || domain.ErrorCode(err) != domain.EINTERNAL
-	if !reserved && surely {
-		s.dropUnpaid(ctx, rsv.BuyerID, rsv.OrderID)
+	switch {
+	case err != nil:
+	case res.Outcome != domain.OutcomeReserved || res.Reservation == nil:
+		s.settleUnpaid(ctx, "give back the unpaid place of a refused press", rsv, func() error {
+			return c.Orders.Drop(ctx, rsv.BuyerID, id)
+		})
+	case res.Reservation.OrderID != rsv.OrderID:
+		s.settleUnpaid(ctx, "settle the unpaid place of a replayed press", rsv, func() error {
+			return c.Orders.Replayed(ctx, rsv.BuyerID, id, res.Reservation.OrderID)
+		})
 	}
 	return res, err
 }
 
-// dropUnpaid gives back the place of an order that did not take stock; a
-// failure only over-counts the buyer until the order's window ends.
-func (s *FlashSale) dropUnpaid(ctx context.Context, buyerID, orderID string) {
-	if err := s.Unpaid.Orders.Drop(ctx, buyerID, orderID); err != nil {
-		s.Logger.WarnContext(ctx, "give back the unpaid place of an order not reserved; it frees itself when its window ends",
-			"order_id", orderID, "err", err)
+// settleUnpaid runs a give-back of a press's place; a failure only
+// over-counts the buyer until the place's window ends.
+func (s *FlashSale) settleUnpaid(ctx context.Context, what string, rsv domain.Reservation, give func() error) {
+	if err := give(); err != nil {
+		s.Logger.WarnContext(ctx, what+"; it frees itself when its window ends", "event_id", rsv.EventID, "buyer_id", rsv.BuyerID, "err", err)
 	}
 }
 

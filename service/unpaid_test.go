@@ -72,6 +72,15 @@ func wantListed(t *testing.T, u *upSpy, buyer string, now time.Time, n int) {
 	}
 }
 
+// upWrite does what the order writer does for every reservation
+// published so far: it lists each order in its purchase's place.
+func upWrite(t *testing.T, h *fsHarness, u *upSpy) {
+	t.Helper()
+	if err := u.Written(context.Background(), h.pub.list()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func upPress(t *testing.T, h *fsHarness, buyer, key string, qty int) *domain.PurchaseResult {
 	t.Helper()
 	res, err := h.sale.Purchase(fsBuyer(buyer), fsRequest(buyer, qty, key))
@@ -96,6 +105,8 @@ func TestFlashSaleUnpaidCap(t *testing.T) {
 	wantOutcome(t, "first press", first, domain.OutcomeReserved, 499)
 	wantOutcome(t, "second press", upPress(t, h, fsBuyerID, "k2", 1), domain.OutcomeReserved, 498)
 	wantListed(t, u, fsBuyerID, h.clock.Now(), 2)
+	upWrite(t, h, u)
+	wantListed(t, u, fsBuyerID, h.clock.Now(), 2)
 
 	// At the cap: LIMIT_REACHED, the stock left unknown, the hot stock not
 	// asked to reserve.
@@ -106,7 +117,8 @@ func TestFlashSaleUnpaidCap(t *testing.T) {
 		t.Fatalf("remaining = %d, want %d", got, want)
 	}
 
-	// A key already answered still gets its first answer, at the cap.
+	// A key already answered (its order written) still gets its first
+	// answer, at the cap.
 	again := upPress(t, h, fsBuyerID, "k1", 1)
 	wantOutcome(t, "k1 asked again at the cap", again, domain.OutcomeReserved, 499)
 	if got, want := again.Order.ID, first.Order.ID; got != want {
@@ -136,6 +148,7 @@ func TestFlashSaleUnpaidCap(t *testing.T) {
 	wantListed(t, u, fsBuyerID, h.clock.Now(), 1)
 	third := upPress(t, h, fsBuyerID, "k3", 1)
 	wantOutcome(t, "k3 once an order is paid", third, domain.OutcomeReserved, 496)
+	upWrite(t, h, u)
 	wantCapped(t, "k4 at the cap again", upPress(t, h, fsBuyerID, "k4", 1))
 
 	// Cancelling gives a place back too.
@@ -157,10 +170,10 @@ func TestFlashSaleUnpaidCap(t *testing.T) {
 	wantListed(t, u, fsBuyerID, h.clock.Now(), 2)
 }
 
-// TestFlashSaleUnpaidCapGivesBackWhatIsNotReserved: a press the hot stock
-// surely did not reserve gives its place back; one whose answer is
-// unknown keeps it.
-func TestFlashSaleUnpaidCapGivesBackWhatIsNotReserved(t *testing.T) {
+// TestFlashSaleUnpaidCapSettlesEachAnswer: a refusal gives the press's
+// place back; retries of a key share one place, which a replay gives back
+// once the order stands for it; an error keeps it.
+func TestFlashSaleUnpaidCapSettlesEachAnswer(t *testing.T) {
 	h, u := upHarness(t, 3)
 	now := h.clock.Now()
 	wantOutcome(t, "5 units", upPress(t, h, fsBuyerID, "k1", 5), domain.OutcomeReserved, 495)
@@ -169,17 +182,28 @@ func TestFlashSaleUnpaidCapGivesBackWhatIsNotReserved(t *testing.T) {
 	// The event's own limit: refused by the hot stock, place given back.
 	wantOutcome(t, "a sixth unit", upPress(t, h, fsBuyerID, "k2", 1), domain.OutcomeLimitReached, 495)
 	wantListed(t, u, fsBuyerID, now, 1)
-	// A replay under the cap: the first answer, place given back.
-	wantOutcome(t, "k1 again", upPress(t, h, fsBuyerID, "k1", 5), domain.OutcomeReserved, 495)
+	fsWantCount(t, "Drop calls", &u.drop, 1)
+	// Retries before the order is written share the purchase's place,
+	// which stands for the order.
+	for range 3 {
+		wantOutcome(t, "k1 again", upPress(t, h, fsBuyerID, "k1", 5), domain.OutcomeReserved, 495)
+	}
 	wantListed(t, u, fsBuyerID, now, 1)
-	// An unknown event (NOT_FOUND, surely nothing reserved).
+	// Once it is written, a retry takes a place for a moment, and gives it
+	// back.
+	upWrite(t, h, u)
+	wantOutcome(t, "k1 once written", upPress(t, h, fsBuyerID, "k1", 5), domain.OutcomeReserved, 495)
+	wantListed(t, u, fsBuyerID, now, 1)
+	// An error may hide a reservation: the place is kept. Here an
+	// unknown event (which no purchase token can name).
 	const unknown = "evt_01HZZUNKNOWN0000000000000"
 	_, err := h.sale.Purchase(fsBuyer(fsBuyerID), domain.PurchaseRequest{
 		EventID: unknown, Token: fsToken(fsBuyerID, unknown), Quantity: 1, IdempotencyKey: "k3",
 	})
 	fsWantCode(t, err, domain.ENOTFOUND)
-	wantListed(t, u, fsBuyerID, now, 1)
-	fsWantCount(t, "Drop calls", &u.drop, 3)
+	wantListed(t, u, fsBuyerID, now, 2)
+	mustUpDrop(t, u, domain.PurchaseID(unknown, "k3"))
+	fsWantCount(t, "Drop calls", &u.drop, 2)
 
 	// Redis did not answer the reservation: it may have been made, so the
 	// place is kept (an over-count until the window ends, never a miss).
@@ -189,7 +213,7 @@ func TestFlashSaleUnpaidCapGivesBackWhatIsNotReserved(t *testing.T) {
 		t.Fatalf("purchase with Redis lost = %v, want %v", err, errUpLost)
 	}
 	wantListed(t, u, fsBuyerID, now, 2)
-	fsWantCount(t, "Drop calls", &u.drop, 3)
+	fsWantCount(t, "Drop calls", &u.drop, 2)
 
 	// A failing list fails the press before the hot stock is asked.
 	h.sale.Hot = h.hot
@@ -202,6 +226,13 @@ func TestFlashSaleUnpaidCapGivesBackWhatIsNotReserved(t *testing.T) {
 }
 
 var errUpLost = errors.New("redis: i/o timeout")
+
+func mustUpDrop(t *testing.T, u *upSpy, id string) {
+	t.Helper()
+	if err := u.Drop(context.Background(), fsBuyerID, id); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // upLostReserve is a hot stock whose Reserve gets no answer from Redis.
 type upLostReserve struct{ *fsHot }
@@ -236,6 +267,29 @@ func TestFlashSaleUnpaidCapConcurrentBurst(t *testing.T) {
 	wantListed(t, u, fsBuyerID, h.clock.Now(), max)
 }
 
+// TestFlashSaleUnpaidCapConcurrentSameKey: retries of one key in flight
+// together share one place, even at a cap of 1: each gets the first
+// answer.
+func TestFlashSaleUnpaidCapConcurrentSameKey(t *testing.T) {
+	const n = 32
+	h, u := upHarness(t, 1)
+	results := make([]*domain.PurchaseResult, n)
+	errs := make([]error, n)
+	fsConcurrently(n, func(i int) {
+		results[i], errs[i] = h.sale.Purchase(fsBuyer(fsBuyerID), fsRequest(fsBuyerID, 2, "the-same-key"))
+	})
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("press %d: %v", i, errs[i])
+		}
+		wantOutcome(t, fmt.Sprintf("press %d", i), results[i], domain.OutcomeReserved, 498)
+		if got, want := results[i].Order.ID, results[0].Order.ID; got != want {
+			t.Fatalf("press %d: order %s, want %s", i, got, want)
+		}
+	}
+	wantListed(t, u, fsBuyerID, h.clock.Now(), 1)
+}
+
 func TestFlashSaleUnpaidCapOff(t *testing.T) {
 	for _, c := range []service.UnpaidCap{{Max: 0, Window: upWindow}, {Max: 1}} {
 		h, u := upHarness(t, 1)
@@ -251,7 +305,7 @@ func TestFlashSaleUnpaidCapOff(t *testing.T) {
 // TestFlashSaleUnpaidCapSoldOutRejectsRunNoRedisCommand: with the cap on
 // (over Redis), a sold-out event's rejects still cost Redis nothing; an
 // accepted press costs one admission more than the reservation, a replay
-// one give-back more.
+// one settling more.
 func TestFlashSaleUnpaidCapSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 	h, _, counter := soldOutHarness(t, 3)
 	url, prefix := testenv.Redis(t)
@@ -287,5 +341,5 @@ func TestFlashSaleUnpaidCapSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 	if again.Order == nil || again.Order.ID != first.Order.ID {
 		t.Fatalf("usr_a re-asking key a = %+v, want the first order %s", again, first.Order.ID)
 	}
-	fsWantCount(t, "Redis commands of a replay (admit, reserve, give back)", &counter.n, 3)
+	fsWantCount(t, "Redis commands of a replay (admit, reserve, settle)", &counter.n, 3)
 }

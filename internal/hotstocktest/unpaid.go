@@ -21,6 +21,8 @@ func RunUnpaid(t *testing.T, newUnpaid func(t *testing.T) domain.UnpaidOrders) {
 		{"Cap", testUnpaidCap},
 		{"Drop", testUnpaidDrop},
 		{"Window", testUnpaidWindow},
+		{"Written", testUnpaidWritten},
+		{"Replayed", testUnpaidReplayed},
 		{"Concurrent", testUnpaidConcurrent},
 		{"Invalid", testUnpaidInvalid},
 	} {
@@ -104,6 +106,76 @@ func testUnpaidWindow(t *testing.T, u domain.UnpaidOrders) {
 	wantAdmit(t, u, "usr_a", "ord_6", late, 2, false)
 }
 
+// written lists the orders of event evt_<n> and key k as written, for
+// their purchases key:evt_<n>:k.
+func written(t *testing.T, u domain.UnpaidOrders, buyer string, orders map[string]string) {
+	t.Helper()
+	var rs []domain.Reservation
+	for evt, order := range orders {
+		rs = append(rs, domain.Reservation{OrderID: order, BuyerID: buyer, EventID: evt, IdempotencyKey: "k"})
+	}
+	if err := u.Written(context.Background(), rs); err != nil {
+		t.Fatalf("Written(%s, %v): %v", buyer, orders, err)
+	}
+}
+
+func replayed(t *testing.T, u domain.UnpaidOrders, buyer, id, order string) {
+	t.Helper()
+	if err := u.Replayed(context.Background(), buyer, id, order); err != nil {
+		t.Fatalf("Replayed(%s, %s, %s): %v", buyer, id, order, err)
+	}
+}
+
+// testUnpaidWritten: an order takes its purchase's place and window; an
+// order whose purchase is not listed takes none.
+func testUnpaidWritten(t *testing.T, u domain.UnpaidOrders) {
+	wantAdmit(t, u, "usr_a", "key:evt_1:k", t0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_2:k", t0.Add(time.Minute), 2, true)
+	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
+	// Still two listed: ord_1 and the other purchase.
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, false)
+	// Written again (a redelivery) or for a purchase not listed: nothing.
+	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
+	written(t, u, "usr_a", map[string]string{"evt_9": "ord_9"})
+	// Without a key: skipped.
+	if err := u.Written(context.Background(), []domain.Reservation{{OrderID: "ord_x", BuyerID: "usr_a", EventID: "evt_2"}}); err != nil {
+		t.Fatal(err)
+	}
+	mustDrop(t, u, "usr_a", "ord_1")
+	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0.Add(time.Minute), 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0.Add(time.Minute), 2, false)
+	// The order keeps its purchase's window: ord_2's ends at t0+1m+window.
+	written(t, u, "usr_a", map[string]string{"evt_2": "ord_2"})
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0.Add(time.Minute+window-time.Millisecond), 2, false)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0.Add(time.Minute+window), 2, true)
+	// Another buyer's purchase is not theirs to write.
+	wantAdmit(t, u, "usr_b", "key:evt_1:k", t0, 1, true)
+	written(t, u, "usr_a", map[string]string{"evt_1": "ord_b"})
+	wantAdmit(t, u, "usr_b", "key:evt_5:k", t0, 1, false)
+}
+
+// testUnpaidReplayed: a retry's purchase leaves once its order is listed,
+// never before.
+func testUnpaidReplayed(t *testing.T, u domain.UnpaidOrders) {
+	wantAdmit(t, u, "usr_a", "key:evt_1:k", t0, 2, true)
+	// Not written yet: the purchase stands for the order and stays.
+	replayed(t, u, "usr_a", "key:evt_1:k", "ord_1")
+	wantAdmit(t, u, "usr_a", "key:evt_2:k", t0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, false)
+	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
+	// A retry lists the purchase again; once replayed, it leaves, and the
+	// order stays.
+	mustDrop(t, u, "usr_a", "key:evt_2:k")
+	wantAdmit(t, u, "usr_a", "key:evt_1:k", t0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, false)
+	replayed(t, u, "usr_a", "key:evt_1:k", "ord_1")
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0, 2, false)
+	mustDrop(t, u, "usr_a", "ord_1")
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0, 2, true)
+}
+
 // testUnpaidConcurrent: many presses of one buyer at once never pass the
 // cap together.
 func testUnpaidConcurrent(t *testing.T, u domain.UnpaidOrders) {
@@ -156,6 +228,11 @@ func testUnpaidInvalid(t *testing.T, u domain.UnpaidOrders) {
 	for _, c := range []struct{ buyer, order string }{{"", "ord_0"}, {"usr_a", ""}} {
 		if got, want := domain.ErrorCode(u.Drop(ctx, c.buyer, c.order)), domain.EINVALID; got != want {
 			t.Fatalf("Drop(%q, %q) code = %s, want %s", c.buyer, c.order, got, want)
+		}
+	}
+	for _, c := range []struct{ buyer, id, order string }{{"", "key:e:k", "ord_0"}, {"usr_a", "", "ord_0"}, {"usr_a", "key:e:k", ""}} {
+		if got, want := domain.ErrorCode(u.Replayed(ctx, c.buyer, c.id, c.order)), domain.EINVALID; got != want {
+			t.Fatalf("Replayed(%q, %q, %q) code = %s, want %s", c.buyer, c.id, c.order, got, want)
 		}
 	}
 	// Nothing invalid was listed.

@@ -16,16 +16,16 @@ import (
 // value is ready; it is safe for concurrent use.
 type UnpaidOrders struct {
 	mu     sync.Mutex
-	buyers map[string]map[string]time.Time // buyer -> order -> window end
+	buyers map[string]map[string]time.Time // buyer -> purchase or order ID -> window end
 }
 
 var _ domain.UnpaidOrders = (*UnpaidOrders)(nil)
 
 // Admit implements domain.UnpaidOrders.
-func (u *UnpaidOrders) Admit(_ context.Context, buyerID, orderID string, windowEnd, now time.Time, max int) (bool, error) {
+func (u *UnpaidOrders) Admit(_ context.Context, buyerID, id string, windowEnd, now time.Time, max int) (bool, error) {
 	switch {
-	case buyerID == "" || orderID == "":
-		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: buyerId and orderId are required")
+	case buyerID == "" || id == "":
+		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: buyerId and id are required")
 	case max < 1:
 		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: the cap must be at least 1, not %d", max)
 	case windowEnd.UnixMilli() <= now.UnixMilli():
@@ -40,7 +40,7 @@ func (u *UnpaidOrders) Admit(_ context.Context, buyerID, orderID string, windowE
 			delete(list, id)
 		}
 	}
-	if _, ok := list[orderID]; ok {
+	if _, ok := list[id]; ok {
 		return true, nil
 	}
 	if len(list) >= max {
@@ -53,17 +53,48 @@ func (u *UnpaidOrders) Admit(_ context.Context, buyerID, orderID string, windowE
 		list = map[string]time.Time{}
 		u.buyers[buyerID] = list
 	}
-	list[orderID] = windowEnd
+	list[id] = windowEnd
 	return true, nil
 }
 
-// Drop implements domain.UnpaidOrders.
-func (u *UnpaidOrders) Drop(_ context.Context, buyerID, orderID string) error {
-	if buyerID == "" || orderID == "" {
-		return domain.Errorf(domain.EINVALID, "drop an unpaid order: buyerId and orderId are required")
+// Written implements domain.UnpaidOrders.
+func (u *UnpaidOrders) Written(_ context.Context, rs []domain.Reservation) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, r := range rs {
+		if r.IdempotencyKey == "" || r.BuyerID == "" || r.OrderID == "" {
+			continue
+		}
+		list, id := u.buyers[r.BuyerID], domain.PurchaseID(r.EventID, r.IdempotencyKey)
+		if end, ok := list[id]; ok {
+			delete(list, id)
+			list[r.OrderID] = end
+		}
+	}
+	return nil
+}
+
+// Replayed implements domain.UnpaidOrders.
+func (u *UnpaidOrders) Replayed(_ context.Context, buyerID, id, orderID string) error {
+	if buyerID == "" || id == "" || orderID == "" {
+		return domain.Errorf(domain.EINVALID, "settle replayed purchase: buyerId, id and orderId are required")
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	delete(u.buyers[buyerID], orderID)
+	list := u.buyers[buyerID]
+	if _, ok := list[orderID]; ok {
+		delete(list, id)
+	}
+	return nil
+}
+
+// Drop implements domain.UnpaidOrders.
+func (u *UnpaidOrders) Drop(_ context.Context, buyerID, id string) error {
+	if buyerID == "" || id == "" {
+		return domain.Errorf(domain.EINVALID, "drop an unpaid order: buyerId and id are required")
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.buyers[buyerID], id)
 	return nil
 }

@@ -69,8 +69,9 @@ type FlashSaleService interface {
 	PurchaseToken(ctx context.Context, eventID string) (*PurchaseToken, error)
 
 	// Purchase tries to reserve units for the calling buyer. It never
-	// oversells, never gives a buyer more than the event's perUserLimit,
-	// and answers a repeated idempotency key with the first answer: even
+	// oversells, never gives a buyer more than the event's perUserLimit
+	// (LIMIT_REACHED), nor more unpaid flash orders across events than the
+	// service's cap, when it has one (LIMIT_REACHED too), and answers a repeated idempotency key with the first answer: even
 	// after the event sold out or ended, and even when the token has
 	// expired (ErrPurchaseTokenExpired: issued for this buyer and event),
 	// though an expired token never reserves anything new.
@@ -279,6 +280,55 @@ type OrderPublisher interface {
 	// PublishReservation sends r without waiting for PostgreSQL. An error
 	// means the stream did not take it; the outbox still has it.
 	PublishReservation(ctx context.Context, r Reservation) error
+}
+
+// UnpaidOrders is every buyer's list of their flash purchases that may
+// still be unpaid, across events (Redis): what caps the stock one account
+// can hold unpaid (FlashSaleService.Purchase answers LIMIT_REACHED past
+// the cap). A purchase is listed by its PurchaseID (the event and the
+// idempotency key: every press of one key is one purchase, however many
+// are in flight) from just before it reaches the hot stock; from just
+// before its order is written, by its order ID instead (Written), until the
+// order is paid, cancelled, expired or refused (Drop), or until the end of
+// the window it was listed for, whichever comes first.
+//
+// The list never misses a purchase Admit let through while it may hold
+// stock within its window, so the cap holds. It may list one that no
+// longer does (a Drop that failed, a crash in between): that over-count
+// heals by itself when the window ends.
+type UnpaidOrders interface {
+	// Admit lists id among buyerID's unpaid purchases until windowEnd,
+	// unless the buyer already has max listed whose window ends after
+	// now; it reports whether id is listed (true for an id listed
+	// already, whose window it leaves as it was). Entries whose window
+	// ended at or before now are dropped first. INVALID for a missing ID,
+	// max below 1, or windowEnd not after now.
+	Admit(ctx context.Context, buyerID, id string, windowEnd, now time.Time, max int) (bool, error)
+
+	// Written lists the order of each reservation about to be written in
+	// place of its purchase (PurchaseID of its event and IdempotencyKey, of its
+	// buyer), with the purchase's window, each in one step (the count
+	// does not change); a no-op for a purchase not listed (taken off
+	// already, or past its window), so that writing an order again lists
+	// nothing. Reservations without a key are skipped.
+	Written(ctx context.Context, rs []Reservation) error
+
+	// Replayed takes the purchase id off the list when orderID, the order
+	// its first answer reserved, is listed: id then stands for nothing
+	// (a retry of a key whose order is written). Otherwise id stays: it
+	// may stand for that order, not written yet. INVALID for a missing ID.
+	Replayed(ctx context.Context, buyerID, id, orderID string) error
+
+	// Drop takes id (a purchase or an order) off buyerID's list; a no-op
+	// for an id not listed. INVALID for a missing ID.
+	Drop(ctx context.Context, buyerID, id string) error
+}
+
+// PurchaseID is how UnpaidOrders lists a purchase before its order is
+// written: by its event and its idempotency key, which every press of the
+// purchase shares.
+func PurchaseID(eventID, idempotencyKey string) string {
+	return "key:" + eventID + ":" + idempotencyKey
 }
 
 // PurchaseTokens issues and checks purchase tokens.

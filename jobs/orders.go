@@ -94,11 +94,13 @@ type releaser interface {
 
 // Expiry handles expiry messages: PostgreSQL expires the order
 // (conditionally: a payment that came first wins), then the hot stock gets
-// its units back. Both steps are idempotent, so a message that comes again
-// after a crash in between finishes the work.
+// its units back and, when Unpaid is set, the order leaves its buyer's
+// list of unpaid orders. Each step is idempotent, so a message that comes
+// again after a crash in between finishes the work.
 type Expiry struct {
 	Orders expirer
 	Hot    releaser
+	Unpaid unpaidList // nil: no list of unpaid orders to keep
 	Live   domain.LiveNotifier
 	Logger *slog.Logger
 }
@@ -119,6 +121,7 @@ func (e *Expiry) Handle(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("release expired order %s: %w", id, err)
 	}
+	dropUnpaid(ctx, e.Unpaid, e.Logger, o.BuyerID, o.ID)
 	if released {
 		e.Logger.InfoContext(ctx, "order expired", "order_id", id, "event_id", o.FlashEventID, "units", o.Quantity())
 		e.Live.OrderChanged(o)
@@ -141,14 +144,39 @@ type outbox interface {
 	Release(ctx context.Context, o *domain.Order) (bool, error)
 }
 
+// unpaidList is every buyer's list of unpaid purchases
+// (domain.UnpaidOrders): written orders take their purchase's place, and
+// orders that are no longer unpaid leave it.
+type unpaidList interface {
+	Written(ctx context.Context, rs []domain.Reservation) error
+	Drop(ctx context.Context, buyerID, id string) error
+}
+
+// dropUnpaid takes an order that is no longer unpaid (expired, refused)
+// off its buyer's list, when there is one; a failure only over-counts the
+// buyer until the list's own window for the order ends.
+func dropUnpaid(ctx context.Context, list unpaidList, logger *slog.Logger, buyerID, id string) {
+	if list == nil {
+		return
+	}
+	if err := list.Drop(ctx, buyerID, id); err != nil {
+		logger.WarnContext(ctx, "take an order off its buyer's unpaid list; it frees itself when its window ends",
+			"id", id, "err", err)
+	}
+}
+
 // OrderWriter is the order stream's batch handler: one transaction for
 // the batch in PostgreSQL, then the outbox records are forgotten (a failure
 // there only leaves work for reconciliation, never a lost order). A
 // reservation PostgreSQL refused, because the event's sold count would pass
-// its stock, is logged loudly and its hot units are given back.
+// its stock, is logged loudly and its hot units are given back. When
+// Unpaid is set, each order of the batch takes its purchase's place on
+// its buyer's list of unpaid orders before it is written, and refused
+// ones leave it.
 type OrderWriter struct {
 	Orders reservationStore
 	Hot    outbox
+	Unpaid unpaidList // nil: no list to keep
 	Live   domain.LiveNotifier
 	Logger *slog.Logger
 }
@@ -156,6 +184,15 @@ type OrderWriter struct {
 // Handle writes one batch; an error leaves the whole batch to be handled
 // again.
 func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error {
+	// Listed by order ID before the orders exist, so that a payment or a
+	// cancel, which needs the written order, always finds it listed.
+	if w.Unpaid != nil {
+		if err := w.Unpaid.Written(ctx, rs); err != nil {
+			// Their purchases stay listed until their window ends: an
+			// over-count, and paying one does not free its place.
+			w.Logger.WarnContext(ctx, "list orders on their buyers' unpaid lists", "err", err)
+		}
+	}
 	written, refused, err := w.Orders.WriteReservations(ctx, rs)
 	if err != nil {
 		return err
@@ -170,6 +207,7 @@ func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error
 		if _, err := w.Hot.Release(ctx, o); err != nil {
 			w.Logger.ErrorContext(ctx, "release refused reservation", "order_id", r.OrderID, "err", err)
 		}
+		dropUnpaid(ctx, w.Unpaid, w.Logger, r.BuyerID, r.OrderID)
 		w.Live.OrderChanged(o)
 		w.Live.StockChanged(r.EventID)
 	}

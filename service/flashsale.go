@@ -48,6 +48,9 @@ type FlashSale struct {
 	// gets UNAVAILABLE with a retry-after. Set both before use.
 	MaxPurchasesInFlight int
 	PurchaseWait         time.Duration
+	// Unpaid caps each buyer's unpaid flash orders across events (no cap
+	// when zero); see UnpaidCap.
+	Unpaid UnpaidCap
 
 	admission admission
 	loads     singleflight.Group
@@ -125,14 +128,10 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 		CreatedAt: now,
 		RequestID: domain.RequestIDFromContext(ctx),
 	}
-	res, err := s.Hot.Reserve(ctx, rsv, r.IdempotencyKey, now)
-	if errors.Is(err, domain.ErrNotLoaded) {
-		if err := s.ensureLoaded(ctx, r.EventID); err != nil {
-			return nil, err
-		}
-		res, err = s.Hot.Reserve(ctx, rsv, r.IdempotencyKey, now)
-	}
-	if errors.Is(err, domain.ErrNotLoaded) {
+	res, err := s.reserveUnpaid(ctx, rsv, r.IdempotencyKey, now)
+	if errors.Is(err, errUnpaidCap) {
+		return unpaidCapReached(), nil
+	} else if errors.Is(err, domain.ErrNotLoaded) {
 		return nil, domain.Errorf(domain.EUNAVAILABLE, "the flash event is being loaded; try again in a moment")
 	} else if err != nil {
 		return nil, err
@@ -150,6 +149,19 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 		live.OrderChanged(out.Order)
 	}
 	return out, nil
+}
+
+// reserve asks the hot stock to reserve rsv, loading its event first
+// when the hot stock does not hold it.
+func (s *FlashSale) reserve(ctx context.Context, rsv domain.Reservation, key string, now time.Time) (domain.ReserveResult, error) {
+	res, err := s.Hot.Reserve(ctx, rsv, key, now)
+	if errors.Is(err, domain.ErrNotLoaded) {
+		if err := s.ensureLoaded(ctx, rsv.EventID); err != nil {
+			return domain.ReserveResult{}, err
+		}
+		res, err = s.Hot.Reserve(ctx, rsv, key, now)
+	}
+	return res, err
 }
 
 // purchaseResult is the buyer's answer to what the hot stock answered:

@@ -18,6 +18,9 @@ type Orders struct {
 	// Live is told of every status change made here; never nil
 	// (domain.NopNotifier for nobody).
 	Live domain.LiveNotifier
+	// Unpaid, when set, is the list of unpaid orders that a paid or
+	// cancelled flash order leaves (see UnpaidCap).
+	Unpaid domain.UnpaidOrders
 }
 
 var _ domain.OrderService = (*Orders)(nil)
@@ -73,6 +76,7 @@ func (o *Orders) PayOrder(ctx context.Context, id string) (*domain.Order, error)
 	if err != nil {
 		return nil, o.whilePending(ctx, id, err)
 	}
+	o.dropUnpaid(ctx, ord)
 	o.Live.OrderChanged(ord)
 	return ord, nil
 }
@@ -89,6 +93,7 @@ func (o *Orders) CancelOrder(ctx context.Context, id string) (*domain.Order, err
 		if _, err := o.Hot.Release(ctx, ord); err != nil {
 			o.Logger.ErrorContext(ctx, "release hot stock of a cancelled order; reconciliation will", "order_id", id, "err", err)
 		}
+		o.dropUnpaid(ctx, ord)
 		o.Live.StockChanged(ord.FlashEventID)
 	}
 	o.Live.OrderChanged(ord)

@@ -162,6 +162,7 @@ type stores struct {
 	rooms  *postgres.LiveRoomService
 	source *postgres.HotEventSource
 	hot    *redis.HotStock
+	unpaid *redis.UnpaidOrders
 	// idemTTL is how long a key keeps its first answer: in Redis, in what
 	// a rebuild restores, and in PostgreSQL before pruning.
 	idemTTL time.Duration
@@ -219,6 +220,7 @@ func (m *Main) openStores(ctx context.Context) error {
 	st.idemTTL = redis.DefaultIdempotencyTTL
 	st.hot = redis.NewHotStock(m.Redis, st.idemTTL)
 	st.hot.Now = m.Now
+	st.unpaid = redis.NewUnpaidOrders(m.Redis)
 	st.orders = postgres.NewOrderStore(m.DB, m.Config.PaymentTimeout)
 	st.events = postgres.NewFlashEventService(m.DB)
 	st.rooms = postgres.NewLiveRoomService(m.DB)
@@ -276,6 +278,7 @@ func (m *Main) buildServices(context.Context) error {
 
 		MaxPurchasesInFlight: m.Config.Admission.MaxPurchasesInFlight,
 		PurchaseWait:         m.Config.Admission.PurchaseWait,
+		Unpaid:               service.UnpaidCap{Orders: st.unpaid, Max: m.Config.maxUnpaidOrders(), Window: m.Config.PaymentTimeout + UnpaidWindowMargin},
 	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -293,7 +296,7 @@ func (m *Main) buildServices(context.Context) error {
 			FlashEventService: st.events, Sale: m.Sale, PreheatWindow: PreheatWindow, Logger: m.Logger,
 		},
 		FlashSaleService: meteredSale,
-		OrderService:     &service.Orders{Store: st.orders, Hot: st.hot, Logger: m.Logger, Live: m.Hub},
+		OrderService:     &service.Orders{Store: st.orders, Hot: st.hot, Logger: m.Logger, Live: m.Hub, Unpaid: st.unpaid},
 		StockReader:      service.HotStockReader{Hot: st.hot},
 		ViewerCounter:    m.Hub,
 		Live:             m.Hub,
@@ -315,8 +318,8 @@ func (m *Main) seed(ctx context.Context) error {
 // expiry) and the periodic jobs.
 func (m *Main) startJobs(context.Context) error {
 	st := m.stores
-	writer := &jobs.OrderWriter{Orders: st.orders, Hot: st.hot, Live: m.Hub, Logger: m.Logger}
-	expiry := &jobs.Expiry{Orders: st.orders, Hot: st.hot, Live: m.Hub, Logger: m.Logger}
+	writer := &jobs.OrderWriter{Orders: st.orders, Hot: st.hot, Unpaid: st.unpaid, Live: m.Hub, Logger: m.Logger}
+	expiry := &jobs.Expiry{Orders: st.orders, Hot: st.hot, Unpaid: st.unpaid, Live: m.Hub, Logger: m.Logger}
 	if err := m.Orders.Start(writer.Handle, expiry.Handle); err != nil {
 		return err
 	}
@@ -515,6 +518,9 @@ func (m *Main) close() error {
 	}
 	if m.stores.hot != nil {
 		m.stores.hot.Stop()
+	}
+	if m.stores.unpaid != nil {
+		m.stores.unpaid.Stop()
 	}
 	if m.NATS != nil {
 		m.NATS.Close()

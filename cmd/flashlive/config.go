@@ -71,6 +71,41 @@ type Config struct {
 	PostgresTimeout         time.Duration
 	PostgresBreakerCooldown time.Duration
 	WSInitTimeout           time.Duration // FLASHLIVE_WS_INIT_TIMEOUT: how long a subscription socket may wait before connection_init (then 4408)
+
+	// MaxUnpaidOrders is how many flash orders one buyer may hold unpaid
+	// at once, across events (FLASHLIVE_MAX_UNPAID_ORDERS): 0 means
+	// DefaultMaxUnpaidOrders, so that a Config built in code has the cap;
+	// NoUnpaidCap (the variable set to 0) means none.
+	MaxUnpaidOrders int
+}
+
+// DefaultMaxUnpaidOrders is the cap on each buyer's unpaid flash orders
+// when none is configured: more than an honest buyer holds at once, few
+// enough that a farm of free accounts pays for the stock it holds.
+const DefaultMaxUnpaidOrders = 5
+
+// UnpaidWindowMargin is how much longer than the payment window an order
+// counts against its buyer's cap when nothing takes it off the list: the
+// order's window starts when it is written, a moment after its
+// reservation, and it expires at the next expiry scan, which takes it off
+// the list. Only an order written later than this after its reservation
+// (the order stream backed up) can outlive its place on the list.
+const UnpaidWindowMargin = time.Minute
+
+// NoUnpaidCap as Config.MaxUnpaidOrders lets buyers hold any number of
+// unpaid flash orders.
+const NoUnpaidCap = -1
+
+// maxUnpaidOrders is the cap on each buyer's unpaid flash orders, 0 for
+// none.
+func (c Config) maxUnpaidOrders() int {
+	switch {
+	case c.MaxUnpaidOrders == 0:
+		return DefaultMaxUnpaidOrders
+	case c.MaxUnpaidOrders < 0:
+		return 0
+	}
+	return c.MaxUnpaidOrders
 }
 
 // Admission is how much work the server takes on at once.
@@ -258,6 +293,20 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 			bad("FLASHLIVE_WS_INIT_TIMEOUT must be between 100ms and 1m0s, not %s", d)
 		default:
 			c.WSInitTimeout = d
+		}
+	}
+
+	if v := get("FLASHLIVE_MAX_UNPAID_ORDERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("FLASHLIVE_MAX_UNPAID_ORDERS %q is not a whole number (0 for no cap)", v)
+		case n < 0 || n > 10_000:
+			bad("FLASHLIVE_MAX_UNPAID_ORDERS must be between 0 (no cap) and 10000, not %d", n)
+		case n == 0:
+			c.MaxUnpaidOrders = NoUnpaidCap
+		default:
+			c.MaxUnpaidOrders = n
 		}
 	}
 

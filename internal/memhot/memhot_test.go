@@ -13,3 +13,9 @@ import (
 func TestContract(t *testing.T) {
 	hotstocktest.Run(t, func(*testing.T) domain.HotStock { return memhot.New(hotstocktest.IdempotencyTTL) })
 }
+
+// TestUnpaidContract runs the contract of unpaid orders over memhot's: the
+// suite that storage/redis passes against Redis.
+func TestUnpaidContract(t *testing.T) {
+	hotstocktest.RunUnpaid(t, func(*testing.T) domain.UnpaidOrders { return &memhot.UnpaidOrders{} })
+}

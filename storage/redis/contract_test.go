@@ -16,3 +16,13 @@ func TestHotStockContract(t *testing.T) {
 		return s
 	})
 }
+
+// TestUnpaidContract runs the contract of unpaid orders over Redis (the
+// reference, unpaid.lua): the suite that internal/memhot passes too.
+func TestUnpaidContract(t *testing.T) {
+	hotstocktest.RunUnpaid(t, func(t *testing.T) domain.UnpaidOrders {
+		u := NewUnpaidOrders(openTestClient(t))
+		t.Cleanup(u.Stop)
+		return u
+	})
+}

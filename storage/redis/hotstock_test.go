@@ -20,7 +20,7 @@ var t0 = time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
 
 // openTestClient opens the test Redis under a fresh prefix and deletes the
 // prefix's keys when the test ends.
-func openTestClient(t *testing.T) *Client {
+func openTestClient(t testing.TB) *Client {
 	t.Helper()
 	url, prefix := testenv.Redis(t)
 	ctx := context.Background()

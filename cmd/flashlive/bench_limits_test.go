@@ -40,7 +40,7 @@ func BenchmarkPurchaseLimits(b *testing.B) {
 		buyers []*client
 	}
 	open := func(l Limits) server {
-		app := startApp(b, func(c *Config) { c.Limits = l })
+		app := startApp(b, func(c *Config) { c.Limits, c.MaxUnpaidOrders = l, benchUnpaidCap })
 		_, event := app.liveEvent(b, 10_000_000, 1000)
 		return server{app, event, app.buyers(b, 1000)}
 	}

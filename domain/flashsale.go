@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -252,7 +253,8 @@ type HotStock interface {
 	Remaining(ctx context.Context, eventIDs []string) (map[string]int, error)
 
 	// Reservations returns the outbox records of the event created before
-	// the given time: reservations whose orders are not written yet.
+	// the given time: reservations whose orders are not written yet,
+	// oldest first (SortOldestFirst).
 	Reservations(ctx context.Context, eventID string, before time.Time) ([]Reservation, error)
 
 	// FindReservation returns the reservation of an order not written yet,
@@ -369,4 +371,31 @@ type HotEventSource interface {
 	// (written, and within the TTL of kept answers), in one read by key.
 	// NOT_FOUND when none is kept.
 	KeptAnswer(ctx context.Context, eventID, buyerID, idempotencyKey string) (*Reservation, error)
+}
+
+// SortOldestFirst sorts reservations by CreatedAt, oldest first, ties by
+// order ID: the order in which HotStock.Reservations lists them.
+func SortOldestFirst(rs []Reservation) {
+	slices.SortFunc(rs, func(a, b Reservation) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.OrderID, b.OrderID)
+	})
+}
+
+// ValidateUnpaidAdmission is the rule every UnpaidOrders.Admit checks
+// first: INVALID for a missing buyer or ID, a cap below 1, or a payment
+// window that does not end after now (compared in milliseconds, the
+// precision the lists keep).
+func ValidateUnpaidAdmission(buyerID, id string, windowEnd, now time.Time, max int) error {
+	switch {
+	case buyerID == "" || id == "":
+		return Errorf(EINVALID, "admit an unpaid order: buyerId and id are required")
+	case max < 1:
+		return Errorf(EINVALID, "admit an unpaid order: the cap must be at least 1, not %d", max)
+	case windowEnd.UnixMilli() <= now.UnixMilli():
+		return Errorf(EINVALID, "admit an unpaid order: its payment window must end after now")
+	}
+	return nil
 }

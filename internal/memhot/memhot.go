@@ -419,12 +419,7 @@ func (s *HotStock) Reservations(_ context.Context, eventID string, before time.T
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].OrderID < out[j].OrderID
-	})
+	domain.SortOldestFirst(out)
 	return out, nil
 }
 

@@ -23,13 +23,8 @@ var _ domain.UnpaidOrders = (*UnpaidOrders)(nil)
 
 // Admit implements domain.UnpaidOrders.
 func (u *UnpaidOrders) Admit(_ context.Context, buyerID, id string, windowEnd, now time.Time, max int) (bool, error) {
-	switch {
-	case buyerID == "" || id == "":
-		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: buyerId and id are required")
-	case max < 1:
-		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: the cap must be at least 1, not %d", max)
-	case windowEnd.UnixMilli() <= now.UnixMilli():
-		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: its payment window must end after now")
+	if err := domain.ValidateUnpaidAdmission(buyerID, id, windowEnd, now, max); err != nil {
+		return false, err
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()

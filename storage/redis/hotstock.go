@@ -494,12 +494,7 @@ func (s *HotStock) Reservations(ctx context.Context, eventID string, before time
 			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].OrderID < out[j].OrderID
-	})
+	domain.SortOldestFirst(out)
 	return out, nil
 }
 

@@ -62,13 +62,8 @@ func (u *UnpaidOrders) key(buyerID string) string {
 // Admit implements domain.UnpaidOrders with unpaid.lua: dropping the
 // entries past their window, counting and adding are one atomic step.
 func (u *UnpaidOrders) Admit(ctx context.Context, buyerID, id string, windowEnd, now time.Time, max int) (bool, error) {
-	switch {
-	case buyerID == "" || id == "":
-		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: buyerId and id are required")
-	case max < 1:
-		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: the cap must be at least 1, not %d", max)
-	case windowEnd.UnixMilli() <= now.UnixMilli():
-		return false, domain.Errorf(domain.EINVALID, "admit an unpaid order: its payment window must end after now")
+	if err := domain.ValidateUnpaidAdmission(buyerID, id, windowEnd, now, max); err != nil {
+		return false, err
 	}
 	reply, err := u.admit.do(ctx, []string{u.key(buyerID)}, id, windowEnd.UnixMilli(), now.UnixMilli(), max)
 	if err != nil {

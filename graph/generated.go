@@ -59,6 +59,24 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	ChatAuthor struct {
+		DisplayName func(childComplexity int) int
+		ID          func(childComplexity int) int
+	}
+
+	ChatMessage struct {
+		Author func(childComplexity int) int
+		ID     func(childComplexity int) int
+		RoomID func(childComplexity int) int
+		SentAt func(childComplexity int) int
+		Text   func(childComplexity int) int
+	}
+
+	ChatMessageDeleted struct {
+		MessageID func(childComplexity int) int
+		RoomID    func(childComplexity int) int
+	}
+
 	CountdownTick struct {
 		EventID     func(childComplexity int) int
 		SecondsLeft func(childComplexity int) int
@@ -73,10 +91,12 @@ type ComplexityRoot struct {
 		PerUserLimit func(childComplexity int) int
 		PriceCents   func(childComplexity int) int
 		Product      func(childComplexity int) int
+		QueueLength  func(childComplexity int) int
 		Remaining    func(childComplexity int) int
 		StartsAt     func(childComplexity int) int
 		Status       func(childComplexity int) int
 		Stock        func(childComplexity int) int
+		WaitingRoom  func(childComplexity int) int
 	}
 
 	FlashEventChanged struct {
@@ -93,14 +113,22 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	GrabResult struct {
+		AmountCents  func(childComplexity int) int
+		Outcome      func(childComplexity int) int
+		PacketsLeft  func(childComplexity int) int
+		RetryAfterMs func(childComplexity int) int
+	}
+
 	LiveRoom struct {
-		CreatedAt   func(childComplexity int) int
-		FlashEvents func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Seller      func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Title       func(childComplexity int) int
-		ViewerCount func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		FlashEvents    func(childComplexity int) int
+		ID             func(childComplexity int) int
+		RedPacketRains func(childComplexity int) int
+		Seller         func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Title          func(childComplexity int) int
+		ViewerCount    func(childComplexity int) int
 	}
 
 	LiveRoomConnection struct {
@@ -114,25 +142,33 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		BlockClient        func(childComplexity int, kind domain.BlockKind, value string, seconds int) int
-		CancelOrder        func(childComplexity int, id string) int
-		CloseFlashEvent    func(childComplexity int, id string) int
-		CompleteOrder      func(childComplexity int, id string) int
-		CreateFlashEvent   func(childComplexity int, input CreateFlashEventInput) int
-		CreateLiveRoom     func(childComplexity int, input CreateLiveRoomInput) int
-		CreateProduct      func(childComplexity int, input CreateProductInput) int
-		EndLiveRoom        func(childComplexity int, id string) int
-		FlashPurchaseToken func(childComplexity int, eventID string) int
-		Login              func(childComplexity int, input LoginInput) int
-		Logout             func(childComplexity int, refreshToken string) int
-		PayOrder           func(childComplexity int, id string) int
-		PlaceOrder         func(childComplexity int, input PlaceOrderInput) int
-		PurchaseFlash      func(childComplexity int, input PurchaseFlashInput) int
-		RefreshToken       func(childComplexity int, refreshToken string) int
-		Register           func(childComplexity int, input RegisterInput) int
-		StartLiveRoom      func(childComplexity int, id string) int
-		UnblockClient      func(childComplexity int, kind domain.BlockKind, value string) int
-		UpdateProduct      func(childComplexity int, id string, input UpdateProductInput) int
+		BlockClient         func(childComplexity int, kind domain.BlockKind, value string, seconds int) int
+		CancelOrder         func(childComplexity int, id string) int
+		CloseFlashEvent     func(childComplexity int, id string) int
+		CompleteOrder       func(childComplexity int, id string) int
+		CreateFlashEvent    func(childComplexity int, input CreateFlashEventInput) int
+		CreateLiveRoom      func(childComplexity int, input CreateLiveRoomInput) int
+		CreateProduct       func(childComplexity int, input CreateProductInput) int
+		CreateRedPacketRain func(childComplexity int, input CreateRedPacketRainInput) int
+		DeleteChatMessage   func(childComplexity int, id string) int
+		EndLiveRoom         func(childComplexity int, id string) int
+		FlashPurchaseToken  func(childComplexity int, eventID string) int
+		GrabRedPacket       func(childComplexity int, rainID string, idempotencyKey string) int
+		JoinQueue           func(childComplexity int, input JoinQueueInput) int
+		LeaveQueue          func(childComplexity int, eventID string) int
+		Login               func(childComplexity int, input LoginInput) int
+		Logout              func(childComplexity int, refreshToken string) int
+		MuteChatUser        func(childComplexity int, roomID string, userID string, minutes int) int
+		PayOrder            func(childComplexity int, id string) int
+		PlaceOrder          func(childComplexity int, input PlaceOrderInput) int
+		PurchaseFlash       func(childComplexity int, input PurchaseFlashInput) int
+		QueueChallenge      func(childComplexity int, eventID string) int
+		RefreshToken        func(childComplexity int, refreshToken string) int
+		Register            func(childComplexity int, input RegisterInput) int
+		SendChatMessage     func(childComplexity int, roomID string, text string) int
+		StartLiveRoom       func(childComplexity int, id string) int
+		UnblockClient       func(childComplexity int, kind domain.BlockKind, value string) int
+		UpdateProduct       func(childComplexity int, id string, input UpdateProductInput) int
 	}
 
 	Order struct {
@@ -203,19 +239,67 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		BlockedClients func(childComplexity int) int
-		FlashEvent     func(childComplexity int, id string) int
-		FlashEvents    func(childComplexity int, status *domain.FlashEventStatus, first *int, after *string) int
-		LiveRoom       func(childComplexity int, id string) int
-		LiveRooms      func(childComplexity int, status *domain.LiveRoomStatus, first *int, after *string) int
-		Me             func(childComplexity int) int
-		MyOrders       func(childComplexity int, status *domain.OrderStatus, first *int, after *string) int
-		Node           func(childComplexity int, id string) int
-		Order          func(childComplexity int, id string) int
-		Product        func(childComplexity int, id string) int
-		Products       func(childComplexity int, first *int, after *string) int
-		SellerOrders   func(childComplexity int, flashEventID *string, status *domain.OrderStatus, first *int, after *string) int
-		ServerTime     func(childComplexity int) int
+		BlockedClients   func(childComplexity int) int
+		ChatMessages     func(childComplexity int, roomID string, last *int) int
+		FlashEvent       func(childComplexity int, id string) int
+		FlashEvents      func(childComplexity int, status *domain.FlashEventStatus, first *int, after *string) int
+		LiveRoom         func(childComplexity int, id string) int
+		LiveRooms        func(childComplexity int, status *domain.LiveRoomStatus, first *int, after *string) int
+		Me               func(childComplexity int) int
+		MyOrders         func(childComplexity int, status *domain.OrderStatus, first *int, after *string) int
+		MyQueueTicket    func(childComplexity int, eventID string) int
+		MyRedPacketGrabs func(childComplexity int, first *int, after *string) int
+		Node             func(childComplexity int, id string) int
+		Order            func(childComplexity int, id string) int
+		Product          func(childComplexity int, id string) int
+		Products         func(childComplexity int, first *int, after *string) int
+		RedPacketRain    func(childComplexity int, id string) int
+		SellerOrders     func(childComplexity int, flashEventID *string, status *domain.OrderStatus, first *int, after *string) int
+		ServerTime       func(childComplexity int) int
+	}
+
+	QueueChallenge struct {
+		Challenge      func(childComplexity int) int
+		DifficultyBits func(childComplexity int) int
+		ExpiresAt      func(childComplexity int) int
+	}
+
+	QueueTicket struct {
+		EstimatedWaitMs func(childComplexity int) int
+		EventID         func(childComplexity int) int
+		JoinedAt        func(childComplexity int) int
+		Position        func(childComplexity int) int
+		PurchaseToken   func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Waiting         func(childComplexity int) int
+	}
+
+	RedPacketGrab struct {
+		AmountCents func(childComplexity int) int
+		GrabbedAt   func(childComplexity int) int
+		Rain        func(childComplexity int) int
+	}
+
+	RedPacketGrabConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	RedPacketGrabEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RedPacketRain struct {
+		EndsAt        func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Packets       func(childComplexity int) int
+		PacketsLeft   func(childComplexity int) int
+		RefundedCents func(childComplexity int) int
+		Room          func(childComplexity int) int
+		StartsAt      func(childComplexity int) int
+		Status        func(childComplexity int) int
+		TotalCents    func(childComplexity int) int
 	}
 
 	StockLevel struct {
@@ -226,7 +310,9 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		LiveRoom       func(childComplexity int, id string) int
+		LiveRoomExtras func(childComplexity int, id string) int
 		MyOrderUpdates func(childComplexity int) int
+		MyQueueTicket  func(childComplexity int, eventID string) int
 	}
 
 	User struct {
@@ -253,12 +339,16 @@ type FlashEventResolver interface {
 	Remaining(ctx context.Context, obj *domain.FlashEvent) (int, error)
 
 	Status(ctx context.Context, obj *domain.FlashEvent) (domain.FlashEventStatus, error)
+	WaitingRoom(ctx context.Context, obj *domain.FlashEvent) (bool, error)
+	QueueLength(ctx context.Context, obj *domain.FlashEvent) (int, error)
 }
 type LiveRoomResolver interface {
 	Seller(ctx context.Context, obj *domain.LiveRoom) (*domain.User, error)
 
 	ViewerCount(ctx context.Context, obj *domain.LiveRoom) (int, error)
 	FlashEvents(ctx context.Context, obj *domain.LiveRoom) ([]*domain.FlashEvent, error)
+
+	RedPacketRains(ctx context.Context, obj *domain.LiveRoom) ([]*RedPacketRain, error)
 }
 type MutationResolver interface {
 	Register(ctx context.Context, input RegisterInput) (*AuthPayload, error)
@@ -280,6 +370,14 @@ type MutationResolver interface {
 	CompleteOrder(ctx context.Context, id string) (*domain.Order, error)
 	BlockClient(ctx context.Context, kind domain.BlockKind, value string, seconds int) (*domain.BlockedClient, error)
 	UnblockClient(ctx context.Context, kind domain.BlockKind, value string) (bool, error)
+	SendChatMessage(ctx context.Context, roomID string, text string) (*ChatMessage, error)
+	DeleteChatMessage(ctx context.Context, id string) (bool, error)
+	MuteChatUser(ctx context.Context, roomID string, userID string, minutes int) (bool, error)
+	CreateRedPacketRain(ctx context.Context, input CreateRedPacketRainInput) (*RedPacketRain, error)
+	GrabRedPacket(ctx context.Context, rainID string, idempotencyKey string) (*GrabResult, error)
+	QueueChallenge(ctx context.Context, eventID string) (*QueueChallenge, error)
+	JoinQueue(ctx context.Context, input JoinQueueInput) (*QueueTicket, error)
+	LeaveQueue(ctx context.Context, eventID string) (bool, error)
 }
 type OrderResolver interface {
 	Buyer(ctx context.Context, obj *domain.Order) (*domain.User, error)
@@ -307,10 +405,16 @@ type QueryResolver interface {
 	MyOrders(ctx context.Context, status *domain.OrderStatus, first *int, after *string) (*OrderConnection, error)
 	SellerOrders(ctx context.Context, flashEventID *string, status *domain.OrderStatus, first *int, after *string) (*OrderConnection, error)
 	BlockedClients(ctx context.Context) ([]*domain.BlockedClient, error)
+	ChatMessages(ctx context.Context, roomID string, last *int) ([]*ChatMessage, error)
+	RedPacketRain(ctx context.Context, id string) (*RedPacketRain, error)
+	MyRedPacketGrabs(ctx context.Context, first *int, after *string) (*RedPacketGrabConnection, error)
+	MyQueueTicket(ctx context.Context, eventID string) (*QueueTicket, error)
 }
 type SubscriptionResolver interface {
 	LiveRoom(ctx context.Context, id string) (<-chan LiveRoomUpdate, error)
 	MyOrderUpdates(ctx context.Context) (<-chan *domain.Order, error)
+	LiveRoomExtras(ctx context.Context, id string) (<-chan LiveRoomExtra, error)
+	MyQueueTicket(ctx context.Context, eventID string) (<-chan *QueueTicket, error)
 }
 type UserResolver interface {
 	Email(ctx context.Context, obj *domain.User) (string, error)
@@ -378,6 +482,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BlockedClient.Value(childComplexity), true
 
+	case "ChatAuthor.displayName":
+		if e.ComplexityRoot.ChatAuthor.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatAuthor.DisplayName(childComplexity), true
+	case "ChatAuthor.id":
+		if e.ComplexityRoot.ChatAuthor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatAuthor.ID(childComplexity), true
+
+	case "ChatMessage.author":
+		if e.ComplexityRoot.ChatMessage.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.Author(childComplexity), true
+	case "ChatMessage.id":
+		if e.ComplexityRoot.ChatMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.ID(childComplexity), true
+	case "ChatMessage.roomId":
+		if e.ComplexityRoot.ChatMessage.RoomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.RoomID(childComplexity), true
+	case "ChatMessage.sentAt":
+		if e.ComplexityRoot.ChatMessage.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.SentAt(childComplexity), true
+	case "ChatMessage.text":
+		if e.ComplexityRoot.ChatMessage.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.Text(childComplexity), true
+
+	case "ChatMessageDeleted.messageId":
+		if e.ComplexityRoot.ChatMessageDeleted.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageDeleted.MessageID(childComplexity), true
+	case "ChatMessageDeleted.roomId":
+		if e.ComplexityRoot.ChatMessageDeleted.RoomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessageDeleted.RoomID(childComplexity), true
+
 	case "CountdownTick.eventId":
 		if e.ComplexityRoot.CountdownTick.EventID == nil {
 			break
@@ -439,6 +600,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FlashEvent.Product(childComplexity), true
+	case "FlashEvent.queueLength":
+		if e.ComplexityRoot.FlashEvent.QueueLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FlashEvent.QueueLength(childComplexity), true
 	case "FlashEvent.remaining":
 		if e.ComplexityRoot.FlashEvent.Remaining == nil {
 			break
@@ -463,6 +630,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FlashEvent.Stock(childComplexity), true
+	case "FlashEvent.waitingRoom":
+		if e.ComplexityRoot.FlashEvent.WaitingRoom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FlashEvent.WaitingRoom(childComplexity), true
 
 	case "FlashEventChanged.event":
 		if e.ComplexityRoot.FlashEventChanged.Event == nil {
@@ -497,6 +670,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FlashEventEdge.Node(childComplexity), true
 
+	case "GrabResult.amountCents":
+		if e.ComplexityRoot.GrabResult.AmountCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrabResult.AmountCents(childComplexity), true
+	case "GrabResult.outcome":
+		if e.ComplexityRoot.GrabResult.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrabResult.Outcome(childComplexity), true
+	case "GrabResult.packetsLeft":
+		if e.ComplexityRoot.GrabResult.PacketsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrabResult.PacketsLeft(childComplexity), true
+	case "GrabResult.retryAfterMs":
+		if e.ComplexityRoot.GrabResult.RetryAfterMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GrabResult.RetryAfterMs(childComplexity), true
+
 	case "LiveRoom.createdAt":
 		if e.ComplexityRoot.LiveRoom.CreatedAt == nil {
 			break
@@ -515,6 +713,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LiveRoom.ID(childComplexity), true
+	case "LiveRoom.redPacketRains":
+		if e.ComplexityRoot.LiveRoom.RedPacketRains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LiveRoom.RedPacketRains(childComplexity), true
 	case "LiveRoom.seller":
 		if e.ComplexityRoot.LiveRoom.Seller == nil {
 			break
@@ -643,6 +847,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProduct(childComplexity, args["input"].(CreateProductInput)), true
+	case "Mutation.createRedPacketRain":
+		if e.ComplexityRoot.Mutation.CreateRedPacketRain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRedPacketRain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRedPacketRain(childComplexity, args["input"].(CreateRedPacketRainInput)), true
+	case "Mutation.deleteChatMessage":
+		if e.ComplexityRoot.Mutation.DeleteChatMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteChatMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteChatMessage(childComplexity, args["id"].(string)), true
 	case "Mutation.endLiveRoom":
 		if e.ComplexityRoot.Mutation.EndLiveRoom == nil {
 			break
@@ -665,6 +891,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.FlashPurchaseToken(childComplexity, args["eventId"].(string)), true
+	case "Mutation.grabRedPacket":
+		if e.ComplexityRoot.Mutation.GrabRedPacket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grabRedPacket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrabRedPacket(childComplexity, args["rainId"].(string), args["idempotencyKey"].(string)), true
+	case "Mutation.joinQueue":
+		if e.ComplexityRoot.Mutation.JoinQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_joinQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.JoinQueue(childComplexity, args["input"].(JoinQueueInput)), true
+	case "Mutation.leaveQueue":
+		if e.ComplexityRoot.Mutation.LeaveQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveQueue(childComplexity, args["eventId"].(string)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -687,6 +946,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["refreshToken"].(string)), true
+	case "Mutation.muteChatUser":
+		if e.ComplexityRoot.Mutation.MuteChatUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_muteChatUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MuteChatUser(childComplexity, args["roomId"].(string), args["userId"].(string), args["minutes"].(int)), true
 	case "Mutation.payOrder":
 		if e.ComplexityRoot.Mutation.PayOrder == nil {
 			break
@@ -720,6 +990,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PurchaseFlash(childComplexity, args["input"].(PurchaseFlashInput)), true
+	case "Mutation.queueChallenge":
+		if e.ComplexityRoot.Mutation.QueueChallenge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_queueChallenge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.QueueChallenge(childComplexity, args["eventId"].(string)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -742,6 +1023,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Register(childComplexity, args["input"].(RegisterInput)), true
+	case "Mutation.sendChatMessage":
+		if e.ComplexityRoot.Mutation.SendChatMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendChatMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendChatMessage(childComplexity, args["roomId"].(string), args["text"].(string)), true
 	case "Mutation.startLiveRoom":
 		if e.ComplexityRoot.Mutation.StartLiveRoom == nil {
 			break
@@ -1014,6 +1306,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BlockedClients(childComplexity), true
+	case "Query.chatMessages":
+		if e.ComplexityRoot.Query.ChatMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_chatMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChatMessages(childComplexity, args["roomId"].(string), args["last"].(*int)), true
 	case "Query.flashEvent":
 		if e.ComplexityRoot.Query.FlashEvent == nil {
 			break
@@ -1076,6 +1379,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyOrders(childComplexity, args["status"].(*domain.OrderStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myQueueTicket":
+		if e.ComplexityRoot.Query.MyQueueTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myQueueTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyQueueTicket(childComplexity, args["eventId"].(string)), true
+	case "Query.myRedPacketGrabs":
+		if e.ComplexityRoot.Query.MyRedPacketGrabs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myRedPacketGrabs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyRedPacketGrabs(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1120,6 +1445,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.redPacketRain":
+		if e.ComplexityRoot.Query.RedPacketRain == nil {
+			break
+		}
+
+		args, err := ec.field_Query_redPacketRain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RedPacketRain(childComplexity, args["id"].(string)), true
 	case "Query.sellerOrders":
 		if e.ComplexityRoot.Query.SellerOrders == nil {
 			break
@@ -1137,6 +1473,168 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServerTime(childComplexity), true
+
+	case "QueueChallenge.challenge":
+		if e.ComplexityRoot.QueueChallenge.Challenge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueChallenge.Challenge(childComplexity), true
+	case "QueueChallenge.difficultyBits":
+		if e.ComplexityRoot.QueueChallenge.DifficultyBits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueChallenge.DifficultyBits(childComplexity), true
+	case "QueueChallenge.expiresAt":
+		if e.ComplexityRoot.QueueChallenge.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueChallenge.ExpiresAt(childComplexity), true
+
+	case "QueueTicket.estimatedWaitMs":
+		if e.ComplexityRoot.QueueTicket.EstimatedWaitMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueTicket.EstimatedWaitMs(childComplexity), true
+	case "QueueTicket.eventId":
+		if e.ComplexityRoot.QueueTicket.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueTicket.EventID(childComplexity), true
+	case "QueueTicket.joinedAt":
+		if e.ComplexityRoot.QueueTicket.JoinedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueTicket.JoinedAt(childComplexity), true
+	case "QueueTicket.position":
+		if e.ComplexityRoot.QueueTicket.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueTicket.Position(childComplexity), true
+	case "QueueTicket.purchaseToken":
+		if e.ComplexityRoot.QueueTicket.PurchaseToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueTicket.PurchaseToken(childComplexity), true
+	case "QueueTicket.status":
+		if e.ComplexityRoot.QueueTicket.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueTicket.Status(childComplexity), true
+	case "QueueTicket.waiting":
+		if e.ComplexityRoot.QueueTicket.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueTicket.Waiting(childComplexity), true
+
+	case "RedPacketGrab.amountCents":
+		if e.ComplexityRoot.RedPacketGrab.AmountCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketGrab.AmountCents(childComplexity), true
+	case "RedPacketGrab.grabbedAt":
+		if e.ComplexityRoot.RedPacketGrab.GrabbedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketGrab.GrabbedAt(childComplexity), true
+	case "RedPacketGrab.rain":
+		if e.ComplexityRoot.RedPacketGrab.Rain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketGrab.Rain(childComplexity), true
+
+	case "RedPacketGrabConnection.edges":
+		if e.ComplexityRoot.RedPacketGrabConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketGrabConnection.Edges(childComplexity), true
+	case "RedPacketGrabConnection.pageInfo":
+		if e.ComplexityRoot.RedPacketGrabConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketGrabConnection.PageInfo(childComplexity), true
+
+	case "RedPacketGrabEdge.cursor":
+		if e.ComplexityRoot.RedPacketGrabEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketGrabEdge.Cursor(childComplexity), true
+	case "RedPacketGrabEdge.node":
+		if e.ComplexityRoot.RedPacketGrabEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketGrabEdge.Node(childComplexity), true
+
+	case "RedPacketRain.endsAt":
+		if e.ComplexityRoot.RedPacketRain.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.EndsAt(childComplexity), true
+	case "RedPacketRain.id":
+		if e.ComplexityRoot.RedPacketRain.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.ID(childComplexity), true
+	case "RedPacketRain.packets":
+		if e.ComplexityRoot.RedPacketRain.Packets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.Packets(childComplexity), true
+	case "RedPacketRain.packetsLeft":
+		if e.ComplexityRoot.RedPacketRain.PacketsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.PacketsLeft(childComplexity), true
+	case "RedPacketRain.refundedCents":
+		if e.ComplexityRoot.RedPacketRain.RefundedCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.RefundedCents(childComplexity), true
+	case "RedPacketRain.room":
+		if e.ComplexityRoot.RedPacketRain.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.Room(childComplexity), true
+	case "RedPacketRain.startsAt":
+		if e.ComplexityRoot.RedPacketRain.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.StartsAt(childComplexity), true
+	case "RedPacketRain.status":
+		if e.ComplexityRoot.RedPacketRain.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.Status(childComplexity), true
+	case "RedPacketRain.totalCents":
+		if e.ComplexityRoot.RedPacketRain.TotalCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedPacketRain.TotalCents(childComplexity), true
 
 	case "StockLevel.eventId":
 		if e.ComplexityRoot.StockLevel.EventID == nil {
@@ -1168,12 +1666,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.LiveRoom(childComplexity, args["id"].(string)), true
+	case "Subscription.liveRoomExtras":
+		if e.ComplexityRoot.Subscription.LiveRoomExtras == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_liveRoomExtras_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.LiveRoomExtras(childComplexity, args["id"].(string)), true
 	case "Subscription.myOrderUpdates":
 		if e.ComplexityRoot.Subscription.MyOrderUpdates == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Subscription.MyOrderUpdates(childComplexity), true
+	case "Subscription.myQueueTicket":
+		if e.ComplexityRoot.Subscription.MyQueueTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_myQueueTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.MyQueueTicket(childComplexity, args["eventId"].(string)), true
 
 	case "User.displayName":
 		if e.ComplexityRoot.User.DisplayName == nil {
@@ -1226,6 +1746,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateFlashEventInput", ec.unmarshalInputCreateFlashEventInput),
 			graphql.NewInputUnmarshaler("CreateLiveRoomInput", ec.unmarshalInputCreateLiveRoomInput),
 			graphql.NewInputUnmarshaler("CreateProductInput", ec.unmarshalInputCreateProductInput),
+			graphql.NewInputUnmarshaler("CreateRedPacketRainInput", ec.unmarshalInputCreateRedPacketRainInput),
+			graphql.NewInputUnmarshaler("JoinQueueInput", ec.unmarshalInputJoinQueueInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 			graphql.NewInputUnmarshaler("PurchaseFlashInput", ec.unmarshalInputPurchaseFlashInput),
@@ -1323,7 +1845,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "blocklist.graphqls" "schema.graphqls"
+//go:embed "blocklist.graphqls" "chat.graphqls" "rain.graphqls" "schema.graphqls" "waitingroom.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1336,7 +1858,10 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "blocklist.graphqls", Input: sourceData("blocklist.graphqls"), BuiltIn: false},
+	{Name: "chat.graphqls", Input: sourceData("chat.graphqls"), BuiltIn: false},
+	{Name: "rain.graphqls", Input: sourceData("rain.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
+	{Name: "waitingroom.graphqls", Input: sourceData("waitingroom.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -1370,6 +1895,32 @@ func (ec *executionContext) childFields_BlockedClient(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type BlockedClient", field.Name)
 }
 
+func (ec *executionContext) childFields_ChatAuthor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChatAuthor_id(ctx, field)
+	case "displayName":
+		return ec.fieldContext_ChatAuthor_displayName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChatAuthor", field.Name)
+}
+
+func (ec *executionContext) childFields_ChatMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChatMessage_id(ctx, field)
+	case "roomId":
+		return ec.fieldContext_ChatMessage_roomId(ctx, field)
+	case "author":
+		return ec.fieldContext_ChatMessage_author(ctx, field)
+	case "text":
+		return ec.fieldContext_ChatMessage_text(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_ChatMessage_sentAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChatMessage", field.Name)
+}
+
 func (ec *executionContext) childFields_FlashEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1392,6 +1943,10 @@ func (ec *executionContext) childFields_FlashEvent(ctx context.Context, field gr
 		return ec.fieldContext_FlashEvent_endsAt(ctx, field)
 	case "status":
 		return ec.fieldContext_FlashEvent_status(ctx, field)
+	case "waitingRoom":
+		return ec.fieldContext_FlashEvent_waitingRoom(ctx, field)
+	case "queueLength":
+		return ec.fieldContext_FlashEvent_queueLength(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FlashEvent", field.Name)
 }
@@ -1416,6 +1971,20 @@ func (ec *executionContext) childFields_FlashEventEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type FlashEventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_GrabResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcome":
+		return ec.fieldContext_GrabResult_outcome(ctx, field)
+	case "amountCents":
+		return ec.fieldContext_GrabResult_amountCents(ctx, field)
+	case "packetsLeft":
+		return ec.fieldContext_GrabResult_packetsLeft(ctx, field)
+	case "retryAfterMs":
+		return ec.fieldContext_GrabResult_retryAfterMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GrabResult", field.Name)
+}
+
 func (ec *executionContext) childFields_LiveRoom(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1432,6 +2001,8 @@ func (ec *executionContext) childFields_LiveRoom(ctx context.Context, field grap
 		return ec.fieldContext_LiveRoom_flashEvents(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_LiveRoom_createdAt(ctx, field)
+	case "redPacketRains":
+		return ec.fieldContext_LiveRoom_redPacketRains(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LiveRoom", field.Name)
 }
@@ -1588,6 +2159,94 @@ func (ec *executionContext) childFields_PurchaseToken(ctx context.Context, field
 		return ec.fieldContext_PurchaseToken_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PurchaseToken", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueChallenge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "challenge":
+		return ec.fieldContext_QueueChallenge_challenge(ctx, field)
+	case "difficultyBits":
+		return ec.fieldContext_QueueChallenge_difficultyBits(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_QueueChallenge_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueChallenge", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueTicket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_QueueTicket_eventId(ctx, field)
+	case "status":
+		return ec.fieldContext_QueueTicket_status(ctx, field)
+	case "position":
+		return ec.fieldContext_QueueTicket_position(ctx, field)
+	case "waiting":
+		return ec.fieldContext_QueueTicket_waiting(ctx, field)
+	case "estimatedWaitMs":
+		return ec.fieldContext_QueueTicket_estimatedWaitMs(ctx, field)
+	case "purchaseToken":
+		return ec.fieldContext_QueueTicket_purchaseToken(ctx, field)
+	case "joinedAt":
+		return ec.fieldContext_QueueTicket_joinedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueTicket", field.Name)
+}
+
+func (ec *executionContext) childFields_RedPacketGrab(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rain":
+		return ec.fieldContext_RedPacketGrab_rain(ctx, field)
+	case "amountCents":
+		return ec.fieldContext_RedPacketGrab_amountCents(ctx, field)
+	case "grabbedAt":
+		return ec.fieldContext_RedPacketGrab_grabbedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedPacketGrab", field.Name)
+}
+
+func (ec *executionContext) childFields_RedPacketGrabConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RedPacketGrabConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RedPacketGrabConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedPacketGrabConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RedPacketGrabEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RedPacketGrabEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RedPacketGrabEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedPacketGrabEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RedPacketRain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RedPacketRain_id(ctx, field)
+	case "room":
+		return ec.fieldContext_RedPacketRain_room(ctx, field)
+	case "totalCents":
+		return ec.fieldContext_RedPacketRain_totalCents(ctx, field)
+	case "packets":
+		return ec.fieldContext_RedPacketRain_packets(ctx, field)
+	case "packetsLeft":
+		return ec.fieldContext_RedPacketRain_packetsLeft(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_RedPacketRain_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_RedPacketRain_endsAt(ctx, field)
+	case "status":
+		return ec.fieldContext_RedPacketRain_status(ctx, field)
+	case "refundedCents":
+		return ec.fieldContext_RedPacketRain_refundedCents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedPacketRain", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1848,6 +2507,34 @@ func (ec *executionContext) field_Mutation_createProduct_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createRedPacketRain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (CreateRedPacketRainInput, error) {
+			return ec.unmarshalNCreateRedPacketRainInput2flashliveᚋgraphᚐCreateRedPacketRainInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteChatMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_endLiveRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1863,6 +2550,56 @@ func (ec *executionContext) field_Mutation_endLiveRoom_args(ctx context.Context,
 }
 
 func (ec *executionContext) field_Mutation_flashPurchaseToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grabRedPacket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "rainId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rainId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_joinQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (JoinQueueInput, error) {
+			return ec.unmarshalNJoinQueueInput2flashliveᚋgraphᚐJoinQueueInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_leaveQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
@@ -1901,6 +2638,36 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["refreshToken"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_muteChatUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "minutes",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minutes"] = arg2
 	return args, nil
 }
 
@@ -1946,6 +2713,20 @@ func (ec *executionContext) field_Mutation_purchaseFlash_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_queueChallenge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1971,6 +2752,28 @@ func (ec *executionContext) field_Mutation_register_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sendChatMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "text",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["text"] = arg1
 	return args, nil
 }
 
@@ -2043,6 +2846,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_chatMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg1
 	return args, nil
 }
 
@@ -2164,6 +2989,42 @@ func (ec *executionContext) field_Query_myOrders_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myQueueTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myRedPacketGrabs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2228,6 +3089,20 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_redPacketRain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_sellerOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2266,6 +3141,20 @@ func (ec *executionContext) field_Query_sellerOrders_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_liveRoomExtras_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_liveRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2277,6 +3166,20 @@ func (ec *executionContext) field_Subscription_liveRoom_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_myQueueTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
 	return args, nil
 }
 
@@ -2522,6 +3425,222 @@ func (ec *executionContext) _BlockedClient_until(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_BlockedClient_until(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BlockedClient", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChatAuthor_id(ctx context.Context, field graphql.CollectedField, obj *ChatAuthor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatAuthor_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatAuthor_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatAuthor", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChatAuthor_displayName(ctx context.Context, field graphql.CollectedField, obj *ChatAuthor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatAuthor_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatAuthor_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatAuthor", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.CollectedField, obj *ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChatMessage_roomId(ctx context.Context, field graphql.CollectedField, obj *ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_roomId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_roomId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChatMessage_author(ctx context.Context, field graphql.CollectedField, obj *ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ChatAuthor) graphql.Marshaler {
+			return ec.marshalNChatAuthor2ᚖflashliveᚋgraphᚐChatAuthor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChatMessage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatAuthor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChatMessage_text(ctx context.Context, field graphql.CollectedField, obj *ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChatMessage_sentAt(ctx context.Context, field graphql.CollectedField, obj *ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChatMessageDeleted_roomId(ctx context.Context, field graphql.CollectedField, obj *ChatMessageDeleted) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageDeleted_roomId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageDeleted_roomId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageDeleted", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChatMessageDeleted_messageId(ctx context.Context, field graphql.CollectedField, obj *ChatMessageDeleted) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessageDeleted_messageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessageDeleted_messageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessageDeleted", field, false, false, "ID")
 }
 
 func (ec *executionContext) _CountdownTick_eventId(ctx context.Context, field graphql.CollectedField, obj *CountdownTick) (ret graphql.Marshaler) {
@@ -2864,6 +3983,52 @@ func (ec *executionContext) fieldContext_FlashEvent_status(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FlashEvent", field, true, true, "FlashEventStatus")
 }
 
+func (ec *executionContext) _FlashEvent_waitingRoom(ctx context.Context, field graphql.CollectedField, obj *domain.FlashEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FlashEvent_waitingRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FlashEvent().WaitingRoom(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FlashEvent_waitingRoom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FlashEvent", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _FlashEvent_queueLength(ctx context.Context, field graphql.CollectedField, obj *domain.FlashEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FlashEvent_queueLength(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FlashEvent().QueueLength(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FlashEvent_queueLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FlashEvent", field, true, true, "Int")
+}
+
 func (ec *executionContext) _FlashEventChanged_event(ctx context.Context, field graphql.CollectedField, obj *FlashEventChanged) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3013,6 +4178,98 @@ func (ec *executionContext) fieldContext_FlashEventEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _GrabResult_outcome(ctx context.Context, field graphql.CollectedField, obj *GrabResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrabResult_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v GrabOutcome) graphql.Marshaler {
+			return ec.marshalNGrabOutcome2flashliveᚋgraphᚐGrabOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GrabResult_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GrabResult", field, false, false, "GrabOutcome")
+}
+
+func (ec *executionContext) _GrabResult_amountCents(ctx context.Context, field graphql.CollectedField, obj *GrabResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrabResult_amountCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOCents2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GrabResult_amountCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GrabResult", field, false, false, "Cents")
+}
+
+func (ec *executionContext) _GrabResult_packetsLeft(ctx context.Context, field graphql.CollectedField, obj *GrabResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrabResult_packetsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PacketsLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GrabResult_packetsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GrabResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _GrabResult_retryAfterMs(ctx context.Context, field graphql.CollectedField, obj *GrabResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GrabResult_retryAfterMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetryAfterMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GrabResult_retryAfterMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GrabResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _LiveRoom_id(ctx context.Context, field graphql.CollectedField, obj *domain.LiveRoom) (ret graphql.Marshaler) {
@@ -3192,6 +4449,38 @@ func (ec *executionContext) _LiveRoom_createdAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_LiveRoom_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LiveRoom", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LiveRoom_redPacketRains(ctx context.Context, field graphql.CollectedField, obj *domain.LiveRoom) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LiveRoom_redPacketRains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LiveRoom().RedPacketRains(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RedPacketRain) graphql.Marshaler {
+			return ec.marshalNRedPacketRain2ᚕᚖflashliveᚋgraphᚐRedPacketRainᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LiveRoom_redPacketRains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LiveRoom",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedPacketRain(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _LiveRoomConnection_edges(ctx context.Context, field graphql.CollectedField, obj *LiveRoomConnection) (ret graphql.Marshaler) {
@@ -4413,6 +5702,448 @@ func (ec *executionContext) fieldContext_Mutation_unblockClient(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_unblockClient_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sendChatMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendChatMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendChatMessage(ctx, fc.Args["roomId"].(string), fc.Args["text"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ChatMessage) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖflashliveᚋgraphᚐChatMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendChatMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendChatMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteChatMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteChatMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteChatMessage(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteChatMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteChatMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_muteChatUser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_muteChatUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MuteChatUser(ctx, fc.Args["roomId"].(string), fc.Args["userId"].(string), fc.Args["minutes"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_muteChatUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_muteChatUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createRedPacketRain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createRedPacketRain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateRedPacketRain(ctx, fc.Args["input"].(CreateRedPacketRainInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"SELLER"})
+				if err != nil {
+					var zeroVal *RedPacketRain
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *RedPacketRain
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *RedPacketRain) graphql.Marshaler {
+			return ec.marshalNRedPacketRain2ᚖflashliveᚋgraphᚐRedPacketRain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createRedPacketRain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedPacketRain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createRedPacketRain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_grabRedPacket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grabRedPacket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrabRedPacket(ctx, fc.Args["rainId"].(string), fc.Args["idempotencyKey"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
+				if err != nil {
+					var zeroVal *GrabResult
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *GrabResult
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *GrabResult) graphql.Marshaler {
+			return ec.marshalNGrabResult2ᚖflashliveᚋgraphᚐGrabResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grabRedPacket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GrabResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grabRedPacket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_queueChallenge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_queueChallenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().QueueChallenge(ctx, fc.Args["eventId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
+				if err != nil {
+					var zeroVal *QueueChallenge
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *QueueChallenge
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *QueueChallenge) graphql.Marshaler {
+			return ec.marshalNQueueChallenge2ᚖflashliveᚋgraphᚐQueueChallenge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_queueChallenge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueChallenge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_queueChallenge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_joinQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_joinQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().JoinQueue(ctx, fc.Args["input"].(JoinQueueInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
+				if err != nil {
+					var zeroVal *QueueTicket
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *QueueTicket
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
+			return ec.marshalNQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_joinQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueTicket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_joinQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_leaveQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_leaveQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LeaveQueue(ctx, fc.Args["eventId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_leaveQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_leaveQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5923,6 +7654,200 @@ func (ec *executionContext) fieldContext_Query_blockedClients(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_chatMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_chatMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChatMessages(ctx, fc.Args["roomId"].(string), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ChatMessage) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚕᚖflashliveᚋgraphᚐChatMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_chatMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_chatMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_redPacketRain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_redPacketRain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RedPacketRain(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RedPacketRain) graphql.Marshaler {
+			return ec.marshalORedPacketRain2ᚖflashliveᚋgraphᚐRedPacketRain(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_redPacketRain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedPacketRain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_redPacketRain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myRedPacketGrabs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myRedPacketGrabs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyRedPacketGrabs(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
+				if err != nil {
+					var zeroVal *RedPacketGrabConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *RedPacketGrabConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *RedPacketGrabConnection) graphql.Marshaler {
+			return ec.marshalNRedPacketGrabConnection2ᚖflashliveᚋgraphᚐRedPacketGrabConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myRedPacketGrabs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedPacketGrabConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myRedPacketGrabs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myQueueTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myQueueTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyQueueTicket(ctx, fc.Args["eventId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
+			return ec.marshalOQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myQueueTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueTicket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myQueueTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5997,6 +7922,658 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _QueueChallenge_challenge(ctx context.Context, field graphql.CollectedField, obj *QueueChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueChallenge_challenge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Challenge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueChallenge_challenge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueChallenge", field, false, false, "String")
+}
+
+func (ec *executionContext) _QueueChallenge_difficultyBits(ctx context.Context, field graphql.CollectedField, obj *QueueChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueChallenge_difficultyBits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DifficultyBits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueChallenge_difficultyBits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueChallenge", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *QueueChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueChallenge_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueChallenge_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueChallenge", field, false, false, "Time")
+}
+
+func (ec *executionContext) _QueueTicket_eventId(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueTicket_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueTicket_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "ID")
+}
+
+func (ec *executionContext) _QueueTicket_status(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueTicket_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v QueueStatus) graphql.Marshaler {
+			return ec.marshalNQueueStatus2flashliveᚋgraphᚐQueueStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueTicket_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "QueueStatus")
+}
+
+func (ec *executionContext) _QueueTicket_position(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueTicket_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueueTicket_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueTicket_waiting(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueTicket_waiting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waiting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueTicket_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueTicket_estimatedWaitMs(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueTicket_estimatedWaitMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EstimatedWaitMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueueTicket_estimatedWaitMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueTicket_purchaseToken(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueTicket_purchaseToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PurchaseToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.PurchaseToken) graphql.Marshaler {
+			return ec.marshalOPurchaseToken2ᚖflashliveᚋdomainᚐPurchaseToken(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueueTicket_purchaseToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueTicket",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurchaseToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueTicket_joinedAt(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueTicket_joinedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JoinedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueTicket_joinedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RedPacketGrab_rain(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrab) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketGrab_rain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RedPacketRain) graphql.Marshaler {
+			return ec.marshalNRedPacketRain2ᚖflashliveᚋgraphᚐRedPacketRain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketGrab_rain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedPacketGrab",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedPacketRain(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RedPacketGrab_amountCents(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrab) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketGrab_amountCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketGrab_amountCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketGrab", field, false, false, "Cents")
+}
+
+func (ec *executionContext) _RedPacketGrab_grabbedAt(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrab) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketGrab_grabbedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrabbedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketGrab_grabbedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketGrab", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RedPacketGrabConnection_edges(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrabConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketGrabConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RedPacketGrabEdge) graphql.Marshaler {
+			return ec.marshalNRedPacketGrabEdge2ᚕᚖflashliveᚋgraphᚐRedPacketGrabEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketGrabConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedPacketGrabConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedPacketGrabEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RedPacketGrabConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrabConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketGrabConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖflashliveᚋgraphᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketGrabConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedPacketGrabConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RedPacketGrabEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrabEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketGrabEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketGrabEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketGrabEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RedPacketGrabEdge_node(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrabEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketGrabEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *RedPacketGrab) graphql.Marshaler {
+			return ec.marshalNRedPacketGrab2ᚖflashliveᚋgraphᚐRedPacketGrab(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketGrabEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedPacketGrabEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedPacketGrab(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RedPacketRain_id(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RedPacketRain_room(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Room, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.LiveRoom) graphql.Marshaler {
+			return ec.marshalNLiveRoom2ᚖflashliveᚋdomainᚐLiveRoom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedPacketRain",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LiveRoom(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RedPacketRain_totalCents(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_totalCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_totalCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "Cents")
+}
+
+func (ec *executionContext) _RedPacketRain_packets(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_packets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Packets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_packets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RedPacketRain_packetsLeft(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_packetsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PacketsLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_packetsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RedPacketRain_startsAt(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RedPacketRain_endsAt(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RedPacketRain_status(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v RedPacketRainStatus) graphql.Marshaler {
+			return ec.marshalNRedPacketRainStatus2flashliveᚋgraphᚐRedPacketRainStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "RedPacketRainStatus")
+}
+
+func (ec *executionContext) _RedPacketRain_refundedCents(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedPacketRain_refundedCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundedCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCents2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedPacketRain_refundedCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "Cents")
 }
 
 func (ec *executionContext) _StockLevel_eventId(ctx context.Context, field graphql.CollectedField, obj *StockLevel) (ret graphql.Marshaler) {
@@ -6140,6 +8717,94 @@ func (ec *executionContext) fieldContext_Subscription_myOrderUpdates(_ context.C
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Order(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_liveRoomExtras(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_liveRoomExtras(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().LiveRoomExtras(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v LiveRoomExtra) graphql.Marshaler {
+			return ec.marshalNLiveRoomExtra2flashliveᚋgraphᚐLiveRoomExtra(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_liveRoomExtras(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type LiveRoomExtra does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_liveRoomExtras_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_myQueueTicket(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_myQueueTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().MyQueueTicket(ctx, fc.Args["eventId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
+			return ec.marshalNQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_myQueueTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueTicket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_myQueueTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7418,8 +10083,11 @@ func (ec *executionContext) unmarshalInputCreateFlashEventInput(ctx context.Cont
 	if _, present := asMap["perUserLimit"]; !present {
 		asMap["perUserLimit"] = 1
 	}
+	if _, present := asMap["waitingRoom"]; !present {
+		asMap["waitingRoom"] = false
+	}
 
-	fieldsInOrder := [...]string{"productId", "liveRoomId", "priceCents", "stock", "perUserLimit", "startsAt", "endsAt"}
+	fieldsInOrder := [...]string{"productId", "liveRoomId", "priceCents", "stock", "perUserLimit", "startsAt", "endsAt", "waitingRoom"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7475,6 +10143,13 @@ func (ec *executionContext) unmarshalInputCreateFlashEventInput(ctx context.Cont
 				return it, err
 			}
 			it.EndsAt = data
+		case "waitingRoom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waitingRoom"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaitingRoom = data
 		}
 	}
 	return it, nil
@@ -7615,6 +10290,132 @@ func (ec *executionContext) unmarshalInputCreateProductInput(ctx context.Context
 func UnmarshalCreateProductInput(ctx context.Context, raw any) (CreateProductInput, error) {
 	var out CreateProductInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateProductInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateRedPacketRainInput(ctx context.Context, obj any) (CreateRedPacketRainInput, error) {
+	var it CreateRedPacketRainInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"liveRoomId", "totalCents", "packets", "startsAt", "endsAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "liveRoomId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("liveRoomId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LiveRoomID = data
+		case "totalCents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("totalCents"))
+			data, err := ec.unmarshalNCents2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TotalCents = data
+		case "packets":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packets"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Packets = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateRedPacketRainInput unmarshals raw into the CreateRedPacketRainInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateRedPacketRainInput(ctx context.Context, raw any) (CreateRedPacketRainInput, error) {
+	var out CreateRedPacketRainInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateRedPacketRainInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputJoinQueueInput(ctx context.Context, obj any) (JoinQueueInput, error) {
+	var it JoinQueueInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId", "challenge", "nonce"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "challenge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("challenge"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Challenge = data
+		case "nonce":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nonce"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Nonce = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalJoinQueueInput unmarshals raw into the JoinQueueInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalJoinQueueInput(ctx context.Context, raw any) (JoinQueueInput, error) {
+	var out JoinQueueInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "JoinQueueInput", raw, &out)
 	return out, err
 }
 
@@ -7931,6 +10732,40 @@ func UnmarshalUpdateProductInput(ctx context.Context, raw any) (UpdateProductInp
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _LiveRoomExtra(ctx context.Context, sel ast.SelectionSet, obj LiveRoomExtra) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case RedPacketRain:
+		return ec._RedPacketRain(ctx, sel, &obj)
+	case *RedPacketRain:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RedPacketRain(ctx, sel, obj)
+	case ChatMessage:
+		return ec._ChatMessage(ctx, sel, &obj)
+	case *ChatMessage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ChatMessage(ctx, sel, obj)
+	case ChatMessageDeleted:
+		return ec._ChatMessageDeleted(ctx, sel, &obj)
+	case *ChatMessageDeleted:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ChatMessageDeleted(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of LiveRoomExtra must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 func (ec *executionContext) _LiveRoomUpdate(ctx context.Context, sel ast.SelectionSet, obj LiveRoomUpdate) graphql.Marshaler {
 	switch obj := (obj).(type) {
 	case nil:
@@ -7983,6 +10818,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case RedPacketRain:
+		return ec._RedPacketRain(ctx, sel, &obj)
+	case *RedPacketRain:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RedPacketRain(ctx, sel, obj)
 	case domain.Product:
 		return ec._Product(ctx, sel, &obj)
 	case *domain.Product:
@@ -8011,6 +10853,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._FlashEvent(ctx, sel, obj)
+	case ChatMessage:
+		return ec._ChatMessage(ctx, sel, &obj)
+	case *ChatMessage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ChatMessage(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -8095,6 +10944,135 @@ func (ec *executionContext) _BlockedClient(ctx context.Context, sel ast.Selectio
 			}
 		case "until":
 			out.Values[i] = ec._BlockedClient_until(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var chatAuthorImplementors = []string{"ChatAuthor"}
+
+func (ec *executionContext) _ChatAuthor(ctx context.Context, sel ast.SelectionSet, obj *ChatAuthor) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chatAuthorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChatAuthor")
+		case "id":
+			out.Values[i] = ec._ChatAuthor_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "displayName":
+			out.Values[i] = ec._ChatAuthor_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var chatMessageImplementors = []string{"ChatMessage", "Node", "LiveRoomExtra"}
+
+func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionSet, obj *ChatMessage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChatMessage")
+		case "id":
+			out.Values[i] = ec._ChatMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roomId":
+			out.Values[i] = ec._ChatMessage_roomId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "author":
+			out.Values[i] = ec._ChatMessage_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._ChatMessage_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sentAt":
+			out.Values[i] = ec._ChatMessage_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var chatMessageDeletedImplementors = []string{"ChatMessageDeleted", "LiveRoomExtra"}
+
+func (ec *executionContext) _ChatMessageDeleted(ctx context.Context, sel ast.SelectionSet, obj *ChatMessageDeleted) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageDeletedImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChatMessageDeleted")
+		case "roomId":
+			out.Values[i] = ec._ChatMessageDeleted_roomId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messageId":
+			out.Values[i] = ec._ChatMessageDeleted_messageId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8228,6 +11206,18 @@ func (ec *executionContext) _FlashEvent(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._FlashEvent_status(ctx, field, obj)
 				})
+		case "waitingRoom":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FlashEvent_waitingRoom(ctx, field, obj)
+				})
+		case "queueLength":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FlashEvent_queueLength(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8354,6 +11344,54 @@ func (ec *executionContext) _FlashEventEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var grabResultImplementors = []string{"GrabResult"}
+
+func (ec *executionContext) _GrabResult(ctx context.Context, sel ast.SelectionSet, obj *GrabResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, grabResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GrabResult")
+		case "outcome":
+			out.Values[i] = ec._GrabResult_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountCents":
+			out.Values[i] = ec._GrabResult_amountCents(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "packetsLeft":
+			out.Values[i] = ec._GrabResult_packetsLeft(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "retryAfterMs":
+			out.Values[i] = ec._GrabResult_retryAfterMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var liveRoomImplementors = []string{"LiveRoom", "Node"}
 
 func (ec *executionContext) _LiveRoom(ctx context.Context, sel ast.SelectionSet, obj *domain.LiveRoom) graphql.Marshaler {
@@ -8403,6 +11441,12 @@ func (ec *executionContext) _LiveRoom(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "redPacketRains":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LiveRoom_redPacketRains(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8644,6 +11688,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "unblockClient":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_unblockClient(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendChatMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendChatMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteChatMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteChatMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "muteChatUser":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_muteChatUser(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createRedPacketRain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createRedPacketRain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grabRedPacket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grabRedPacket(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queueChallenge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_queueChallenge(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "joinQueue":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_joinQueue(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leaveQueue":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_leaveQueue(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -9232,6 +12332,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_blockedClients(ctx, field)
 				})
+		case "chatMessages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_chatMessages(ctx, field)
+				})
+		case "redPacketRain":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_redPacketRain(ctx, field)
+				})
+		case "myRedPacketGrabs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myRedPacketGrabs(ctx, field)
+				})
+		case "myQueueTicket":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myQueueTicket(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -9245,6 +12369,304 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueChallengeImplementors = []string{"QueueChallenge"}
+
+func (ec *executionContext) _QueueChallenge(ctx context.Context, sel ast.SelectionSet, obj *QueueChallenge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueChallengeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueChallenge")
+		case "challenge":
+			out.Values[i] = ec._QueueChallenge_challenge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "difficultyBits":
+			out.Values[i] = ec._QueueChallenge_difficultyBits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._QueueChallenge_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueTicketImplementors = []string{"QueueTicket"}
+
+func (ec *executionContext) _QueueTicket(ctx context.Context, sel ast.SelectionSet, obj *QueueTicket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueTicketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueTicket")
+		case "eventId":
+			out.Values[i] = ec._QueueTicket_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._QueueTicket_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "position":
+			out.Values[i] = ec._QueueTicket_position(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "waiting":
+			out.Values[i] = ec._QueueTicket_waiting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "estimatedWaitMs":
+			out.Values[i] = ec._QueueTicket_estimatedWaitMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "purchaseToken":
+			out.Values[i] = ec._QueueTicket_purchaseToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "joinedAt":
+			out.Values[i] = ec._QueueTicket_joinedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redPacketGrabImplementors = []string{"RedPacketGrab"}
+
+func (ec *executionContext) _RedPacketGrab(ctx context.Context, sel ast.SelectionSet, obj *RedPacketGrab) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redPacketGrabImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RedPacketGrab")
+		case "rain":
+			out.Values[i] = ec._RedPacketGrab_rain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountCents":
+			out.Values[i] = ec._RedPacketGrab_amountCents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grabbedAt":
+			out.Values[i] = ec._RedPacketGrab_grabbedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redPacketGrabConnectionImplementors = []string{"RedPacketGrabConnection"}
+
+func (ec *executionContext) _RedPacketGrabConnection(ctx context.Context, sel ast.SelectionSet, obj *RedPacketGrabConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redPacketGrabConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RedPacketGrabConnection")
+		case "edges":
+			out.Values[i] = ec._RedPacketGrabConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RedPacketGrabConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redPacketGrabEdgeImplementors = []string{"RedPacketGrabEdge"}
+
+func (ec *executionContext) _RedPacketGrabEdge(ctx context.Context, sel ast.SelectionSet, obj *RedPacketGrabEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redPacketGrabEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RedPacketGrabEdge")
+		case "cursor":
+			out.Values[i] = ec._RedPacketGrabEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RedPacketGrabEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redPacketRainImplementors = []string{"RedPacketRain", "LiveRoomExtra", "Node"}
+
+func (ec *executionContext) _RedPacketRain(ctx context.Context, sel ast.SelectionSet, obj *RedPacketRain) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redPacketRainImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RedPacketRain")
+		case "id":
+			out.Values[i] = ec._RedPacketRain_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "room":
+			out.Values[i] = ec._RedPacketRain_room(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCents":
+			out.Values[i] = ec._RedPacketRain_totalCents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "packets":
+			out.Values[i] = ec._RedPacketRain_packets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "packetsLeft":
+			out.Values[i] = ec._RedPacketRain_packetsLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._RedPacketRain_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._RedPacketRain_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._RedPacketRain_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundedCents":
+			out.Values[i] = ec._RedPacketRain_refundedCents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9323,6 +12745,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_liveRoom(ctx, fields[0])
 	case "myOrderUpdates":
 		return ec._Subscription_myOrderUpdates(ctx, fields[0])
+	case "liveRoomExtras":
+		return ec._Subscription_liveRoomExtras(ctx, fields[0])
+	case "myQueueTicket":
+		return ec._Subscription_myQueueTicket(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -9882,6 +13308,38 @@ func (ec *executionContext) marshalNCents2int64(ctx context.Context, sel ast.Sel
 	return res
 }
 
+func (ec *executionContext) marshalNChatAuthor2ᚖflashliveᚋgraphᚐChatAuthor(ctx context.Context, sel ast.SelectionSet, v *ChatAuthor) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChatAuthor!")
+		return graphql.Null
+	}
+	return ec._ChatAuthor(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChatMessage2ᚕᚖflashliveᚋgraphᚐChatMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*ChatMessage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChatMessage2ᚖflashliveᚋgraphᚐChatMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChatMessage2ᚖflashliveᚋgraphᚐChatMessage(ctx context.Context, sel ast.SelectionSet, v *ChatMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChatMessage!")
+		return graphql.Null
+	}
+	return ec._ChatMessage(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateFlashEventInput2flashliveᚋgraphᚐCreateFlashEventInput(ctx context.Context, v any) (CreateFlashEventInput, error) {
 	res, err := ec.unmarshalInputCreateFlashEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9894,6 +13352,11 @@ func (ec *executionContext) unmarshalNCreateLiveRoomInput2flashliveᚋgraphᚐCr
 
 func (ec *executionContext) unmarshalNCreateProductInput2flashliveᚋgraphᚐCreateProductInput(ctx context.Context, v any) (CreateProductInput, error) {
 	res, err := ec.unmarshalInputCreateProductInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateRedPacketRainInput2flashliveᚋgraphᚐCreateRedPacketRainInput(ctx context.Context, v any) (CreateRedPacketRainInput, error) {
+	res, err := ec.unmarshalInputCreateRedPacketRainInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -9985,6 +13448,24 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNGrabOutcome2flashliveᚋgraphᚐGrabOutcome(ctx context.Context, v any) (GrabOutcome, error) {
+	var res GrabOutcome
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGrabOutcome2flashliveᚋgraphᚐGrabOutcome(ctx context.Context, sel ast.SelectionSet, v GrabOutcome) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNGrabResult2ᚖflashliveᚋgraphᚐGrabResult(ctx context.Context, sel ast.SelectionSet, v *GrabResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GrabResult!")
+		return graphql.Null
+	}
+	return ec._GrabResult(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10011,6 +13492,11 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNJoinQueueInput2flashliveᚋgraphᚐJoinQueueInput(ctx context.Context, v any) (JoinQueueInput, error) {
+	res, err := ec.unmarshalInputJoinQueueInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNLiveRoom2ᚖflashliveᚋdomainᚐLiveRoom(ctx context.Context, sel ast.SelectionSet, v *domain.LiveRoom) graphql.Marshaler {
@@ -10051,6 +13537,14 @@ func (ec *executionContext) marshalNLiveRoomEdge2ᚖflashliveᚋgraphᚐLiveRoom
 		return graphql.Null
 	}
 	return ec._LiveRoomEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLiveRoomExtra2flashliveᚋgraphᚐLiveRoomExtra(ctx context.Context, sel ast.SelectionSet, v LiveRoomExtra) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LiveRoomExtra!")
+		return graphql.Null
+	}
+	return ec._LiveRoomExtra(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLiveRoomStatus2flashliveᚋdomainᚐLiveRoomStatus(ctx context.Context, v any) (domain.LiveRoomStatus, error) {
@@ -10296,6 +13790,106 @@ func (ec *executionContext) marshalNPurchaseToken2ᚖflashliveᚋdomainᚐPurcha
 		return graphql.Null
 	}
 	return ec._PurchaseToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQueueChallenge2ᚖflashliveᚋgraphᚐQueueChallenge(ctx context.Context, sel ast.SelectionSet, v *QueueChallenge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueChallenge!")
+		return graphql.Null
+	}
+	return ec._QueueChallenge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNQueueStatus2flashliveᚋgraphᚐQueueStatus(ctx context.Context, v any) (QueueStatus, error) {
+	var res QueueStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNQueueStatus2flashliveᚋgraphᚐQueueStatus(ctx context.Context, sel ast.SelectionSet, v QueueStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx context.Context, sel ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueTicket!")
+		return graphql.Null
+	}
+	return ec._QueueTicket(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRedPacketGrab2ᚖflashliveᚋgraphᚐRedPacketGrab(ctx context.Context, sel ast.SelectionSet, v *RedPacketGrab) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RedPacketGrab!")
+		return graphql.Null
+	}
+	return ec._RedPacketGrab(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRedPacketGrabConnection2ᚖflashliveᚋgraphᚐRedPacketGrabConnection(ctx context.Context, sel ast.SelectionSet, v *RedPacketGrabConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RedPacketGrabConnection!")
+		return graphql.Null
+	}
+	return ec._RedPacketGrabConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRedPacketGrabEdge2ᚕᚖflashliveᚋgraphᚐRedPacketGrabEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*RedPacketGrabEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRedPacketGrabEdge2ᚖflashliveᚋgraphᚐRedPacketGrabEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRedPacketGrabEdge2ᚖflashliveᚋgraphᚐRedPacketGrabEdge(ctx context.Context, sel ast.SelectionSet, v *RedPacketGrabEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RedPacketGrabEdge!")
+		return graphql.Null
+	}
+	return ec._RedPacketGrabEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRedPacketRain2ᚕᚖflashliveᚋgraphᚐRedPacketRainᚄ(ctx context.Context, sel ast.SelectionSet, v []*RedPacketRain) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRedPacketRain2ᚖflashliveᚋgraphᚐRedPacketRain(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRedPacketRain2ᚖflashliveᚋgraphᚐRedPacketRain(ctx context.Context, sel ast.SelectionSet, v *RedPacketRain) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RedPacketRain!")
+		return graphql.Null
+	}
+	return ec._RedPacketRain(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRedPacketRainStatus2flashliveᚋgraphᚐRedPacketRainStatus(ctx context.Context, v any) (RedPacketRainStatus, error) {
+	var res RedPacketRainStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRedPacketRainStatus2flashliveᚋgraphᚐRedPacketRainStatus(ctx context.Context, sel ast.SelectionSet, v RedPacketRainStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNRegisterInput2flashliveᚋgraphᚐRegisterInput(ctx context.Context, v any) (RegisterInput, error) {
@@ -10785,6 +14379,27 @@ func (ec *executionContext) marshalOProduct2ᚖflashliveᚋdomainᚐProduct(ctx 
 		return graphql.Null
 	}
 	return ec._Product(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPurchaseToken2ᚖflashliveᚋdomainᚐPurchaseToken(ctx context.Context, sel ast.SelectionSet, v *domain.PurchaseToken) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PurchaseToken(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx context.Context, sel ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._QueueTicket(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORedPacketRain2ᚖflashliveᚋgraphᚐRedPacketRain(ctx context.Context, sel ast.SelectionSet, v *RedPacketRain) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RedPacketRain(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORegisterRole2ᚖflashliveᚋgraphᚐRegisterRole(ctx context.Context, v any) (*RegisterRole, error) {

@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+type LiveRoomExtra interface {
+	IsLiveRoomExtra()
+}
+
 type LiveRoomUpdate interface {
 	IsLiveRoomUpdate()
 }
@@ -29,6 +33,32 @@ type CartItemInput struct {
 	Quantity  int    `json:"quantity"`
 }
 
+// A chat author as other viewers see them: no e-mail.
+type ChatAuthor struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+type ChatMessage struct {
+	ID     string      `json:"id"`
+	RoomID string      `json:"roomId"`
+	Author *ChatAuthor `json:"author"`
+	// As shown: trimmed, filtered words masked.
+	Text   string    `json:"text"`
+	SentAt time.Time `json:"sentAt"`
+}
+
+func (ChatMessage) IsNode() {}
+
+func (ChatMessage) IsLiveRoomExtra() {}
+
+type ChatMessageDeleted struct {
+	RoomID    string `json:"roomId"`
+	MessageID string `json:"messageId"`
+}
+
+func (ChatMessageDeleted) IsLiveRoomExtra() {}
+
 type CountdownTick struct {
 	EventID     string    `json:"eventId"`
 	StartsAt    time.Time `json:"startsAt"`
@@ -46,6 +76,7 @@ type CreateFlashEventInput struct {
 	PerUserLimit *int      `json:"perUserLimit,omitempty"`
 	StartsAt     time.Time `json:"startsAt"`
 	EndsAt       time.Time `json:"endsAt"`
+	WaitingRoom  *bool     `json:"waitingRoom,omitempty"`
 }
 
 type CreateLiveRoomInput struct {
@@ -62,6 +93,14 @@ type CreateProductInput struct {
 	ImageURL *string `json:"imageUrl,omitempty"`
 }
 
+type CreateRedPacketRainInput struct {
+	LiveRoomID string    `json:"liveRoomId"`
+	TotalCents int64     `json:"totalCents"`
+	Packets    int       `json:"packets"`
+	StartsAt   time.Time `json:"startsAt"`
+	EndsAt     time.Time `json:"endsAt"`
+}
+
 type FlashEventChanged struct {
 	Event *domain.FlashEvent `json:"event"`
 }
@@ -76,6 +115,20 @@ type FlashEventConnection struct {
 type FlashEventEdge struct {
 	Cursor string             `json:"cursor"`
 	Node   *domain.FlashEvent `json:"node"`
+}
+
+type GrabResult struct {
+	Outcome      GrabOutcome `json:"outcome"`
+	AmountCents  *int64      `json:"amountCents,omitempty"`
+	PacketsLeft  *int        `json:"packetsLeft,omitempty"`
+	RetryAfterMs *int        `json:"retryAfterMs,omitempty"`
+}
+
+type JoinQueueInput struct {
+	EventID string `json:"eventId"`
+	// From queueChallenge; may be omitted when its difficultyBits is 0.
+	Challenge *string `json:"challenge,omitempty"`
+	Nonce     *string `json:"nonce,omitempty"`
 }
 
 type LiveRoomConnection struct {
@@ -146,6 +199,62 @@ type PurchaseResult struct {
 type Query struct {
 }
 
+// Proof of work asked of a buyer before joining a queue.
+type QueueChallenge struct {
+	// Opaque, signed, bound to the calling buyer and the event.
+	Challenge string `json:"challenge"`
+	// Find a string nonce such that SHA-256(challenge + nonce), as bytes, begins with this many zero bits. 0: any nonce will do.
+	DifficultyBits int       `json:"difficultyBits"`
+	ExpiresAt      time.Time `json:"expiresAt"`
+}
+
+type QueueTicket struct {
+	EventID string      `json:"eventId"`
+	Status  QueueStatus `json:"status"`
+	// 1-based place among the buyers still WAITING for this event; null unless WAITING, and null before startsAt.
+	Position *int `json:"position,omitempty"`
+	// Buyers WAITING for this event right now, across all instances.
+	Waiting int `json:"waiting"`
+	// Estimated time until admission at the current admission rate; null unless WAITING.
+	EstimatedWaitMs *int `json:"estimatedWaitMs,omitempty"`
+	// Set while ADMITTED.
+	PurchaseToken *domain.PurchaseToken `json:"purchaseToken,omitempty"`
+	JoinedAt      time.Time             `json:"joinedAt"`
+}
+
+type RedPacketGrab struct {
+	Rain        *RedPacketRain `json:"rain"`
+	AmountCents int64          `json:"amountCents"`
+	GrabbedAt   time.Time      `json:"grabbedAt"`
+}
+
+type RedPacketGrabConnection struct {
+	Edges    []*RedPacketGrabEdge `json:"edges"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type RedPacketGrabEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *RedPacketGrab `json:"node"`
+}
+
+type RedPacketRain struct {
+	ID          string              `json:"id"`
+	Room        *domain.LiveRoom    `json:"room"`
+	TotalCents  int64               `json:"totalCents"`
+	Packets     int                 `json:"packets"`
+	PacketsLeft int                 `json:"packetsLeft"`
+	StartsAt    time.Time           `json:"startsAt"`
+	EndsAt      time.Time           `json:"endsAt"`
+	Status      RedPacketRainStatus `json:"status"`
+	// Cents of the packets nobody grabbed, returned to the seller once FINISHED; 0 before.
+	RefundedCents int64 `json:"refundedCents"`
+}
+
+func (RedPacketRain) IsLiveRoomExtra() {}
+
+func (RedPacketRain) IsNode() {}
+
 type RegisterInput struct {
 	Email       string        `json:"email"`
 	Password    string        `json:"password"`
@@ -180,6 +289,194 @@ type ViewerCount struct {
 }
 
 func (ViewerCount) IsLiveRoomUpdate() {}
+
+type GrabOutcome string
+
+const (
+	// A packet is the buyer's; amountCents says how much.
+	GrabOutcomeGrabbed GrabOutcome = "GRABBED"
+	// The buyer already holds a packet of this rain; amountCents is that packet's.
+	GrabOutcomeAlreadyGrabbed GrabOutcome = "ALREADY_GRABBED"
+	// No packet left.
+	GrabOutcomeEmpty      GrabOutcome = "EMPTY"
+	GrabOutcomeNotStarted GrabOutcome = "NOT_STARTED"
+	GrabOutcomeEnded      GrabOutcome = "ENDED"
+	// Too many attempts; retry after retryAfterMs.
+	GrabOutcomeRateLimited GrabOutcome = "RATE_LIMITED"
+)
+
+var AllGrabOutcome = []GrabOutcome{
+	GrabOutcomeGrabbed,
+	GrabOutcomeAlreadyGrabbed,
+	GrabOutcomeEmpty,
+	GrabOutcomeNotStarted,
+	GrabOutcomeEnded,
+	GrabOutcomeRateLimited,
+}
+
+func (e GrabOutcome) IsValid() bool {
+	switch e {
+	case GrabOutcomeGrabbed, GrabOutcomeAlreadyGrabbed, GrabOutcomeEmpty, GrabOutcomeNotStarted, GrabOutcomeEnded, GrabOutcomeRateLimited:
+		return true
+	}
+	return false
+}
+
+func (e GrabOutcome) String() string {
+	return string(e)
+}
+
+func (e *GrabOutcome) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GrabOutcome(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GrabOutcome", str)
+	}
+	return nil
+}
+
+func (e GrabOutcome) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GrabOutcome) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GrabOutcome) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type QueueStatus string
+
+const (
+	// In line; position and estimatedWaitMs say where.
+	QueueStatusWaiting QueueStatus = "WAITING"
+	// Let through: purchaseToken is set and valid until its expiresAt.
+	QueueStatusAdmitted QueueStatus = "ADMITTED"
+	// The event sold out, ended or was closed while the buyer waited.
+	QueueStatusClosed QueueStatus = "CLOSED"
+	// Admitted, but the purchase token ran out unused; the buyer may join again.
+	QueueStatusExpired QueueStatus = "EXPIRED"
+)
+
+var AllQueueStatus = []QueueStatus{
+	QueueStatusWaiting,
+	QueueStatusAdmitted,
+	QueueStatusClosed,
+	QueueStatusExpired,
+}
+
+func (e QueueStatus) IsValid() bool {
+	switch e {
+	case QueueStatusWaiting, QueueStatusAdmitted, QueueStatusClosed, QueueStatusExpired:
+		return true
+	}
+	return false
+}
+
+func (e QueueStatus) String() string {
+	return string(e)
+}
+
+func (e *QueueStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = QueueStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid QueueStatus", str)
+	}
+	return nil
+}
+
+func (e QueueStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *QueueStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e QueueStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RedPacketRainStatus string
+
+const (
+	RedPacketRainStatusScheduled RedPacketRainStatus = "SCHEDULED"
+	RedPacketRainStatusLive      RedPacketRainStatus = "LIVE"
+	// The window has ended or every packet is taken.
+	RedPacketRainStatusFinished RedPacketRainStatus = "FINISHED"
+)
+
+var AllRedPacketRainStatus = []RedPacketRainStatus{
+	RedPacketRainStatusScheduled,
+	RedPacketRainStatusLive,
+	RedPacketRainStatusFinished,
+}
+
+func (e RedPacketRainStatus) IsValid() bool {
+	switch e {
+	case RedPacketRainStatusScheduled, RedPacketRainStatusLive, RedPacketRainStatusFinished:
+		return true
+	}
+	return false
+}
+
+func (e RedPacketRainStatus) String() string {
+	return string(e)
+}
+
+func (e *RedPacketRainStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RedPacketRainStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RedPacketRainStatus", str)
+	}
+	return nil
+}
+
+func (e RedPacketRainStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RedPacketRainStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RedPacketRainStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
 
 type RegisterRole string
 

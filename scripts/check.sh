@@ -25,7 +25,7 @@ if [[ -n "$unformatted" ]]; then
 fi
 
 echo "check.sh: go generate ./... leaves the generated code unchanged" >&2
-generated=(graph/generated.go graph/models_gen.go graph/schema.resolvers.go)
+generated=(graph/generated.go graph/models_gen.go graph/*.resolvers.go)
 keep="$(mktemp -d)"
 trap 'rm -rf "$keep"' EXIT
 for f in "${generated[@]}"; do

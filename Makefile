@@ -1,8 +1,8 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test check bench bench-live build generate services down fmt vet
+.PHONY: help run test check bench bench-live bench-sale build generate services down fmt vet
 
 help: ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 run: ## start PostgreSQL/Redis if needed and run the server on :8080 (dev)
 	scripts/run.sh
@@ -18,6 +18,9 @@ bench: ## benchmarks of the purchase path against serverTime (COUNT, BENCHTIME, 
 
 bench-live: ## the live feed under 10,000 viewers (VIEWERS, RATE, DURATION, RUNS, SERVERS="flashlive bare")
 	scripts/bench-live.sh
+
+bench-sale: ## a whole sale against a fresh server: 1,000 buyers, 5,000 viewers, invariants checked (BUYERS, VIEWERS, OUT, BENCH_FLAGS)
+	scripts/bench-sale.sh
 
 build: ## build bin/flashlive
 	go build -o bin/flashlive ./cmd/flashlive

@@ -151,7 +151,7 @@ func (r *report) html() []byte {
 	var b strings.Builder
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>flashlive-bench report</title><style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#111;max-width:1000px}h1{font-size:20px}h2{font-size:16px;margin-top:28px}
-table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child,td:last-child{text-align:left}
+table{border-collapse:collapse}td,th{padding:3px 10px;white-space:nowrap;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child,td:last-child{text-align:left}td:last-child{white-space:normal}
 .ok{color:#15803d}.fail{color:#b91c1c;font-weight:bold}svg{display:block;margin:8px 0}.t{font-weight:600;font-size:13px}.a{font-size:11px;fill:#444}
 .g{stroke:#e5e7eb}.in{font-size:10px;fill:#fff}.note{color:#555}</style></head><body>`)
 	fmt.Fprintf(&b, `<h1>flashlive-bench: %s</h1><p>%s · %d buyers · %d viewers · %d requests in flight · stock %d · at most %d per buyer</p>`,
@@ -173,8 +173,13 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #d
 		if p.ShareOfFloor > 0 {
 			share = fmt.Sprintf("%.2f", p.ShareOfFloor)
 		}
-		fmt.Fprintf(&b, `<tr><td>%s</td><td>%.1fs</td><td>%d</td><td>%.0f/s</td><td>%s</td><td>%.2f ms</td><td>%.2f ms</td><td>%.2f ms</td><td>%s</td></tr>`,
-			html.EscapeString(p.Name), p.DurationMs/1000, p.Requests, p.PerSecond, share, p.P50Ms, p.P90Ms, p.P99Ms, html.EscapeString(cmpOr(outcomeLine(p.Outcomes, 6), p.Note)))
+		tput, p50, p90, p99 := "", "", "", ""
+		if p.Requests > 0 {
+			tput = fmt.Sprintf("%.0f/s", p.PerSecond)
+			p50, p90, p99 = fmt.Sprintf("%.2f ms", p.P50Ms), fmt.Sprintf("%.2f ms", p.P90Ms), fmt.Sprintf("%.2f ms", p.P99Ms)
+		}
+		fmt.Fprintf(&b, `<tr><td>%s</td><td>%.1fs</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`,
+			html.EscapeString(p.Name), p.DurationMs/1000, p.Requests, tput, share, p50, p90, p99, html.EscapeString(cmpOr(outcomeLine(p.Outcomes, 6), p.Note)))
 	}
 	b.WriteString(`</table>`)
 	for _, n := range r.Notes {
@@ -234,6 +239,11 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #d
 		labels, parts = append(labels, p.Name), append(parts, ps)
 	}
 	b.WriteString(barChart("answers by outcome, by phase", labels, parts, "answers"))
+	b.WriteString(`<p>`)
+	for _, k := range slices.Sorted(maps.Keys(colors)) {
+		fmt.Fprintf(&b, `<span style="display:inline-block;width:10px;height:10px;background:%s"></span> %s &nbsp; `, colors[k], html.EscapeString(k))
+	}
+	b.WriteString(`</p>`)
 	b.WriteString(`</body></html>`)
 	return []byte(b.String())
 }

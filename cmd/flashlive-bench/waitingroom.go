@@ -23,6 +23,13 @@ func (s *sale) waitingRoom(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create a waiting-room event: %w", err)
 	}
+	// One buyer tries first: a server whose waiting room is not built
+	// refuses the first as it would every other.
+	if _, err := s.challenge(ctx, s.buyers[0], event); err != nil {
+		// Off the room's feed: the event would otherwise stay on sale there.
+		_ = s.seller.ep.must(ctx, s.seller.Token, `mutation($id: ID!) { closeFlashEvent(id: $id) { id } }`, map[string]any{"id": event}, nil)
+		return fmt.Errorf("queueChallenge: %w", err)
+	}
 	p := s.rec.begin("waiting room")
 	defer s.rec.end(p)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RushMax)
@@ -63,16 +70,11 @@ type ticket struct {
 
 // queueAndBuy is one buyer's way through the waiting room.
 func (s *sale) queueAndBuy(ctx context.Context, p *phase, b *account, event string) error {
-	var ch struct {
-		QueueChallenge struct {
-			Challenge      string
-			DifficultyBits int
-		} `json:"queueChallenge"`
-	}
-	if err := b.ep.must(ctx, b.Token, `mutation($e: ID!) { queueChallenge(eventId: $e) { challenge difficultyBits } }`, map[string]any{"e": event}, &ch); err != nil {
+	ch, err := s.challenge(ctx, b, event)
+	if err != nil {
 		return err
 	}
-	nonce, err := solve(ch.QueueChallenge.Challenge, ch.QueueChallenge.DifficultyBits)
+	nonce, err := solve(ch.Challenge, ch.DifficultyBits)
 	if err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func (s *sale) queueAndBuy(ctx context.Context, p *phase, b *account, event stri
 		JoinQueue ticket `json:"joinQueue"`
 	}
 	if err := b.ep.must(ctx, b.Token, `mutation($in: JoinQueueInput!) { joinQueue(input: $in) { `+ticketFields+` } }`,
-		map[string]any{"in": map[string]any{"eventId": event, "challenge": ch.QueueChallenge.Challenge, "nonce": nonce}}, &joined); err != nil {
+		map[string]any{"in": map[string]any{"eventId": event, "challenge": ch.Challenge, "nonce": nonce}}, &joined); err != nil {
 		return err
 	}
 	t := joined.JoinQueue
@@ -115,6 +117,21 @@ func (s *sale) queueAndBuy(ctx context.Context, p *phase, b *account, event stri
 		_ = sleep(ctx, jitter(max(a.RetryAfter, 50*time.Millisecond)))
 	}
 	return nil
+}
+
+// queueChallenge is the proof of work asked before joining a queue.
+type queueChallenge struct {
+	Challenge      string
+	DifficultyBits int
+}
+
+// challenge asks the server for b's proof of work to join event's queue.
+func (s *sale) challenge(ctx context.Context, b *account, event string) (queueChallenge, error) {
+	var out struct {
+		QueueChallenge queueChallenge `json:"queueChallenge"`
+	}
+	err := b.ep.must(ctx, b.Token, `mutation($e: ID!) { queueChallenge(eventId: $e) { challenge difficultyBits } }`, map[string]any{"e": event}, &out)
+	return out.QueueChallenge, err
 }
 
 // solve finds a nonce whose SHA-256 with challenge starts with bits zero bits.

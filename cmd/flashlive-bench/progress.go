@@ -98,7 +98,10 @@ func (p *progress) tick(last bool) {
 	if len(p.window) > 4 {
 		p.window, p.frames = p.window[1:], p.frames[1:]
 	}
-	if !p.live {
+	cur.mu.Lock()
+	ended := cur.End != 0
+	cur.mu.Unlock()
+	if !p.live || ended {
 		return
 	}
 	var recent []sample

@@ -13,6 +13,7 @@ import (
 
 	"flashlive/auth"
 	"flashlive/graph"
+	"flashlive/storage/redis/redisurl"
 )
 
 // Environments.
@@ -46,7 +47,7 @@ type Config struct {
 	DebugAddr      string        // FLASHLIVE_DEBUG_ADDR: where to serve /debug/pprof/ (keep it private); empty: nowhere
 	MetricsAddr    string        // FLASHLIVE_METRICS_ADDR: where to serve /metrics instead of HTTPAddr (keep it private); empty: on HTTPAddr
 	PostgresURL    string        // FLASHLIVE_POSTGRES_URL
-	RedisURL       string        // FLASHLIVE_REDIS_URL
+	RedisURL       string        // FLASHLIVE_REDIS_URL: redis://, rediss://, unix://, or redis+cluster://h1:p1,h2:p2,... (rediss+cluster:// with TLS) for a Redis Cluster
 	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
 	NATSURL        string        // FLASHLIVE_NATS_URL; empty: embedded server
 	NATSListen     string        // FLASHLIVE_NATS_LISTEN: address the embedded server listens on; empty: in-process only
@@ -201,8 +202,15 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 		} else {
 			bad("FLASHLIVE_REDIS_URL is required in prod")
 		}
+	} else if redisurl.IsCluster(c.RedisURL) {
+		if _, err := redisurl.Parse(c.RedisURL); err != nil {
+			bad("FLASHLIVE_REDIS_URL: %v (want %s://[user:password@]host1:port1,host2:port2,...)", err, redisurl.SchemeCluster)
+		}
 	} else if !hasScheme(c.RedisURL, "redis", "rediss", "unix") {
-		bad("FLASHLIVE_REDIS_URL must be a redis:// or rediss:// URL")
+		bad("FLASHLIVE_REDIS_URL must be a redis:// or rediss:// URL, or %s://host1:port1,host2:port2,... for a Redis Cluster", redisurl.SchemeCluster)
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{}") {
+		bad("FLASHLIVE_REDIS_PREFIX %q must hold no brace: keys' hash tags ({ev:<id>}, ...) keep each script's keys in one Redis Cluster slot", c.RedisPrefix)
 	}
 	if c.NATSURL != "" && !hasScheme(c.NATSURL, "nats", "tls", "ws", "wss") {
 		bad("FLASHLIVE_NATS_URL must be a nats:// URL, or empty for the embedded server")

@@ -222,7 +222,13 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"mysql URL", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "mysql://u@db:3306/fl"}, []string{"FLASHLIVE_POSTGRES_URL must be a postgres:// URL"}},
 		{"postgres URL without scheme", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "127.0.0.1:5432"}, []string{"FLASHLIVE_POSTGRES_URL"}},
 		{"postgres URL in prod is checked too", true, map[string]string{"FLASHLIVE_POSTGRES_URL": "redis://db:6379"}, []string{"FLASHLIVE_POSTGRES_URL must be a postgres:// URL"}},
-		{"redis URL over http", false, map[string]string{"FLASHLIVE_REDIS_URL": "http://cache:6379"}, []string{"FLASHLIVE_REDIS_URL"}},
+		{"redis URL over http", false, map[string]string{"FLASHLIVE_REDIS_URL": "http://cache:6379"}, []string{"FLASHLIVE_REDIS_URL", "redis+cluster://"}},
+		{"redis cluster without nodes", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://"}, []string{"FLASHLIVE_REDIS_URL", "no node"}},
+		{"redis cluster node without port", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://h1:7000,h2"}, []string{"FLASHLIVE_REDIS_URL", `"h2" is not host:port`}},
+		{"redis cluster port out of range", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://h1:70000"}, []string{"FLASHLIVE_REDIS_URL", `"h1:70000"`, "between 1 and 65535"}},
+		{"redis cluster with a database", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://h1:7000/2"}, []string{"FLASHLIVE_REDIS_URL", "database 0 only"}},
+		{"redis cluster with an unknown option", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://u:s3cret@h1:7000?colour=red"}, []string{"FLASHLIVE_REDIS_URL", "colour"}},
+		{"redis prefix with a brace", false, map[string]string{"FLASHLIVE_REDIS_PREFIX": "fl{x}:"}, []string{"FLASHLIVE_REDIS_PREFIX", "brace"}},
 		{"nats URL over http", false, map[string]string{"FLASHLIVE_NATS_URL": "http://nats:4222"}, []string{"FLASHLIVE_NATS_URL"}},
 		{"nats listen without colon", false, map[string]string{"FLASHLIVE_NATS_LISTEN": "4222"}, []string{"FLASHLIVE_NATS_LISTEN", `"4222"`}},
 
@@ -344,6 +350,11 @@ func TestLoadConfigValues(t *testing.T) {
 		}},
 		{"redis over a unix socket", false, map[string]string{"FLASHLIVE_REDIS_URL": "unix:///run/redis.sock"}, func(t *testing.T, c Config, _ []string) {
 			if got, want := c.RedisURL, "unix:///run/redis.sock"; got != want {
+				t.Fatalf("RedisURL = %q, want %q", got, want)
+			}
+		}},
+		{"redis cluster", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://u:p@10.0.0.1:7000,10.0.0.2:7000/0?max_redirects=5"}, func(t *testing.T, c Config, _ []string) {
+			if got, want := c.RedisURL, "redis+cluster://u:p@10.0.0.1:7000,10.0.0.2:7000/0?max_redirects=5"; got != want {
 				t.Fatalf("RedisURL = %q, want %q", got, want)
 			}
 		}},

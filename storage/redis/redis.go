@@ -47,6 +47,9 @@ func Open(ctx context.Context, url, prefix string) (*Client, error) {
 		return nil, err
 	}
 	rdb := opts.NewClient()
+	if cc, ok := rdb.(*goredis.ClusterClient); ok {
+		cc.AddHook(reloadOnNodeLoss{cc: cc})
+	}
 	c := &Client{RDB: rdb, Prefix: prefix}
 	if err := c.Ping(ctx); err != nil {
 		_ = rdb.Close()

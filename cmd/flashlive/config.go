@@ -51,6 +51,12 @@ type Config struct {
 	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
 	NATSURL        string        // FLASHLIVE_NATS_URL; empty: embedded server
 	NATSListen     string        // FLASHLIVE_NATS_LISTEN: address the embedded server listens on; empty: in-process only
+	// NATSUser and NATSPassword: FLASHLIVE_NATS_USER, FLASHLIVE_NATS_PASSWORD.
+	// The embedded server requires them of every client; with
+	// FLASHLIVE_NATS_URL they are this client's credentials (unless the URL
+	// has its own). Prod refuses an exposed embedded server without them.
+	NATSUser, NATSPassword string
+	NATSReplicas           int // FLASHLIVE_NATS_REPLICAS: copies of each JetStream stream, 1..5 (more than 1 needs a NATS cluster)
 	JWTSecret      []byte        // FLASHLIVE_JWT_SECRET
 	PaymentTimeout time.Duration // FLASHLIVE_PAYMENT_TIMEOUT
 	Env            string        // FLASHLIVE_ENV: dev or prod
@@ -220,6 +226,7 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 			bad("FLASHLIVE_NATS_LISTEN %q is not host:port", c.NATSListen)
 		}
 	}
+	warnings = append(warnings, loadNATSAuth(&c, get, getenv, bad)...)
 
 	switch secret := getenv("FLASHLIVE_JWT_SECRET"); {
 	case secret == "" && dev:
@@ -462,6 +469,46 @@ func valueEnd(s string, i int) int {
 		return i + j
 	}
 	return len(s)
+}
+
+// minNATSPassword is the shortest NATS password prod accepts.
+const minNATSPassword = 16
+
+// loadNATSAuth reads the NATS credentials and stream replicas into c,
+// reporting bad values through bad, and returns the warnings: in prod an
+// exposed embedded server (FLASHLIVE_NATS_LISTEN) must have a user and a
+// password of at least minNATSPassword bytes; in dev one without them is a
+// warning.
+func loadNATSAuth(c *Config, get, getenv func(string) string, bad func(string, ...any)) []string {
+	var warnings []string
+	c.NATSUser, c.NATSPassword = get("FLASHLIVE_NATS_USER"), getenv("FLASHLIVE_NATS_PASSWORD")
+	switch {
+	case (c.NATSUser == "") != (c.NATSPassword == ""):
+		bad("FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD go together: set both or neither")
+	case c.NATSUser == "" && c.NATSURL == "" && c.NATSListen != "":
+		if c.Dev() {
+			warnings = append(warnings, "FLASHLIVE_NATS_LISTEN exposes the embedded NATS server without a password: anyone who reaches "+c.NATSListen+" can publish orders; set FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD")
+		} else {
+			bad("FLASHLIVE_NATS_LISTEN exposes the embedded NATS server: set FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD (at least %d bytes) in prod", minNATSPassword)
+		}
+	case c.NATSUser != "" && !c.Dev() && len(c.NATSPassword) < minNATSPassword:
+		bad("FLASHLIVE_NATS_PASSWORD must have at least %d bytes in prod, it has %d", minNATSPassword, len(c.NATSPassword))
+	}
+	c.NATSReplicas = 1
+	if v := get("FLASHLIVE_NATS_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("FLASHLIVE_NATS_REPLICAS %q is not a whole number", v)
+		case n < 1 || n > 5:
+			bad("FLASHLIVE_NATS_REPLICAS must be between 1 and 5, not %d", n)
+		case n > 1 && c.NATSURL == "":
+			bad("FLASHLIVE_NATS_REPLICAS %d needs a NATS cluster (FLASHLIVE_NATS_URL); the embedded server is one node", n)
+		default:
+			c.NATSReplicas = n
+		}
+	}
+	return warnings
 }
 
 // loadAdmission reads Admission, reporting bad values through bad.

@@ -43,28 +43,22 @@ var publicSecrets = map[string]bool{
 // Config is the whole configuration of a flashlive process, read from
 // FLASHLIVE_* environment variables by LoadConfig.
 type Config struct {
-	HTTPAddr    string // FLASHLIVE_HTTP_ADDR
-	DebugAddr   string // FLASHLIVE_DEBUG_ADDR: where to serve /debug/pprof/ (keep it private); empty: nowhere
-	MetricsAddr string // FLASHLIVE_METRICS_ADDR: where to serve /metrics instead of HTTPAddr (keep it private); empty: on HTTPAddr
-	PostgresURL string // FLASHLIVE_POSTGRES_URL
-	RedisURL    string // FLASHLIVE_REDIS_URL: redis://, rediss://, unix://, or redis+cluster://h1:p1,h2:p2,... (rediss+cluster:// with TLS) for a Redis Cluster
-	RedisPrefix string // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
-	NATSURL     string // FLASHLIVE_NATS_URL; empty: embedded server
-	NATSListen  string // FLASHLIVE_NATS_LISTEN: address the embedded server listens on; empty: in-process only
-	// NATSUser and NATSPassword: FLASHLIVE_NATS_USER, FLASHLIVE_NATS_PASSWORD.
-	// The embedded server requires them of every client; with
-	// FLASHLIVE_NATS_URL they are this client's credentials (unless the URL
-	// has its own). Prod refuses an exposed embedded server without them.
-	NATSUser, NATSPassword string
-	NATSReplicas           int           // FLASHLIVE_NATS_REPLICAS: copies of each JetStream stream, 1..5 (more than 1 needs a NATS cluster)
-	JWTSecret              []byte        // FLASHLIVE_JWT_SECRET
-	PaymentTimeout         time.Duration // FLASHLIVE_PAYMENT_TIMEOUT
-	Env                    string        // FLASHLIVE_ENV: dev or prod
-	AllowedOrigins         []string      // FLASHLIVE_ALLOWED_ORIGINS: comma-separated origins
-	DataDir                string        // FLASHLIVE_DATA_DIR: embedded NATS files
-	LogLevel               slog.Level    // FLASHLIVE_LOG_LEVEL: debug, info, warn, error
-	Seed                   bool          // FLASHLIVE_SEED: demo data at start (default: on in dev)
-	Admission              Admission     // FLASHLIVE_OPERATION_TIMEOUT, FLASHLIVE_MAX_PURCHASES_IN_FLIGHT, FLASHLIVE_PURCHASE_WAIT
+	HTTPAddr       string        // FLASHLIVE_HTTP_ADDR
+	DebugAddr      string        // FLASHLIVE_DEBUG_ADDR: where to serve /debug/pprof/ (keep it private); empty: nowhere
+	MetricsAddr    string        // FLASHLIVE_METRICS_ADDR: where to serve /metrics instead of HTTPAddr (keep it private); empty: on HTTPAddr
+	PostgresURL    string        // FLASHLIVE_POSTGRES_URL
+	RedisURL       string        // FLASHLIVE_REDIS_URL: redis://, rediss://, unix://, or redis+cluster://h1:p1,h2:p2,... (rediss+cluster:// with TLS) for a Redis Cluster
+	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
+	NATSURL        string        // FLASHLIVE_NATS_URL; empty: embedded server
+	NATSListen     string        // FLASHLIVE_NATS_LISTEN: address the embedded server listens on; empty: in-process only
+	JWTSecret      []byte        // FLASHLIVE_JWT_SECRET
+	PaymentTimeout time.Duration // FLASHLIVE_PAYMENT_TIMEOUT
+	Env            string        // FLASHLIVE_ENV: dev or prod
+	AllowedOrigins []string      // FLASHLIVE_ALLOWED_ORIGINS: comma-separated origins
+	DataDir        string        // FLASHLIVE_DATA_DIR: embedded NATS files
+	LogLevel       slog.Level    // FLASHLIVE_LOG_LEVEL: debug, info, warn, error
+	Seed           bool          // FLASHLIVE_SEED: demo data at start (default: on in dev)
+	Admission      Admission     // FLASHLIVE_OPERATION_TIMEOUT, FLASHLIVE_MAX_PURCHASES_IN_FLIGHT, FLASHLIVE_PURCHASE_WAIT
 	// TrustedProxies: FLASHLIVE_TRUSTED_PROXIES, comma-separated CIDRs of
 	// the proxies whose Forwarded/X-Forwarded-For name the client.
 	TrustedProxies trustedProxies
@@ -84,6 +78,15 @@ type Config struct {
 	// DefaultMaxUnpaidOrders, so that a Config built in code has the cap;
 	// NoUnpaidCap (the variable set to 0) means none.
 	MaxUnpaidOrders int
+
+	// NATSUser and NATSPassword: FLASHLIVE_NATS_USER, FLASHLIVE_NATS_PASSWORD.
+	// The embedded server requires them of every client; with
+	// FLASHLIVE_NATS_URL they are this client's credentials (unless the URL
+	// has its own). Prod refuses an exposed embedded server without them.
+	NATSUser, NATSPassword string
+	// NATSReplicas: FLASHLIVE_NATS_REPLICAS, copies of each JetStream
+	// stream, 1..5 (more than 1 needs a NATS cluster).
+	NATSReplicas int
 }
 
 // DefaultMaxUnpaidOrders is the cap on each buyer's unpaid flash orders

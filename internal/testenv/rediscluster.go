@@ -72,7 +72,7 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 		}
 		_ = os.RemoveAll(dir)
 	})
-	first := freeClusterPorts(t)
+	first := freePortRun(t, 6, 100)
 	cmd := exec.Command(script, "up", dir, strconv.Itoa(first))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -86,35 +86,6 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 	}
 	c.URL = strings.Trim(url, "'")
 	return c
-}
-
-// freeClusterPorts returns the first of 6 consecutive loopback ports that
-// are free, with the cluster bus ports (each + 100) free too.
-func freeClusterPorts(t testing.TB) int {
-	t.Helper()
-	for range 50 {
-		first := 20000 + int(time.Now().UnixNano()%30000)
-		ok := true
-		var held []net.Listener
-		for p := first; p < first+6 && ok; p++ {
-			for _, q := range []int{p, p + 100} {
-				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(q))
-				if err != nil {
-					ok = false
-					break
-				}
-				held = append(held, l)
-			}
-		}
-		for _, l := range held {
-			_ = l.Close()
-		}
-		if ok {
-			return first
-		}
-	}
-	t.Fatalf("private Redis Cluster: no 6 free consecutive ports found")
-	return 0
 }
 
 // repoRoot is the directory of go.mod, above the test's working directory.

@@ -37,6 +37,13 @@ func RedisTargets(t testing.TB) []RedisTarget {
 	}
 }
 
+// RedisClusterURL returns the URL of the test Redis Cluster, failing the
+// test when it is not configured.
+func RedisClusterURL(t testing.TB) string {
+	t.Helper()
+	return required(t, RedisClusterEnv)
+}
+
 // EachRedis runs f once per Redis target, as a subtest named after it: the
 // Redis adapter's suite must hold on one server and on a cluster alike.
 func EachRedis(t *testing.T, f func(t *testing.T, target RedisTarget)) {

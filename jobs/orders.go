@@ -172,7 +172,10 @@ func dropUnpaid(ctx context.Context, list unpaidList, logger *slog.Logger, buyer
 // its stock, is logged loudly and its hot units are given back. When
 // Unpaid is set, each order of the batch takes its purchase's place on
 // its buyer's list of unpaid orders before it is written, and refused
-// ones leave it.
+// ones leave it. The orders are written with the product, seller and price
+// of their event as PostgreSQL has them (see WriteReservations); a message
+// that said otherwise is logged as an error, as no honest publisher sends
+// one.
 type OrderWriter struct {
 	Orders reservationStore
 	Hot    outbox
@@ -197,6 +200,7 @@ func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error
 	if err != nil {
 		return err
 	}
+	w.logForged(ctx, rs, append(written[:len(written):len(written)], refused...))
 	for _, r := range written {
 		w.Live.OrderChanged(r.Order(domain.OrderAwaitingPayment, nil))
 	}
@@ -215,4 +219,23 @@ func (w *OrderWriter) Handle(ctx context.Context, rs []domain.Reservation) error
 		w.Logger.WarnContext(ctx, "forget written reservations; reconciliation will", "err", err)
 	}
 	return nil
+}
+
+// logForged logs each reservation of sent whose product, seller or price
+// differs from what was written (PostgreSQL's values).
+func (w *OrderWriter) logForged(ctx context.Context, sent, wrote []domain.Reservation) {
+	byID := make(map[string]domain.Reservation, len(wrote))
+	for _, r := range wrote {
+		byID[r.OrderID] = r
+	}
+	for _, m := range sent {
+		r, ok := byID[m.OrderID]
+		if !ok || (m.ProductID == r.ProductID && m.SellerID == r.SellerID && m.UnitPriceCents == r.UnitPriceCents) {
+			continue
+		}
+		w.Logger.ErrorContext(ctx, "order stream: a reservation disagreed with its event; written with the event's product, seller and price",
+			"order_id", m.OrderID, "event_id", m.EventID, "request_id", m.RequestID,
+			"sent_product", m.ProductID, "product", r.ProductID, "sent_seller", m.SellerID, "seller", r.SellerID,
+			"sent_price_cents", m.UnitPriceCents, "price_cents", r.UnitPriceCents)
+	}
 }

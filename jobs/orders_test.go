@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +95,33 @@ func TestExpiryDropsExpiredFromUnpaid(t *testing.T) {
 		// Under a cap of 1, another order is admitted only if ord_1 left.
 		if kept := !admits(t, u, "usr_a", "ord_2", 1); kept != tt.wantKept {
 			t.Fatalf("%s order: still listed = %v, want %v", tt.status, kept, tt.wantKept)
+		}
+	}
+}
+
+// TestOrderWriterLogsForgedReservation: a reservation whose message named
+// another price or seller than PostgreSQL wrote is logged as an error with
+// both values; one that agreed is not.
+func TestOrderWriterLogsForgedReservation(t *testing.T) {
+	honest := domain.Reservation{OrderID: "ord_honest", BuyerID: "usr_a", EventID: "evt_1", ProductID: "prd_1", SellerID: "usr_s", UnitPriceCents: 1999, Quantity: 1}
+	forged := domain.Reservation{OrderID: "ord_forged", BuyerID: "usr_b", EventID: "evt_1", ProductID: "prd_1", SellerID: "usr_crook", UnitPriceCents: 1, Quantity: 1}
+	wrote := forged
+	wrote.SellerID, wrote.UnitPriceCents = "usr_s", 1999
+	var logs strings.Builder
+	w := &OrderWriter{
+		Orders: unpaidStore{written: []domain.Reservation{honest, wrote}},
+		Hot:    unpaidHot{}, Live: domain.NopNotifier{}, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	}
+	if err := w.Handle(context.Background(), []domain.Reservation{honest, forged}); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if got, want := strings.Count(out, "level=ERROR"), 1; got != want {
+		t.Fatalf("%d errors logged, want %d:\n%s", got, want, out)
+	}
+	for _, w := range []string{"order_id=ord_forged", "sent_seller=usr_crook", "seller=usr_s", "sent_price_cents=1", "price_cents=1999"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("log lacks %q:\n%s", w, out)
 		}
 	}
 }

@@ -14,7 +14,9 @@
 #
 # Knobs: FLASHLIVE_DATA_DIR, FLASHLIVE_PG_PORT (55432), FLASHLIVE_REDIS_PORT (56379),
 #        FLASHLIVE_PG_FAST=1 (fsync=off, for tests), FLASHLIVE_REDIS_EPHEMERAL=1
-#        (no persistence, for tests), FLASHLIVE_PG_BINDIR (force a PostgreSQL bindir).
+#        (no persistence, for tests), FLASHLIVE_PG_BINDIR (force a PostgreSQL bindir),
+#        FLASHLIVE_REDIS_CLUSTER=1 (also a 6-node Redis Cluster, scripts/redis-cluster.sh,
+#        exported as FLASHLIVE_REDIS_CLUSTER_URL unless that is set already).
 #
 # stdout carries only the export lines; every human message goes to stderr.
 set -euo pipefail
@@ -472,6 +474,14 @@ cmd_up() {
 	fi
 	print_export FLASHLIVE_POSTGRES_URL "$PG_URL"
 	print_export FLASHLIVE_REDIS_URL "$REDIS_URL"
+	if [[ "${FLASHLIVE_REDIS_CLUSTER:-0}" == 1 ]]; then
+		if [[ -n "${FLASHLIVE_REDIS_CLUSTER_URL:-}" ]]; then
+			log "Redis Cluster: using FLASHLIVE_REDIS_CLUSTER_URL from the environment"
+			print_export FLASHLIVE_REDIS_CLUSTER_URL "$FLASHLIVE_REDIS_CLUSTER_URL"
+		else
+			FLASHLIVE_DATA_DIR="$DATA_DIR" "$SCRIPT_DIR/redis-cluster.sh" up 9>&- || die "the Redis Cluster did not start"
+		fi
+	fi
 }
 
 cmd_down() {
@@ -486,6 +496,7 @@ cmd_down() {
 	fi
 	pg_down
 	redis_down
+	FLASHLIVE_DATA_DIR="$DATA_DIR" "$SCRIPT_DIR/redis-cluster.sh" down 9>&-
 }
 
 cmd_status() {
@@ -498,6 +509,7 @@ cmd_status() {
 	fi
 	pg_status && any=1
 	redis_status && any=1
+	FLASHLIVE_DATA_DIR="$DATA_DIR" "$SCRIPT_DIR/redis-cluster.sh" status 9>&- && any=1
 	((any)) && return 0
 	return 3
 }

@@ -4,8 +4,9 @@
 #   scripts/test.sh                 # all packages
 #   scripts/test.sh -run TestFoo    # extra arguments go to `go test`
 # Tests get FLASHLIVE_TEST_POSTGRES_URL / FLASHLIVE_TEST_REDIS_URL (admin URLs;
-# tests create their own databases). If those are already set, they are used
-# as is and no local service is started for them. FLASHLIVE_POSTGRES_URL /
+# tests create their own databases) and FLASHLIVE_TEST_REDIS_CLUSTER_URL (a
+# 6-node Redis Cluster, scripts/redis-cluster.sh). If those are already set,
+# they are used as is and no local service is started for them. FLASHLIVE_POSTGRES_URL /
 # FLASHLIVE_REDIS_URL (the app's own, maybe a dev database) are NOT used here.
 set -euo pipefail
 
@@ -27,14 +28,21 @@ fi
 env_lines="$(
 	FLASHLIVE_POSTGRES_URL="${FLASHLIVE_TEST_POSTGRES_URL:-}" \
 		FLASHLIVE_REDIS_URL="${FLASHLIVE_TEST_REDIS_URL:-}" \
-		FLASHLIVE_PG_FAST=1 FLASHLIVE_REDIS_EPHEMERAL=1 \
+		FLASHLIVE_REDIS_CLUSTER_URL="${FLASHLIVE_TEST_REDIS_CLUSTER_URL:-}" \
+		FLASHLIVE_PG_FAST=1 FLASHLIVE_REDIS_EPHEMERAL=1 FLASHLIVE_REDIS_CLUSTER=1 \
 		scripts/services.sh up
 )"
 eval "$env_lines"
 export FLASHLIVE_TEST_POSTGRES_URL="$FLASHLIVE_POSTGRES_URL"
 export FLASHLIVE_TEST_REDIS_URL="$FLASHLIVE_REDIS_URL"
+if [[ -z "${FLASHLIVE_REDIS_CLUSTER_URL:-}" ]]; then
+	echo "test.sh: no Redis Cluster (scripts/redis-cluster.sh): the Redis adapter's suite needs one" >&2
+	exit 1
+fi
+export FLASHLIVE_TEST_REDIS_CLUSTER_URL="$FLASHLIVE_REDIS_CLUSTER_URL"
 echo "test.sh: FLASHLIVE_TEST_POSTGRES_URL=$FLASHLIVE_TEST_POSTGRES_URL" >&2
 echo "test.sh: FLASHLIVE_TEST_REDIS_URL=$FLASHLIVE_TEST_REDIS_URL" >&2
+echo "test.sh: FLASHLIVE_TEST_REDIS_CLUSTER_URL=$FLASHLIVE_TEST_REDIS_CLUSTER_URL" >&2
 
 # The browser test (cmd/flashlive/browser_test.go) drives Debian's chromium.
 scripts/ensure-chromium.sh

@@ -187,10 +187,13 @@ func (m *Main) connect(ctx context.Context) error {
 	m.NATS, err = nats.Open(ctx, cfg.NATSURL, "flashlive", nats.EmbeddedOptions{
 		StoreDir: m.natsDir(),
 		Listen:   cfg.NATSListen,
+		User:     cfg.NATSUser,
+		Password: cfg.NATSPassword,
 	})
 	if err != nil {
 		return fmt.Errorf("nats at %s: %w", redactURL(m.natsWhere()), err)
 	}
+	m.NATS.Replicas = cfg.NATSReplicas
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"flashlive/auth"
 	"flashlive/graph"
+	"flashlive/storage/redis/redisurl"
 )
 
 // Environments.
@@ -46,7 +47,7 @@ type Config struct {
 	DebugAddr      string        // FLASHLIVE_DEBUG_ADDR: where to serve /debug/pprof/ (keep it private); empty: nowhere
 	MetricsAddr    string        // FLASHLIVE_METRICS_ADDR: where to serve /metrics instead of HTTPAddr (keep it private); empty: on HTTPAddr
 	PostgresURL    string        // FLASHLIVE_POSTGRES_URL
-	RedisURL       string        // FLASHLIVE_REDIS_URL
+	RedisURL       string        // FLASHLIVE_REDIS_URL: redis://, rediss://, unix://, or redis+cluster://h1:p1,h2:p2,... (rediss+cluster:// with TLS) for a Redis Cluster
 	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
 	NATSURL        string        // FLASHLIVE_NATS_URL; empty: embedded server
 	NATSListen     string        // FLASHLIVE_NATS_LISTEN: address the embedded server listens on; empty: in-process only
@@ -77,6 +78,15 @@ type Config struct {
 	// DefaultMaxUnpaidOrders, so that a Config built in code has the cap;
 	// NoUnpaidCap (the variable set to 0) means none.
 	MaxUnpaidOrders int
+
+	// NATSUser and NATSPassword: FLASHLIVE_NATS_USER, FLASHLIVE_NATS_PASSWORD.
+	// The embedded server requires them of every client; with
+	// FLASHLIVE_NATS_URL they are this client's credentials (unless the URL
+	// has its own). Prod refuses an exposed embedded server without them.
+	NATSUser, NATSPassword string
+	// NATSReplicas: FLASHLIVE_NATS_REPLICAS, copies of each JetStream
+	// stream, 1..5 (more than 1 needs a NATS cluster).
+	NATSReplicas int
 }
 
 // DefaultMaxUnpaidOrders is the cap on each buyer's unpaid flash orders
@@ -201,8 +211,15 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 		} else {
 			bad("FLASHLIVE_REDIS_URL is required in prod")
 		}
+	} else if redisurl.IsCluster(c.RedisURL) {
+		if _, err := redisurl.Parse(c.RedisURL); err != nil {
+			bad("FLASHLIVE_REDIS_URL: %v (want %s://[user:password@]host1:port1,host2:port2,...)", err, redisurl.SchemeCluster)
+		}
 	} else if !hasScheme(c.RedisURL, "redis", "rediss", "unix") {
-		bad("FLASHLIVE_REDIS_URL must be a redis:// or rediss:// URL")
+		bad("FLASHLIVE_REDIS_URL must be a redis:// or rediss:// URL, or %s://host1:port1,host2:port2,... for a Redis Cluster", redisurl.SchemeCluster)
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{}") {
+		bad("FLASHLIVE_REDIS_PREFIX %q must hold no brace: keys' hash tags ({ev:<id>}, ...) keep each script's keys in one Redis Cluster slot", c.RedisPrefix)
 	}
 	if c.NATSURL != "" && !hasScheme(c.NATSURL, "nats", "tls", "ws", "wss") {
 		bad("FLASHLIVE_NATS_URL must be a nats:// URL, or empty for the embedded server")
@@ -212,6 +229,7 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 			bad("FLASHLIVE_NATS_LISTEN %q is not host:port", c.NATSListen)
 		}
 	}
+	warnings = append(warnings, loadNATSAuth(&c, get, getenv, bad)...)
 
 	switch secret := getenv("FLASHLIVE_JWT_SECRET"); {
 	case secret == "" && dev:
@@ -454,6 +472,46 @@ func valueEnd(s string, i int) int {
 		return i + j
 	}
 	return len(s)
+}
+
+// minNATSPassword is the shortest NATS password prod accepts.
+const minNATSPassword = 16
+
+// loadNATSAuth reads the NATS credentials and stream replicas into c,
+// reporting bad values through bad, and returns the warnings: in prod an
+// exposed embedded server (FLASHLIVE_NATS_LISTEN) must have a user and a
+// password of at least minNATSPassword bytes; in dev one without them is a
+// warning.
+func loadNATSAuth(c *Config, get, getenv func(string) string, bad func(string, ...any)) []string {
+	var warnings []string
+	c.NATSUser, c.NATSPassword = get("FLASHLIVE_NATS_USER"), getenv("FLASHLIVE_NATS_PASSWORD")
+	switch {
+	case (c.NATSUser == "") != (c.NATSPassword == ""):
+		bad("FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD go together: set both or neither")
+	case c.NATSUser == "" && c.NATSURL == "" && c.NATSListen != "":
+		if c.Dev() {
+			warnings = append(warnings, "FLASHLIVE_NATS_LISTEN exposes the embedded NATS server without a password: anyone who reaches "+c.NATSListen+" can publish orders; set FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD")
+		} else {
+			bad("FLASHLIVE_NATS_LISTEN exposes the embedded NATS server: set FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD (at least %d bytes) in prod", minNATSPassword)
+		}
+	case c.NATSUser != "" && !c.Dev() && len(c.NATSPassword) < minNATSPassword:
+		bad("FLASHLIVE_NATS_PASSWORD must have at least %d bytes in prod, it has %d", minNATSPassword, len(c.NATSPassword))
+	}
+	c.NATSReplicas = 1
+	if v := get("FLASHLIVE_NATS_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			bad("FLASHLIVE_NATS_REPLICAS %q is not a whole number", v)
+		case n < 1 || n > 5:
+			bad("FLASHLIVE_NATS_REPLICAS must be between 1 and 5, not %d", n)
+		case n > 1 && c.NATSURL == "":
+			bad("FLASHLIVE_NATS_REPLICAS %d needs a NATS cluster (FLASHLIVE_NATS_URL); the embedded server is one node", n)
+		default:
+			c.NATSReplicas = n
+		}
+	}
+	return warnings
 }
 
 // loadAdmission reads Admission, reporting bad values through bad.

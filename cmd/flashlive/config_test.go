@@ -45,6 +45,7 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		PostgresURL:    DefaultPostgresURL,
 		RedisURL:       DefaultRedisURL,
 		RedisPrefix:    "fl:",
+		NATSReplicas:   1,
 		JWTSecret:      []byte(devJWTSecret),
 		PaymentTimeout: 15 * time.Minute,
 		Env:            EnvDev,
@@ -83,6 +84,7 @@ func TestLoadConfigProd(t *testing.T) {
 		PostgresURL:    env["FLASHLIVE_POSTGRES_URL"],
 		RedisURL:       env["FLASHLIVE_REDIS_URL"],
 		RedisPrefix:    "fl:",
+		NATSReplicas:   1,
 		JWTSecret:      []byte(env["FLASHLIVE_JWT_SECRET"]),
 		PaymentTimeout: 15 * time.Minute,
 		Env:            EnvProd,
@@ -222,8 +224,22 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"mysql URL", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "mysql://u@db:3306/fl"}, []string{"FLASHLIVE_POSTGRES_URL must be a postgres:// URL"}},
 		{"postgres URL without scheme", false, map[string]string{"FLASHLIVE_POSTGRES_URL": "127.0.0.1:5432"}, []string{"FLASHLIVE_POSTGRES_URL"}},
 		{"postgres URL in prod is checked too", true, map[string]string{"FLASHLIVE_POSTGRES_URL": "redis://db:6379"}, []string{"FLASHLIVE_POSTGRES_URL must be a postgres:// URL"}},
-		{"redis URL over http", false, map[string]string{"FLASHLIVE_REDIS_URL": "http://cache:6379"}, []string{"FLASHLIVE_REDIS_URL"}},
+		{"redis URL over http", false, map[string]string{"FLASHLIVE_REDIS_URL": "http://cache:6379"}, []string{"FLASHLIVE_REDIS_URL", "redis+cluster://"}},
+		{"redis cluster without nodes", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://"}, []string{"FLASHLIVE_REDIS_URL", "no node"}},
+		{"redis cluster node without port", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://h1:7000,h2"}, []string{"FLASHLIVE_REDIS_URL", `"h2" is not host:port`}},
+		{"redis cluster port out of range", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://h1:70000"}, []string{"FLASHLIVE_REDIS_URL", `"h1:70000"`, "between 1 and 65535"}},
+		{"redis cluster with a database", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://h1:7000/2"}, []string{"FLASHLIVE_REDIS_URL", "database 0 only"}},
+		{"redis cluster with an unknown option", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://u:s3cret@h1:7000?colour=red"}, []string{"FLASHLIVE_REDIS_URL", "colour"}},
+		{"redis prefix with a brace", false, map[string]string{"FLASHLIVE_REDIS_PREFIX": "fl{x}:"}, []string{"FLASHLIVE_REDIS_PREFIX", "brace"}},
 		{"nats URL over http", false, map[string]string{"FLASHLIVE_NATS_URL": "http://nats:4222"}, []string{"FLASHLIVE_NATS_URL"}},
+		{"prod exposes nats without a password", true, map[string]string{"FLASHLIVE_NATS_LISTEN": "0.0.0.0:4222"}, []string{"FLASHLIVE_NATS_LISTEN exposes the embedded NATS server", "FLASHLIVE_NATS_USER", "FLASHLIVE_NATS_PASSWORD"}},
+		{"prod nats password too short", true, map[string]string{"FLASHLIVE_NATS_LISTEN": "0.0.0.0:4222", "FLASHLIVE_NATS_USER": "app", "FLASHLIVE_NATS_PASSWORD": "short"}, []string{"FLASHLIVE_NATS_PASSWORD", "at least 16 bytes", "has 5"}},
+		{"nats user without password", false, map[string]string{"FLASHLIVE_NATS_USER": "app"}, []string{"FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD go together"}},
+		{"nats password without user", false, map[string]string{"FLASHLIVE_NATS_PASSWORD": "p"}, []string{"FLASHLIVE_NATS_USER and FLASHLIVE_NATS_PASSWORD go together"}},
+		{"nats replicas not a number", false, map[string]string{"FLASHLIVE_NATS_URL": "nats://n1:4222", "FLASHLIVE_NATS_REPLICAS": "three"}, []string{"FLASHLIVE_NATS_REPLICAS", `"three"`}},
+		{"nats replicas zero", false, map[string]string{"FLASHLIVE_NATS_URL": "nats://n1:4222", "FLASHLIVE_NATS_REPLICAS": "0"}, []string{"FLASHLIVE_NATS_REPLICAS must be between 1 and 5, not 0"}},
+		{"nats replicas six", false, map[string]string{"FLASHLIVE_NATS_URL": "nats://n1:4222", "FLASHLIVE_NATS_REPLICAS": "6"}, []string{"FLASHLIVE_NATS_REPLICAS must be between 1 and 5, not 6"}},
+		{"nats replicas on the embedded server", false, map[string]string{"FLASHLIVE_NATS_REPLICAS": "3"}, []string{"FLASHLIVE_NATS_REPLICAS 3 needs a NATS cluster"}},
 		{"nats listen without colon", false, map[string]string{"FLASHLIVE_NATS_LISTEN": "4222"}, []string{"FLASHLIVE_NATS_LISTEN", `"4222"`}},
 
 		{"payment timeout not a duration", false, map[string]string{"FLASHLIVE_PAYMENT_TIMEOUT": "abc"}, []string{"FLASHLIVE_PAYMENT_TIMEOUT", `"abc"`, "not a duration"}},
@@ -344,6 +360,26 @@ func TestLoadConfigValues(t *testing.T) {
 		}},
 		{"redis over a unix socket", false, map[string]string{"FLASHLIVE_REDIS_URL": "unix:///run/redis.sock"}, func(t *testing.T, c Config, _ []string) {
 			if got, want := c.RedisURL, "unix:///run/redis.sock"; got != want {
+				t.Fatalf("RedisURL = %q, want %q", got, want)
+			}
+		}},
+		{"dev exposes nats without a password: a warning", false, map[string]string{"FLASHLIVE_NATS_LISTEN": "127.0.0.1:4222"}, func(t *testing.T, c Config, warnings []string) {
+			if len(warnings) == 0 || !strings.Contains(warnings[0], "without a password") {
+				t.Fatalf("warnings = %q, want one about the unauthenticated NATS", warnings)
+			}
+		}},
+		{"prod exposes nats with a password", true, map[string]string{"FLASHLIVE_NATS_LISTEN": "0.0.0.0:4222", "FLASHLIVE_NATS_USER": "app", "FLASHLIVE_NATS_PASSWORD": "0123456789abcdef"}, func(t *testing.T, c Config, _ []string) {
+			if c.NATSUser != "app" || c.NATSPassword != "0123456789abcdef" {
+				t.Fatalf("NATSUser, NATSPassword = %q, %q", c.NATSUser, c.NATSPassword)
+			}
+		}},
+		{"nats replicas on a cluster", false, map[string]string{"FLASHLIVE_NATS_URL": "nats://u:p@n1:4222,nats://u:p@n2:4222", "FLASHLIVE_NATS_REPLICAS": "3"}, func(t *testing.T, c Config, _ []string) {
+			if c.NATSReplicas != 3 {
+				t.Fatalf("NATSReplicas = %d, want 3", c.NATSReplicas)
+			}
+		}},
+		{"redis cluster", false, map[string]string{"FLASHLIVE_REDIS_URL": "redis+cluster://u:p@10.0.0.1:7000,10.0.0.2:7000/0?max_redirects=5"}, func(t *testing.T, c Config, _ []string) {
+			if got, want := c.RedisURL, "redis+cluster://u:p@10.0.0.1:7000,10.0.0.2:7000/0?max_redirects=5"; got != want {
 				t.Fatalf("RedisURL = %q, want %q", got, want)
 			}
 		}},

@@ -1,8 +1,9 @@
 // Package testenv gives tests real services: a fresh PostgreSQL database,
 // a Redis key prefix of their own, a data directory for embedded NATS.
-// `make test` (scripts/test.sh) starts PostgreSQL and Redis and exports
-// FLASHLIVE_TEST_POSTGRES_URL and FLASHLIVE_TEST_REDIS_URL. When they are
-// missing, tests FAIL: a test that needs a service never skips.
+// `make test` (scripts/test.sh) starts PostgreSQL, Redis and a Redis
+// Cluster and exports FLASHLIVE_TEST_POSTGRES_URL, FLASHLIVE_TEST_REDIS_URL
+// and FLASHLIVE_TEST_REDIS_CLUSTER_URL. When they are missing, tests FAIL:
+// a test that needs a service never skips.
 //
 // It also holds what every test shares. A test waits for what happens
 // elsewhere with WaitFor or WaitForCheck, polling with a deadline, never
@@ -28,6 +29,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
+
+	"flashlive/storage/redis/redisurl"
 )
 
 // Environment variables that point tests at their services.
@@ -100,27 +103,48 @@ func withDatabase(t testing.TB, raw, db string) string {
 // test uses. The prefix's keys are deleted when the test ends.
 func Redis(t testing.TB) (url, prefix string) {
 	t.Helper()
-	url, prefix = required(t, RedisEnv), "fltest:"+suffix()+":"
+	url = required(t, RedisEnv)
+	return url, RedisPrefix(t, url)
+}
+
+// RedisPrefix returns a key prefix no other test uses on the Redis
+// deployment at url (one server or a cluster); the prefix's keys, and the
+// rate limiter's ("rate:" + prefix), are deleted when the test ends.
+func RedisPrefix(t testing.TB, url string) string {
+	t.Helper()
+	prefix := "fltest:" + suffix() + ":"
 	t.Cleanup(func() {
-		opts, err := goredis.ParseURL(url)
+		opts, err := redisurl.Parse(url)
 		if err != nil {
-			t.Errorf("parse %s: %v", RedisEnv, err)
+			t.Errorf("parse test Redis URL: %v", err)
 			return
 		}
-		rdb := goredis.NewClient(opts)
+		rdb := opts.NewClient()
 		defer rdb.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
-				t.Errorf("delete test keys: %v", err)
-				return
+		del := func(ctx context.Context, node goredis.UniversalClient) error {
+			for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
+				iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
+				for iter.Next(ctx) {
+					if err := node.Del(ctx, iter.Val()).Err(); err != nil {
+						return fmt.Errorf("delete test keys: %w", err)
+					}
+				}
+				if err := iter.Err(); err != nil {
+					return err
+				}
 			}
+			return nil
 		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scan test keys: %v", err)
+		if cc, ok := rdb.(*goredis.ClusterClient); ok {
+			err = cc.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error { return del(ctx, m) })
+		} else {
+			err = del(ctx, rdb)
+		}
+		if err != nil {
+			t.Errorf("clean test keys: %v", err)
 		}
 	})
-	return url, prefix
+	return prefix
 }

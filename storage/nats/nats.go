@@ -26,7 +26,16 @@ type Conn struct {
 	JS jetstream.JetStream
 	// Embedded is the in-process server, nil when connected by URL.
 	Embedded *server.Server
+	// Replicas is how many servers of a NATS cluster hold each stream
+	// this process declares (JetStream's Replicas, 1..5); 0 means 1. A
+	// stream with R replicas acknowledges a message once a majority of
+	// them stored it, so R = 3 survives the loss of one server.
+	Replicas int
 }
+
+// StreamReplicas is the Replicas of the streams to declare: c.Replicas,
+// at least 1.
+func (c *Conn) StreamReplicas() int { return max(c.Replicas, 1) }
 
 // EmbeddedOptions configure the embedded server.
 type EmbeddedOptions struct {
@@ -36,6 +45,11 @@ type EmbeddedOptions struct {
 	// random port), makes the embedded server accept network clients, so
 	// that other processes can share it. Empty: in-process clients only.
 	Listen string
+	// User and Password, when set, are required of every client of the
+	// embedded server (the in-process one included, which Open gives
+	// them). With a URL, they are the client's credentials, unless the
+	// URL carries its own (nats://user:password@host:port).
+	User, Password string
 }
 
 // Open connects to the NATS server at url, or starts an embedded server
@@ -45,6 +59,9 @@ func Open(ctx context.Context, url, name string, emb EmbeddedOptions) (*Conn, er
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
+	}
+	if emb.User != "" {
+		opts = append(opts, nats.UserInfo(emb.User, emb.Password))
 	}
 	c := &Conn{}
 	if url == "" {
@@ -88,6 +105,8 @@ func StartEmbedded(o EmbeddedOptions) (*server.Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 		DontListen: o.Listen == "",
+		Username:   o.User,
+		Password:   o.Password,
 	}
 	if o.Listen != "" {
 		host, port, err := splitHostPort(o.Listen)

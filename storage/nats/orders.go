@@ -60,7 +60,8 @@ type OrderStream struct {
 var _ domain.OrderPublisher = (*OrderStream)(nil)
 
 // NewOrderStream declares the streams and consumers (idempotently, so any
-// number of instances may start at once) and returns the stream.
+// number of instances may start at once), each stream with c's replicas,
+// and returns the stream.
 func NewOrderStream(ctx context.Context, c *Conn, logger *slog.Logger) (*OrderStream, error) {
 	s := &OrderStream{logger: logger}
 	js, err := jetstream.New(c.NC,
@@ -82,6 +83,7 @@ func NewOrderStream(ctx context.Context, c *Conn, logger *slog.Logger) (*OrderSt
 		Retention:  jetstream.LimitsPolicy,
 		MaxAge:     7 * 24 * time.Hour,
 		Duplicates: 15 * time.Minute,
+		Replicas:   c.StreamReplicas(),
 	}); err != nil {
 		return nil, fmt.Errorf("declare stream %s: %w", OrdersStream, err)
 	}
@@ -90,6 +92,7 @@ func NewOrderStream(ctx context.Context, c *Conn, logger *slog.Logger) (*OrderSt
 		Subjects: []string{SubjectParked},
 		Storage:  jetstream.FileStorage,
 		MaxAge:   30 * 24 * time.Hour,
+		Replicas: c.StreamReplicas(),
 	}); err != nil {
 		return nil, fmt.Errorf("declare stream %s: %w", ParkedStream, err)
 	}

@@ -26,6 +26,11 @@ import (
 //     count never passes its stock. When a batch asks more than is left,
 //     the earliest reservations (by CreatedAt) are served first.
 //
+// The product, seller and unit price of every order are the event's, read
+// from PostgreSQL, whatever the reservation says: a message on the order
+// stream is not trusted for what the buyer pays and whom. The reservations
+// returned carry those values.
+//
 // An error writes nothing: the caller retries the batch. INVALID names a
 // malformed reservation and NOT_FOUND an unknown event; a batch holding
 // one fails as a whole until it is split.
@@ -56,13 +61,22 @@ func (s *OrderStore) WriteReservations(ctx context.Context, rs []domain.Reservat
 	now := s.db.Now()
 	expiresAt := now.Add(s.paymentTimeout)
 	var refusedIDs map[string]bool
+	var eventFacts map[string]lockedEvent
 	err = s.db.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the events first, in ID order, so that concurrent batches
 		// queue instead of deadlocking. NO KEY UPDATE (what UPDATE takes)
 		// leaves the foreign-key checks of other writers alone.
-		left, limit, err := lockEvents(ctx, tx, eventIDs)
+		evs, err := lockEvents(ctx, tx, eventIDs)
 		if err != nil {
 			return err
+		}
+		eventFacts = evs
+		left, limit := make(map[string]int, len(evs)), make(map[string]int, len(evs))
+		for id, e := range evs {
+			left[id], limit[id] = e.left, e.limit
+		}
+		for i := range uniq {
+			evs[uniq[i].EventID].stamp(&uniq[i])
 		}
 		inserted, err := insertReservations(ctx, tx, uniq, now, expiresAt)
 		if err != nil {
@@ -98,6 +112,8 @@ func (s *OrderStore) WriteReservations(ctx context.Context, rs []domain.Reservat
 		return nil, nil, err
 	}
 	for _, r := range rs {
+		// The values written, for the caller to act on (uniq holds them).
+		eventFacts[r.EventID].stamp(&r)
 		if refusedIDs[r.OrderID] {
 			refused = append(refused, r)
 		} else {
@@ -123,26 +139,40 @@ func validReservation(r *domain.Reservation) error {
 	return nil
 }
 
-// lockEvents locks the events (ids sorted) and returns the units each has
-// left and its per-buyer limit. NOT_FOUND names the first unknown one.
-func lockEvents(ctx context.Context, tx pgx.Tx, ids []string) (left, limit map[string]int, err error) {
+// lockedEvent is what WriteReservations reads of an event it locked.
+type lockedEvent struct {
+	left, limit     int // units left, per-buyer limit
+	product, seller string
+	price           int64
+}
+
+// stamp sets r's product, seller and unit price to the event's.
+func (e lockedEvent) stamp(r *domain.Reservation) {
+	r.ProductID, r.SellerID, r.UnitPriceCents = e.product, e.seller, e.price
+}
+
+// lockEvents locks the events (ids sorted) and returns, for each, the
+// units it has left, its per-buyer limit, product, seller and price.
+// NOT_FOUND names the first unknown one.
+func lockEvents(ctx context.Context, tx pgx.Tx, ids []string) (map[string]lockedEvent, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT id, stock - sold, per_user_limit FROM flash_events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+		SELECT id, stock - sold, per_user_limit, product_id, seller_id, price_cents
+		FROM flash_events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
 	if err != nil {
-		return nil, nil, translate(err, "lock flash events", "flash event")
+		return nil, translate(err, "lock flash events", "flash event")
 	}
-	left, limit = make(map[string]int, len(ids)), make(map[string]int, len(ids))
+	out := make(map[string]lockedEvent, len(ids))
 	var id string
-	var n, l int
-	if _, err := pgx.ForEachRow(rows, []any{&id, &n, &l}, func() error { left[id], limit[id] = n, l; return nil }); err != nil {
-		return nil, nil, translate(err, "lock flash events", "flash event")
+	var e lockedEvent
+	if _, err := pgx.ForEachRow(rows, []any{&id, &e.left, &e.limit, &e.product, &e.seller, &e.price}, func() error { out[id] = e; return nil }); err != nil {
+		return nil, translate(err, "lock flash events", "flash event")
 	}
 	for _, id := range ids {
-		if _, ok := left[id]; !ok {
-			return nil, nil, domain.Errorf(domain.ENOTFOUND, "flash event %s not found", id)
+		if _, ok := out[id]; !ok {
+			return nil, domain.Errorf(domain.ENOTFOUND, "flash event %s not found", id)
 		}
 	}
-	return left, limit, nil
+	return out, nil
 }
 
 // heldUnits returns the units each buyer of rs holds in live orders of the

@@ -265,3 +265,42 @@ func BenchmarkWriteReservations(b *testing.B) {
 		e.write(b, rs...)
 	}
 }
+
+// TestOrderWriteReservationsTrustsTheEvent: a reservation whose message
+// names another price, product or seller than its event (forged, or sent
+// by a buggy publisher) is written with the event's values, and comes back
+// with them.
+func TestOrderWriteReservationsTrustsTheEvent(t *testing.T) {
+	t.Parallel()
+	e := newOrderEnv(t)
+	ctx := context.Background()
+	seller, crook := e.user(t, domain.RoleSeller), e.user(t, domain.RoleSeller)
+	buyer := e.user(t, domain.RoleBuyer)
+	ev := e.flashEvent(t, seller, 10)
+	other := e.flashEvent(t, crook, 10)
+
+	forged := e.reservation(ev, buyer, 2, 0)
+	forged.UnitPriceCents, forged.ProductID, forged.SellerID = 1, other.ProductID, crook.UserID
+	written, refused := e.write(t, forged)
+	if len(written) != 1 || len(refused) != 0 {
+		t.Fatalf("written %v refused %v; want the order written", orderIDs(written), orderIDs(refused))
+	}
+	if w := written[0]; w.UnitPriceCents != ev.PriceCents || w.ProductID != ev.ProductID || w.SellerID != seller.UserID {
+		t.Fatalf("returned reservation = price %d product %s seller %s; want the event's %d %s %s",
+			w.UnitPriceCents, w.ProductID, w.SellerID, ev.PriceCents, ev.ProductID, seller.UserID)
+	}
+	var price, total int64
+	var product, sellerID string
+	err := e.db.Pool.QueryRow(ctx, `
+		SELECT i.unit_price_cents, o.total_cents, i.product_id, i.seller_id
+		FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = $1`, forged.OrderID).Scan(&price, &total, &product, &sellerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if price != ev.PriceCents || total != 2*ev.PriceCents || product != ev.ProductID || sellerID != seller.UserID {
+		t.Fatalf("written order = price %d total %d product %s seller %s; want %d %d %s %s",
+			price, total, product, sellerID, ev.PriceCents, 2*ev.PriceCents, ev.ProductID, seller.UserID)
+	}
+	e.wantUnits(t, ev.ID, 2, map[domain.OrderStatus]int{domain.OrderAwaitingPayment: 2})
+	e.wantUnits(t, other.ID, 0, map[domain.OrderStatus]int{})
+}

@@ -18,7 +18,7 @@ import (
 // Once close has begun no call is queued any more, and every call queued
 // but not sent is answered with ErrStopped: none is left waiting.
 type scriptBatcher struct {
-	rdb    *goredis.Client
+	rdb    goredis.UniversalClient
 	script *goredis.Script
 	calls  chan *scriptCall
 	stop   chan struct{} // closed when close begins
@@ -49,7 +49,7 @@ const (
 	batchTimeout = 5 * time.Second
 )
 
-func newScriptBatcher(rdb *goredis.Client, script *goredis.Script) *scriptBatcher {
+func newScriptBatcher(rdb goredis.UniversalClient, script *goredis.Script) *scriptBatcher {
 	b := &scriptBatcher{rdb: rdb, script: script, calls: make(chan *scriptCall, batchQueue), stop: make(chan struct{})}
 	b.done.Add(1)
 	go b.run()
@@ -91,7 +91,11 @@ func (b *scriptBatcher) run() {
 
 // send runs one pipeline of EVALSHA calls; should Redis not know the
 // script (a restart, a failover), the calls run one by one with Run, which
-// loads it.
+// loads it. On a Redis Cluster the calls' keys may be in several slots:
+// go-redis's cluster pipeline sends each call to the node of its first
+// key's slot, one pipeline per node, and follows MOVED/ASK redirections
+// call by call (each call's keys are in one slot, by the callers' hash
+// tags).
 func (b *scriptBatcher) send(batch []*scriptCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()

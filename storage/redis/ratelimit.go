@@ -232,27 +232,27 @@ func (b *Blocklist) Unblock(ctx context.Context, kind domain.BlockKind, value st
 func (b *Blocklist) Blocked(ctx context.Context) ([]domain.BlockedClient, error) {
 	prefix := b.c.Prefix + "block:{"
 	var out []domain.BlockedClient
-	iter := b.c.RDB.Scan(ctx, 0, prefix+"*", 500).Iterator()
 	now := time.Now()
-	for iter.Next(ctx) {
-		k := iter.Val()
+	// On a cluster the block keys are spread over every master.
+	err := b.c.ScanKeys(ctx, prefix+"*", func(k string) error {
 		inner := strings.TrimSuffix(strings.TrimPrefix(k, prefix), "}")
 		kind, value, ok := strings.Cut(inner, ":")
 		if !ok {
-			continue
+			return nil
 		}
 		d, err := b.c.RDB.PTTL(ctx, k).Result()
 		if err != nil {
-			return nil, fmt.Errorf("blocked clients: %w", err)
+			return err
 		}
 		if d <= 0 {
-			continue // released while we looked
+			return nil // released while we looked
 		}
 		out = append(out, domain.BlockedClient{
 			Kind: domain.BlockKind(strings.ToUpper(kind)), Value: value, Until: now.Add(d).Truncate(time.Millisecond),
 		})
-	}
-	if err := iter.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("blocked clients: %w", err)
 	}
 	return out, nil

@@ -13,216 +13,219 @@ import (
 )
 
 func TestLimiterSharesOneBudgetAcrossClients(t *testing.T) {
-	c := openTestClient(t)
-	ctx := context.Background()
-	a, b := NewLimiter(c), NewLimiter(c)
-	lim := domain.Limit{Rate: 10, Burst: 5, Period: time.Hour}
-	var mu sync.Mutex
-	allowed := 0
-	var wg sync.WaitGroup
-	for i := range 40 {
-		l := a
-		if i%2 == 1 {
-			l = b
+	testenv.EachRedis(t, func(t *testing.T, target testenv.RedisTarget) {
+		c := openTestClient(t, target)
+		ctx := context.Background()
+		a, b := NewLimiter(c), NewLimiter(c)
+		lim := domain.Limit{Rate: 10, Burst: 5, Period: time.Hour}
+		var mu sync.Mutex
+		allowed := 0
+		var wg sync.WaitGroup
+		for i := range 40 {
+			l := a
+			if i%2 == 1 {
+				l = b
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := l.Allow(ctx, domain.LimitCheck{Name: "t", Key: "bot", Limit: lim})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if v.Allowed {
+					allowed++
+				} else if v.Refused != "t" || v.RetryAfter <= 0 || v.RetryAfter > 6*time.Minute {
+					t.Errorf("refusal %+v", v)
+				}
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			v, err := l.Allow(ctx, domain.LimitCheck{Name: "t", Key: "bot", Limit: lim})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if v.Allowed {
-				allowed++
-			} else if v.Refused != "t" || v.RetryAfter <= 0 || v.RetryAfter > 6*time.Minute {
-				t.Errorf("refusal %+v", v)
-			}
-		}()
-	}
-	wg.Wait()
-	// Burst 5 at once, then one every 6 minutes: the 40 calls take well
-	// under 6 minutes, so exactly the burst passes.
-	if got, want := allowed, 5; got != want {
-		t.Fatalf("allowed %d, want %d", got, want)
-	}
+		wg.Wait()
+		// Burst 5 at once, then one every 6 minutes: the 40 calls take well
+		// under 6 minutes, so exactly the burst passes.
+		if got, want := allowed, 5; got != want {
+			t.Fatalf("allowed %d, want %d", got, want)
+		}
+	})
 }
 
 func TestLimiterChecksEveryKeyAndNamesTheRefusal(t *testing.T) {
-	c := openTestClient(t)
-	ctx := context.Background()
-	l := NewLimiter(c)
-	user := domain.LimitCheck{Name: "user", Key: "u1", Limit: domain.Limit{Rate: 1, Burst: 3, Period: time.Hour}}
-	ip := domain.LimitCheck{Name: "ip", Key: "127.0.0.9", Limit: domain.Limit{Rate: 1, Burst: 1, Period: time.Hour}}
-	off := domain.LimitCheck{Name: "off", Key: "x"}
-	v, err := l.Allow(ctx, user, ip, off)
-	if err != nil || !v.Allowed {
-		t.Fatalf("first: %+v, %v", v, err)
-	}
-	v, err = l.Allow(ctx, user, ip, off)
-	if err != nil || v.Allowed || v.Refused != "ip" {
-		t.Fatalf("second: %+v, %v; want refused by ip", v, err)
-	}
-	if v.RetryAfter < 59*time.Minute || v.RetryAfter > time.Hour {
-		t.Fatalf("retry after %s, want about an hour", v.RetryAfter)
-	}
-	// The user key was charged by both calls: one of its three left.
-	if v, _ := l.Allow(ctx, user); !v.Allowed {
-		t.Fatalf("third (user only): %+v", v)
-	}
-	if v, _ := l.Allow(ctx, user); v.Allowed {
-		t.Fatalf("fourth (user only) allowed; want refused")
-	}
-	if v, _ := l.Allow(ctx, off, off); !v.Allowed {
-		t.Fatalf("limits that are off refused: %+v", v)
-	}
-	keys, err := c.RDB.Keys(ctx, "rate:"+c.Prefix+"lim:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range keys {
-		if got, want := k[len("rate:"+c.Prefix+"lim:"):][0], byte('{'); got != want {
-			t.Errorf("key %s has no hash tag", k)
+	testenv.EachRedis(t, func(t *testing.T, target testenv.RedisTarget) {
+		c := openTestClient(t, target)
+		ctx := context.Background()
+		l := NewLimiter(c)
+		user := domain.LimitCheck{Name: "user", Key: "u1", Limit: domain.Limit{Rate: 1, Burst: 3, Period: time.Hour}}
+		ip := domain.LimitCheck{Name: "ip", Key: "127.0.0.9", Limit: domain.Limit{Rate: 1, Burst: 1, Period: time.Hour}}
+		off := domain.LimitCheck{Name: "off", Key: "x"}
+		v, err := l.Allow(ctx, user, ip, off)
+		if err != nil || !v.Allowed {
+			t.Fatalf("first: %+v, %v", v, err)
 		}
-	}
-	if got, want := len(keys), 2; got != want {
-		t.Fatalf("keys %v, want %d", keys, want)
-	}
+		v, err = l.Allow(ctx, user, ip, off)
+		if err != nil || v.Allowed || v.Refused != "ip" {
+			t.Fatalf("second: %+v, %v; want refused by ip", v, err)
+		}
+		if v.RetryAfter < 59*time.Minute || v.RetryAfter > time.Hour {
+			t.Fatalf("retry after %s, want about an hour", v.RetryAfter)
+		}
+		// The user key was charged by both calls: one of its three left.
+		if v, _ := l.Allow(ctx, user); !v.Allowed {
+			t.Fatalf("third (user only): %+v", v)
+		}
+		if v, _ := l.Allow(ctx, user); v.Allowed {
+			t.Fatalf("fourth (user only) allowed; want refused")
+		}
+		if v, _ := l.Allow(ctx, off, off); !v.Allowed {
+			t.Fatalf("limits that are off refused: %+v", v)
+		}
+		keys := allKeys(t, c, "rate:"+c.Prefix+"lim:*")
+		for _, k := range keys {
+			if got, want := k[len("rate:"+c.Prefix+"lim:"):][0], byte('{'); got != want {
+				t.Errorf("key %s has no hash tag", k)
+			}
+		}
+		if got, want := len(keys), 2; got != want {
+			t.Fatalf("keys %v, want %d", keys, want)
+		}
+	})
 }
 
 func TestBackoffGrowsAfterTheFreeFailuresAndResets(t *testing.T) {
-	c := openTestClient(t)
-	ctx := context.Background()
-	b := NewBackoff(c, 2, time.Minute, 4*time.Minute, time.Hour)
-	wait := func() time.Duration {
-		t.Helper()
-		d, err := b.Wait(ctx, "a@example.com")
-		if err != nil {
-			t.Fatal(err)
+	testenv.EachRedis(t, func(t *testing.T, target testenv.RedisTarget) {
+		c := openTestClient(t, target)
+		ctx := context.Background()
+		b := NewBackoff(c, 2, time.Minute, 4*time.Minute, time.Hour)
+		wait := func() time.Duration {
+			t.Helper()
+			d, err := b.Wait(ctx, "a@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
 		}
-		return d
-	}
-	fail := func() {
-		t.Helper()
-		if err := b.Failed(ctx, "a@example.com"); err != nil {
-			t.Fatal(err)
+		fail := func() {
+			t.Helper()
+			if err := b.Failed(ctx, "a@example.com"); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	fail()
-	if d := wait(); d != 0 {
-		t.Fatalf("wait %s after the first of two free failures", d)
-	}
-	for _, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 4 * time.Minute} {
 		fail()
-		if d := wait(); d > want || d < want-5*time.Second {
-			t.Fatalf("wait %s, want about %s", d, want)
+		if d := wait(); d != 0 {
+			t.Fatalf("wait %s after the first of two free failures", d)
 		}
-	}
-	if err := b.Reset(ctx, "a@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	if d := wait(); d != 0 {
-		t.Fatalf("wait %s after reset", d)
-	}
-	fail()
-	if d := wait(); d != 0 {
-		t.Fatalf("wait %s: the first failure after a reset is free again", d)
-	}
+		for _, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 4 * time.Minute} {
+			fail()
+			if d := wait(); d > want || d < want-5*time.Second {
+				t.Fatalf("wait %s, want about %s", d, want)
+			}
+		}
+		if err := b.Reset(ctx, "a@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if d := wait(); d != 0 {
+			t.Fatalf("wait %s after reset", d)
+		}
+		fail()
+		if d := wait(); d != 0 {
+			t.Fatalf("wait %s: the first failure after a reset is free again", d)
+		}
+	})
 }
 
 func TestBlocklistStrikesBlockAndReleases(t *testing.T) {
-	c := openTestClient(t)
-	ctx := context.Background()
-	bl := NewBlocklist(c, 3, time.Minute, time.Hour)
-	for i := range 3 {
-		blocked, err := bl.Strike(ctx, domain.BlockIP, "127.0.0.7")
+	testenv.EachRedis(t, func(t *testing.T, target testenv.RedisTarget) {
+		c := openTestClient(t, target)
+		ctx := context.Background()
+		bl := NewBlocklist(c, 3, time.Minute, time.Hour)
+		for i := range 3 {
+			blocked, err := bl.Strike(ctx, domain.BlockIP, "127.0.0.7")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := blocked, i == 2; got != want {
+				t.Fatalf("strike %d blocked=%v, want %v", i+1, got, want)
+			}
+		}
+		if blocked, _ := bl.Strike(ctx, domain.BlockIP, "127.0.0.7"); blocked {
+			t.Fatal("a strike while blocked blocked again")
+		}
+		d, err := bl.BlockedFor(ctx, domain.BlockIP, "127.0.0.7")
+		if err != nil || d < 59*time.Minute || d > time.Hour {
+			t.Fatalf("blocked for %s, %v; want about an hour", d, err)
+		}
+		if d, _ := bl.BlockedFor(ctx, domain.BlockAccount, "127.0.0.7"); d != 0 {
+			t.Fatalf("an account of the same value is blocked for %s", d)
+		}
+		if err := bl.Block(ctx, domain.BlockAccount, "usr_x", 30*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		list, err := bl.Blocked(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := blocked, i == 2; got != want {
-			t.Fatalf("strike %d blocked=%v, want %v", i+1, got, want)
+		got := map[string]bool{}
+		for _, b := range list {
+			got[string(b.Kind)+" "+b.Value] = true
 		}
-	}
-	if blocked, _ := bl.Strike(ctx, domain.BlockIP, "127.0.0.7"); blocked {
-		t.Fatal("a strike while blocked blocked again")
-	}
-	d, err := bl.BlockedFor(ctx, domain.BlockIP, "127.0.0.7")
-	if err != nil || d < 59*time.Minute || d > time.Hour {
-		t.Fatalf("blocked for %s, %v; want about an hour", d, err)
-	}
-	if d, _ := bl.BlockedFor(ctx, domain.BlockAccount, "127.0.0.7"); d != 0 {
-		t.Fatalf("an account of the same value is blocked for %s", d)
-	}
-	if err := bl.Block(ctx, domain.BlockAccount, "usr_x", 30*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	list, err := bl.Blocked(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]bool{}
-	for _, b := range list {
-		got[string(b.Kind)+" "+b.Value] = true
-	}
-	if got, want := fmt.Sprint(got), fmt.Sprint(map[string]bool{"IP 127.0.0.7": true, "ACCOUNT usr_x": true}); got != want {
-		t.Fatalf("blocked %s, want %s", got, want)
-	}
-	was, err := bl.Unblock(ctx, domain.BlockIP, "127.0.0.7")
-	if err != nil || !was {
-		t.Fatalf("unblock: %v, %v", was, err)
-	}
-	if was, _ := bl.Unblock(ctx, domain.BlockIP, "127.0.0.7"); was {
-		t.Fatal("a second unblock reported a block")
-	}
-	if d, _ := bl.BlockedFor(ctx, domain.BlockIP, "127.0.0.7"); d != 0 {
-		t.Fatalf("still blocked for %s after unblock", d)
-	}
-	// A block ends by itself: Redis drops the key at its TTL.
-	if err := bl.Block(ctx, domain.BlockIP, "127.0.0.8", 50*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		d, err := bl.BlockedFor(ctx, domain.BlockIP, "127.0.0.8")
-		if err != nil {
+		if got, want := fmt.Sprint(got), fmt.Sprint(map[string]bool{"IP 127.0.0.7": true, "ACCOUNT usr_x": true}); got != want {
+			t.Fatalf("blocked %s, want %s", got, want)
+		}
+		was, err := bl.Unblock(ctx, domain.BlockIP, "127.0.0.7")
+		if err != nil || !was {
+			t.Fatalf("unblock: %v, %v", was, err)
+		}
+		if was, _ := bl.Unblock(ctx, domain.BlockIP, "127.0.0.7"); was {
+			t.Fatal("a second unblock reported a block")
+		}
+		if d, _ := bl.BlockedFor(ctx, domain.BlockIP, "127.0.0.7"); d != 0 {
+			t.Fatalf("still blocked for %s after unblock", d)
+		}
+		// A block ends by itself: Redis drops the key at its TTL.
+		if err := bl.Block(ctx, domain.BlockIP, "127.0.0.8", 50*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
-		if d == 0 {
-			break
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			d, err := bl.BlockedFor(ctx, domain.BlockIP, "127.0.0.8")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("block did not end by itself")
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("block did not end by itself")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 }
 
 // BenchmarkLimiterAllow is the limiter's cost per purchase seen from the
 // server: one Allow of a buyer's and an address's check, 16 callers at
 // once, against the test Redis.
 func BenchmarkLimiterAllow(b *testing.B) {
-	url, prefix := testenv.Redis(b)
-	c, err := Open(context.Background(), url, prefix)
-	if err != nil {
-		b.Fatal(err)
+	for _, target := range testenv.RedisTargets(b) {
+		b.Run(target.Name, func(b *testing.B) {
+			l := NewLimiter(openTestClient(b, target))
+			never := domain.Limit{Rate: 1_000_000, Burst: 1_000_000, Period: time.Second}
+			var seq atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := seq.Add(1)
+					v, err := l.Allow(context.Background(),
+						domain.LimitCheck{Name: "purchase-user", Key: fmt.Sprintf("usr_%d", i%1000), Limit: never},
+						domain.LimitCheck{Name: "purchase-ip", Key: "127.0.0.1", Limit: never})
+					if err != nil || !v.Allowed {
+						b.Fatalf("%+v %v", v, err)
+					}
+				}
+			})
+		})
 	}
-	defer c.Close()
-	l := NewLimiter(c)
-	never := domain.Limit{Rate: 1_000_000, Burst: 1_000_000, Period: time.Second}
-	var seq atomic.Int64
-	b.SetParallelism(16)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := seq.Add(1)
-			v, err := l.Allow(context.Background(),
-				domain.LimitCheck{Name: "purchase-user", Key: fmt.Sprintf("usr_%d", i%1000), Limit: never},
-				domain.LimitCheck{Name: "purchase-ip", Key: "127.0.0.1", Limit: never})
-			if err != nil || !v.Allowed {
-				b.Fatalf("%+v %v", v, err)
-			}
-		}
-	})
 }

@@ -4,33 +4,52 @@
 // idempotency key) and one-of-many claims (Client.Claim). Scripts live
 // beside the code as .lua files. Every key starts with the client's
 // prefix, so that tests and tenants can share one server.
+//
+// The same code runs on one server and on a Redis Cluster (a
+// redis+cluster:// URL, see package redisurl): every script and every
+// MULTI/EXEC touches the keys of one hash tag ({ev:<id>}, {buyer:<id>},
+// {<limit name>:<key>}, ...), so one slot; pipelines and MGET-like reads
+// that span tags go through go-redis's cluster pipeline, which splits them
+// by node; a SCAN goes to every master (Client.ScanKeys).
 package redis
 
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"flashlive/storage/redis/redisurl"
 )
 
-// Client is a Redis client and the prefix of every key it writes.
+// Client is a Redis client and the prefix of every key it writes. RDB is
+// a *goredis.Client for one server and a *goredis.ClusterClient for a
+// Redis Cluster: code that uses it keeps each script's and each
+// transaction's keys in one hash slot, and scans with ScanKeys.
 type Client struct {
-	RDB    *goredis.Client
+	RDB    goredis.UniversalClient
 	Prefix string
 }
 
-// Open connects to the Redis server at url (redis://host:port/db) and
-// checks that it answers. Every key is prefixed with prefix.
+// Open connects to the Redis deployment at url (redis://host:port/db for
+// one server, redis+cluster://h1:p1,h2:p2 for a cluster) and checks that
+// it answers. Every key is prefixed with prefix, which must hold no brace:
+// a brace would move the keys' hash tags.
 func Open(ctx context.Context, url, prefix string) (*Client, error) {
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse redis url: %w", err)
+	if strings.ContainsAny(prefix, "{}") {
+		return nil, fmt.Errorf("redis key prefix %q holds a brace, which would break the keys' hash tags", prefix)
 	}
-	// RESP2: flashlive uses no push messages, and RESP3 makes every reply
-	// be checked for pending ones.
-	opts.Protocol = 2
-	rdb := goredis.NewClient(opts)
+	opts, err := redisurl.Parse(url)
+	if err != nil {
+		return nil, err
+	}
+	rdb := opts.NewClient()
+	if cc, ok := rdb.(*goredis.ClusterClient); ok {
+		cc.AddHook(reloadOnNodeLoss{cc: cc})
+	}
 	c := &Client{RDB: rdb, Prefix: prefix}
 	if err := c.Ping(ctx); err != nil {
 		_ = rdb.Close()
@@ -39,10 +58,56 @@ func Open(ctx context.Context, url, prefix string) (*Client, error) {
 	return c, nil
 }
 
-// Ping reports an error when Redis does not answer.
+// Ping reports an error when Redis does not answer. On a cluster every
+// master must answer: the node holding an event's slot is the one that
+// matters, and any may be it.
 func (c *Client) Ping(ctx context.Context) error {
-	if err := c.RDB.Ping(ctx).Err(); err != nil {
+	var err error
+	if cc, ok := c.RDB.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	} else {
+		err = c.RDB.Ping(ctx).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// IsCluster reports whether the client talks to a Redis Cluster.
+func (c *Client) IsCluster() bool {
+	_, ok := c.RDB.(*goredis.ClusterClient)
+	return ok
+}
+
+// ScanKeys calls fn with every key that matches pattern (a SCAN MATCH
+// pattern, prefix included), on every master of a cluster. Calls to fn
+// never overlap; a key may be seen twice, as SCAN does. It stops at fn's
+// first error.
+func (c *Client) ScanKeys(ctx context.Context, pattern string, fn func(key string) error) error {
+	var mu sync.Mutex
+	scan := func(ctx context.Context, node goredis.UniversalClient) error {
+		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			err := fn(iter.Val())
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := c.RDB.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error { return scan(ctx, m) })
+	} else {
+		err = scan(ctx, c.RDB)
+	}
+	if err != nil {
+		return fmt.Errorf("scan %s: %w", pattern, err)
 	}
 	return nil
 }

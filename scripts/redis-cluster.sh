@@ -12,7 +12,8 @@
 # DIR (default ${FLASHLIVE_REDIS_CLUSTER_DIR:-$FLASHLIVE_DATA_DIR/redis-cluster})
 # holds one directory per node, named by its port, with redis.pid, redis.log
 # and nodes.conf. The nodes listen on PORT..PORT+5 (default
-# ${FLASHLIVE_REDIS_CLUSTER_PORT:-56400}); their cluster bus on each port + 100
+# ${FLASHLIVE_REDIS_CLUSTER_PORT:-17400}, below Linux's ephemeral range 32768-60999,
+# so a client socket never holds a node's port); their cluster bus on each port + 100
 # (Redis's default, port + 10000, would pass 65535 for high ports).
 # FLASHLIVE_REDIS_CLUSTER_NODE_TIMEOUT (ms, default 2000) is how long a master
 # may be silent before its replica takes over: short, for tests.
@@ -29,7 +30,7 @@ REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
 DATA_DIR="${FLASHLIVE_DATA_DIR:-$REPO/.data}"
 CMD="${1:-}"
 DIR="${2:-${FLASHLIVE_REDIS_CLUSTER_DIR:-$DATA_DIR/redis-cluster}}"
-PORT="${3:-${FLASHLIVE_REDIS_CLUSTER_PORT:-56400}}"
+PORT="${3:-${FLASHLIVE_REDIS_CLUSTER_PORT:-17400}}"
 NODE_TIMEOUT="${FLASHLIVE_REDIS_CLUSTER_NODE_TIMEOUT:-2000}"
 BUS_OFFSET=100
 READY_TIMEOUT=60

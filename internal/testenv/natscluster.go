@@ -76,12 +76,14 @@ func (c *NATSCluster) Kill(t testing.TB, node string) {
 }
 
 // freePortRun returns the first of n consecutive loopback ports that are
-// free, each with the ports at the given offsets free too.
+// free, each with the ports at the given offsets free too. It draws from
+// 20000-31999, below Linux's ephemeral range (32768-60999): a port there can
+// be taken by any outgoing connection between this check and the node's bind.
 func freePortRun(t testing.TB, n int, offsets ...int) int {
 	t.Helper()
 	offsets = append([]int{0}, offsets...)
 	for range 50 {
-		first := 20000 + int(time.Now().UnixNano()%30000)
+		first := 20000 + int(time.Now().UnixNano()%12000)
 		ok := true
 		var held []net.Listener
 		for p := first; p < first+n && ok; p++ {

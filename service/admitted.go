@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"flashlive/domain"
 )
@@ -11,7 +13,7 @@ type Admissions interface {
 	// UseAdmission reports whether the buyer holds an ADMITTED ticket of
 	// the event that has not expired, and marks it used: a used admission
 	// no longer counts against the stock the queue may admit for.
-	UseAdmission(ctx context.Context, eventID, buyerID string) (bool, error)
+	UseAdmission(ctx context.Context, eventID, buyerID string, now time.Time) (bool, error)
 }
 
 // checkAdmitted refuses, with INVALID, a purchase of a waiting-room event
@@ -24,7 +26,7 @@ func (s *FlashSale) checkAdmitted(ctx context.Context, buyerID, eventID string) 
 	if err != nil || !ev.WaitingRoom {
 		return err
 	}
-	ok, err := s.Admissions.UseAdmission(ctx, eventID, buyerID)
+	ok, err := s.Admissions.UseAdmission(ctx, eventID, buyerID, s.Now())
 	if err != nil {
 		return err
 	}
@@ -32,4 +34,28 @@ func (s *FlashSale) checkAdmitted(ctx context.Context, buyerID, eventID string) 
 		return domain.Errorf(domain.EINVALID, "you have not been admitted from this event's waiting room, or your admission has run out: join the queue")
 	}
 	return nil
+}
+
+// EventStatus returns what the hot path knows of the event (read at most
+// once per eventCacheTTL) and its status now by the hot stock, loading the
+// event into the hot stock first when it is not there. NOT_FOUND for
+// unknown IDs.
+func (s *FlashSale) EventStatus(ctx context.Context, eventID string) (*domain.HotEvent, domain.FlashEventStatus, error) {
+	ev, err := s.event(ctx, eventID)
+	if err != nil {
+		return nil, "", err
+	}
+	snap, err := s.Hot.Snapshot(ctx, eventID)
+	if errors.Is(err, domain.ErrNotLoaded) {
+		if err := s.ensureLoaded(ctx, eventID); err != nil {
+			return nil, "", err
+		}
+		snap, err = s.Hot.Snapshot(ctx, eventID)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	hot := *ev
+	hot.Closed = hot.Closed || snap.Closed
+	return ev, hot.StatusAt(s.Now(), snap.Remaining), nil
 }

@@ -75,26 +75,14 @@ func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*domain.
 	if err != nil {
 		return nil, err
 	}
-	ev, err := s.event(ctx, eventID)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := s.Hot.Snapshot(ctx, eventID)
-	if errors.Is(err, domain.ErrNotLoaded) {
-		if err := s.ensureLoaded(ctx, eventID); err != nil {
-			return nil, err
-		}
-		snap, err = s.Hot.Snapshot(ctx, eventID)
-	}
+	ev, st, err := s.EventStatus(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
 	if ev.WaitingRoom {
 		return nil, domain.Errorf(domain.ECONFLICT, "this flash event sells through its waiting room: join the queue (joinQueue) and buy with the purchase token of your admission")
 	}
-	hot := *ev
-	hot.Closed = hot.Closed || snap.Closed
-	if st := hot.StatusAt(s.Now(), snap.Remaining); st != domain.FlashEventLive {
+	if st != domain.FlashEventLive {
 		return nil, domain.Errorf(domain.ECONFLICT, "the flash event is %s; purchase tokens are issued only while it is LIVE", st)
 	}
 	t, err := s.Tokens.Issue(me.UserID, eventID)

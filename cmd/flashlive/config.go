@@ -77,6 +77,8 @@ type Config struct {
 	// DefaultMaxUnpaidOrders, so that a Config built in code has the cap;
 	// NoUnpaidCap (the variable set to 0) means none.
 	MaxUnpaidOrders int
+
+	Queue QueueConfig // FLASHLIVE_QUEUE_* (queue.go)
 }
 
 // DefaultMaxUnpaidOrders is the cap on each buyer's unpaid flash orders
@@ -309,6 +311,8 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 			c.MaxUnpaidOrders = n
 		}
 	}
+
+	c.Queue = loadQueue(get, bad)
 
 	if len(errs) > 0 {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/internal/testenv"
 )
 
 func newTestQueue(t *testing.T, stock int) (*Queue, *HotStock, domain.HotEvent) {
@@ -38,18 +39,6 @@ func mustStep(t *testing.T, q *Queue, id string, now time.Time, per int) domain.
 		t.Fatalf("step at %v: not done", now)
 	}
 	return st
-}
-
-// spearman is the rank correlation of a permutation of 0..n-1 with the
-// identity.
-func spearman(perm []int) float64 {
-	n := float64(len(perm))
-	var d2 float64
-	for i, p := range perm {
-		d := float64(i - p)
-		d2 += d * d
-	}
-	return 1 - 6*d2/(n*(n*n-1))
 }
 
 // TestQueueShuffleThenFIFO: 2,000 pre-start joiners come out in a random
@@ -131,7 +120,7 @@ func TestQueueShuffleThenFIFO(t *testing.T) {
 	for i, p := range perm {
 		identity = identity && i == p
 	}
-	if rho := spearman(perm); identity || math.Abs(rho) >= 0.1 {
+	if rho := testenv.RankCorrelation(perm); identity || math.Abs(rho) >= 0.1 {
 		t.Fatalf("pre-start admission order: rho %.3f (identity %v), want a random permutation", rho, identity)
 	}
 	for i, b := range order[pre:] {

@@ -310,7 +310,7 @@ func (m *Main) buildServices(context.Context) error {
 		Live:             m.Hub,
 		Now:              m.Now,
 		BlockService:     m.blockService(),
-		WaitingRoom:      m.WaitingRoom,
+		WaitingRoom:      m.limitWaitingRoom(m.WaitingRoom),
 		QueueWatch:       m.Hub,
 	}
 	return nil

@@ -82,3 +82,17 @@ func (m *Main) buildWaitingRoom(tokens *auth.PurchaseTokens) error {
 	}
 	return nil
 }
+
+// limitWaitingRoom wraps the waiting room's mutations in the rates of
+// flashPurchaseToken, which they stand in for on waiting-room events (or
+// returns it as it is when limits are off).
+func (m *Main) limitWaitingRoom(w domain.WaitingRoomService) domain.WaitingRoomService {
+	p, lim := m.protect, m.Config.Limits
+	if p == nil {
+		return w
+	}
+	return &service.LimitedWaitingRoom{
+		WaitingRoomService: w, User: lim.TokenUser, IP: lim.TokenIP,
+		Limiter: p.limiter, Observer: p.gate, Logger: m.Logger,
+	}
+}

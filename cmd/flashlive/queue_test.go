@@ -48,11 +48,24 @@ func (a *testApp) waitingRoomEvent(t testing.TB, stock int, startIn time.Duratio
 	return seller, ev.ID
 }
 
-// join joins c to the event's queue (no proof of work asked).
+// join joins c to the event's queue, solving the proof of work when the
+// server asks for one.
 func (c *client) join(t testing.TB, eventID string) ticketAnswer {
 	t.Helper()
+	in := map[string]any{"eventId": eventID}
+	if c.app.Config.Queue.PowBits > 0 {
+		var ch struct {
+			QueueChallenge struct {
+				Challenge      string
+				DifficultyBits int
+			}
+		}
+		c.must(t, challengeMutation, map[string]any{"e": eventID}, &ch)
+		in["challenge"] = ch.QueueChallenge.Challenge
+		in["nonce"] = solveChallenge(t, ch.QueueChallenge.Challenge, ch.QueueChallenge.DifficultyBits)
+	}
 	var out struct{ JoinQueue ticketAnswer }
-	c.must(t, joinMutation, map[string]any{"in": map[string]any{"eventId": eventID}}, &out)
+	c.must(t, joinMutation, map[string]any{"in": in}, &out)
 	return out.JoinQueue
 }
 

@@ -121,7 +121,7 @@ func (w *WaitingRoom) JoinQueue(ctx context.Context, j domain.JoinQueue) (*domai
 		if err != nil {
 			return nil, err
 		}
-		first, err := w.Queue.UseChallenge(ctx, j.EventID, id, time.Until(exp)+time.Minute)
+		first, err := w.Queue.UseChallenge(ctx, j.EventID, id, exp.Sub(w.Now())+time.Minute)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +129,7 @@ func (w *WaitingRoom) JoinQueue(ctx context.Context, j domain.JoinQueue) (*domai
 			return nil, domain.Errorf(domain.EINVALID, "the challenge was used already; get a new one with queueChallenge")
 		}
 	}
-	t, st, fresh, err := w.Queue.Join(ctx, ev, me.UserID, w.Now())
+	t, st, _, err := w.Queue.Join(ctx, ev, me.UserID, w.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -137,9 +137,8 @@ func (w *WaitingRoom) JoinQueue(ctx context.Context, j domain.JoinQueue) (*domai
 	if err != nil {
 		return nil, err
 	}
-	// Told even when not fresh: a buyer's new connection resumes its
-	// frames by joining again.
-	_ = fresh
+	// Told even when the ticket is not new: a buyer's new connection
+	// resumes its frames by joining again.
 	w.Live.TicketChanged(out)
 	return &out, nil
 }

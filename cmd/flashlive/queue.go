@@ -33,9 +33,12 @@ const (
 	DefaultQueuePowBits = 16
 )
 
+// DefaultQueue is the waiting room's configuration when no variable is set.
+var DefaultQueue = QueueConfig{AdmitPerSecond: DefaultQueueAdmitPerSecond, AdmissionTTL: DefaultQueueAdmissionTTL, PowBits: DefaultQueuePowBits}
+
 // loadQueue reads the waiting room's variables, reporting each bad one.
 func loadQueue(get func(string) string, bad func(string, ...any)) QueueConfig {
-	q := QueueConfig{AdmitPerSecond: DefaultQueueAdmitPerSecond, AdmissionTTL: DefaultQueueAdmissionTTL, PowBits: DefaultQueuePowBits}
+	q := DefaultQueue
 	intVar := func(name string, lo, hi int, into *int) {
 		v := get(name)
 		if v == "" {

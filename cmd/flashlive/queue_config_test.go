@@ -11,7 +11,7 @@ func TestLoadConfigQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (QueueConfig{AdmitPerSecond: DefaultQueueAdmitPerSecond, AdmissionTTL: DefaultQueueAdmissionTTL, PowBits: DefaultQueuePowBits}); c.Queue != want {
+	if want := DefaultQueue; c.Queue != want {
 		t.Fatalf("defaults: %+v, want %+v", c.Queue, want)
 	}
 	for _, tt := range []struct {

@@ -26,7 +26,10 @@ func (c *commandCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHo
 	return func(ctx context.Context, cmd goredis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
 }
 func (c *commandCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error { c.n.Add(int64(len(cmds))); return next(ctx, cmds) }
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		c.n.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
 }
 
 // serverCalls sums the calls of every command in INFO commandstats: what
@@ -76,15 +79,19 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	tickets := envInt("FLASHLIVE_BENCH_QUEUE_TICKETS", 100_000)
 	sockets := min(envInt("FLASHLIVE_BENCH_QUEUE_SOCKETS", 8_000), tickets)
 	window := time.Duration(envInt("FLASHLIVE_BENCH_QUEUE_WINDOW", 60)) * time.Second
-	a := startApp(b, func(c *Config) { c.Queue = QueueConfig{AdmitPerSecond: DefaultQueueAdmitPerSecond, AdmissionTTL: time.Hour} })
+	a := startApp(b, func(c *Config) {
+		c.Queue = QueueConfig{AdmitPerSecond: DefaultQueueAdmitPerSecond, AdmissionTTL: time.Hour}
+		c.PostgresTimeout = time.Minute // one INSERT makes every buyer
+	})
 	_, eventID := a.waitingRoomEvent(b, tickets, -time.Second)
 	buyers := a.buyers(b, tickets)
 	counter := &commandCounter{}
 	a.Redis.RDB.AddHook(counter)
 
-	// The connected buyers sign in over /ws first, so that their joins'
-	// notices find them.
-	var frames atomic.Int64
+	// The connected buyers are the last to join (the first are admitted
+	// while the rest join): they sign in over /ws first, so that their
+	// joins' notices find them.
+	var frames, admittedFrames atomic.Int64
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
 	conns := make([]*wsClient, sockets)
@@ -93,7 +100,7 @@ func BenchmarkWaitingRoom(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			conns[i] = a.dial(b, buyers[i].token, nil)
+			conns[i] = a.dial(b, buyers[tickets-sockets+i].token, nil)
 		}()
 	}
 	wg.Wait()
@@ -102,6 +109,9 @@ func BenchmarkWaitingRoom(b *testing.B) {
 			for f := range w.Frames {
 				if f["type"] == "queue" {
 					frames.Add(1)
+					if f["status"] == "ADMITTED" {
+						admittedFrames.Add(1)
+					}
 				}
 			}
 		}()
@@ -112,6 +122,8 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	each(buyers, func(_ int, c *client) { c.join(b, eventID) })
 	joinTook := time.Since(start)
 	runtime.GC()
+	st0, _, _ := a.stores.queue.Tickets(context.Background(), eventID, nil)
+	adm0 := admittedFrames.Load()
 	sent0, server0, frames0, cpu0 := counter.n.Load(), serverCalls(b, a.Redis.RDB), frames.Load(), cpuTime()
 	b.ResetTimer()
 	t0 := time.Now()
@@ -119,6 +131,8 @@ func BenchmarkWaitingRoom(b *testing.B) {
 	elapsed := time.Since(t0).Seconds()
 	b.StopTimer()
 	sent, server, delivered, cpu := counter.n.Load()-sent0, serverCalls(b, a.Redis.RDB)-server0, frames.Load()-frames0, cpuTime()-cpu0
+	st1, _, _ := a.stores.queue.Tickets(context.Background(), eventID, nil)
+	b.Logf("waiting %d -> %d (head %d -> %d); %d admission frames", st0.Waiting, st1.Waiting, st0.Head, st1.Head, admittedFrames.Load()-adm0)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(tickets)/joinTook.Seconds(), "joins/s")

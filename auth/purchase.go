@@ -55,7 +55,13 @@ func (p *PurchaseTokens) sign(payload string) []byte {
 // "<expiry unix ms>.<signature>"; buyer and event are bound by the
 // signature, not carried.
 func (p *PurchaseTokens) Issue(buyerID, eventID string) (domain.PurchaseToken, error) {
-	exp := p.now().Add(p.ttl)
+	return p.IssueUntil(buyerID, eventID, p.now().Add(p.ttl))
+}
+
+// IssueUntil is Issue with the expiry given: the token of a waiting-room
+// admission, valid as long as the admission. The same buyer, event and
+// expiry always give the same token, so it need not be stored.
+func (p *PurchaseTokens) IssueUntil(buyerID, eventID string, exp time.Time) (domain.PurchaseToken, error) {
 	ms := strconv.FormatInt(exp.UnixMilli(), 10)
 	sig := p.sign(buyerID + "\n" + eventID + "\n" + ms)
 	return domain.PurchaseToken{

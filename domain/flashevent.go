@@ -54,6 +54,9 @@ type FlashEvent struct {
 	EndsAt       time.Time
 	ClosedAt     *time.Time
 	CreatedAt    time.Time
+	// WaitingRoom reports whether purchase tokens come only through the
+	// event's queue (see WaitingRoomService).
+	WaitingRoom bool
 }
 
 // StatusAt is the one rule for an event's status at now with remaining
@@ -83,6 +86,7 @@ type FlashEventCreate struct {
 	PerUserLimit int
 	StartsAt     time.Time
 	EndsAt       time.Time
+	WaitingRoom  bool
 }
 
 // Validate returns an INVALID error naming the first bad field, or nil. now

@@ -131,6 +131,8 @@ type HotEvent struct {
 	StartsAt     time.Time
 	EndsAt       time.Time
 	Closed       bool
+	// WaitingRoom reports whether tokens come only through the queue.
+	WaitingRoom bool
 	// Remaining is Stock less the units in live orders.
 	Remaining int
 	// Held is the units in live orders of each buyer.

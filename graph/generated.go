@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	OrderItem() OrderItemResolver
 	Product() ProductResolver
 	Query() QueryResolver
+	QueueTicket() QueueTicketResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
 }
@@ -339,7 +340,7 @@ type FlashEventResolver interface {
 	Remaining(ctx context.Context, obj *domain.FlashEvent) (int, error)
 
 	Status(ctx context.Context, obj *domain.FlashEvent) (domain.FlashEventStatus, error)
-	WaitingRoom(ctx context.Context, obj *domain.FlashEvent) (bool, error)
+
 	QueueLength(ctx context.Context, obj *domain.FlashEvent) (int, error)
 }
 type LiveRoomResolver interface {
@@ -375,8 +376,8 @@ type MutationResolver interface {
 	MuteChatUser(ctx context.Context, roomID string, userID string, minutes int) (bool, error)
 	CreateRedPacketRain(ctx context.Context, input CreateRedPacketRainInput) (*RedPacketRain, error)
 	GrabRedPacket(ctx context.Context, rainID string, idempotencyKey string) (*GrabResult, error)
-	QueueChallenge(ctx context.Context, eventID string) (*QueueChallenge, error)
-	JoinQueue(ctx context.Context, input JoinQueueInput) (*QueueTicket, error)
+	QueueChallenge(ctx context.Context, eventID string) (*domain.QueueChallenge, error)
+	JoinQueue(ctx context.Context, input JoinQueueInput) (*domain.QueueTicket, error)
 	LeaveQueue(ctx context.Context, eventID string) (bool, error)
 }
 type OrderResolver interface {
@@ -408,13 +409,16 @@ type QueryResolver interface {
 	ChatMessages(ctx context.Context, roomID string, last *int) ([]*ChatMessage, error)
 	RedPacketRain(ctx context.Context, id string) (*RedPacketRain, error)
 	MyRedPacketGrabs(ctx context.Context, first *int, after *string) (*RedPacketGrabConnection, error)
-	MyQueueTicket(ctx context.Context, eventID string) (*QueueTicket, error)
+	MyQueueTicket(ctx context.Context, eventID string) (*domain.QueueTicket, error)
+}
+type QueueTicketResolver interface {
+	EstimatedWaitMs(ctx context.Context, obj *domain.QueueTicket) (*int, error)
 }
 type SubscriptionResolver interface {
 	LiveRoom(ctx context.Context, id string) (<-chan LiveRoomUpdate, error)
 	MyOrderUpdates(ctx context.Context) (<-chan *domain.Order, error)
 	LiveRoomExtras(ctx context.Context, id string) (<-chan LiveRoomExtra, error)
-	MyQueueTicket(ctx context.Context, eventID string) (<-chan *QueueTicket, error)
+	MyQueueTicket(ctx context.Context, eventID string) (<-chan *domain.QueueTicket, error)
 }
 type UserResolver interface {
 	Email(ctx context.Context, obj *domain.User) (string, error)
@@ -3992,7 +3996,7 @@ func (ec *executionContext) _FlashEvent_waitingRoom(ctx context.Context, field g
 			return ec.fieldContext_FlashEvent_waitingRoom(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.FlashEvent().WaitingRoom(ctx, obj)
+			return obj.WaitingRoom, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -4003,7 +4007,7 @@ func (ec *executionContext) _FlashEvent_waitingRoom(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_FlashEvent_waitingRoom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FlashEvent", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("FlashEvent", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _FlashEvent_queueLength(ctx context.Context, field graphql.CollectedField, obj *domain.FlashEvent) (ret graphql.Marshaler) {
@@ -5982,11 +5986,11 @@ func (ec *executionContext) _Mutation_queueChallenge(ctx context.Context, field 
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
 				if err != nil {
-					var zeroVal *QueueChallenge
+					var zeroVal *domain.QueueChallenge
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *QueueChallenge
+					var zeroVal *domain.QueueChallenge
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -5995,8 +5999,8 @@ func (ec *executionContext) _Mutation_queueChallenge(ctx context.Context, field 
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *QueueChallenge) graphql.Marshaler {
-			return ec.marshalNQueueChallenge2ᚖflashliveᚋgraphᚐQueueChallenge(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.QueueChallenge) graphql.Marshaler {
+			return ec.marshalNQueueChallenge2ᚖflashliveᚋdomainᚐQueueChallenge(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6044,11 +6048,11 @@ func (ec *executionContext) _Mutation_joinQueue(ctx context.Context, field graph
 			directive1 := func(ctx context.Context) (any, error) {
 				roles, err := ec.unmarshalNRole2ᚕflashliveᚋdomainᚐRoleᚄ(ctx, []any{"BUYER"})
 				if err != nil {
-					var zeroVal *QueueTicket
+					var zeroVal *domain.QueueTicket
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *QueueTicket
+					var zeroVal *domain.QueueTicket
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, roles)
@@ -6057,8 +6061,8 @@ func (ec *executionContext) _Mutation_joinQueue(ctx context.Context, field graph
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
-			return ec.marshalNQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.QueueTicket) graphql.Marshaler {
+			return ec.marshalNQueueTicket2ᚖflashliveᚋdomainᚐQueueTicket(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7817,8 +7821,8 @@ func (ec *executionContext) _Query_myQueueTicket(ctx context.Context, field grap
 			return ec.Resolvers.Query().MyQueueTicket(ctx, fc.Args["eventId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
-			return ec.marshalOQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.QueueTicket) graphql.Marshaler {
+			return ec.marshalOQueueTicket2ᚖflashliveᚋdomainᚐQueueTicket(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7924,7 +7928,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _QueueChallenge_challenge(ctx context.Context, field graphql.CollectedField, obj *QueueChallenge) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueChallenge_challenge(ctx context.Context, field graphql.CollectedField, obj *domain.QueueChallenge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7947,7 +7951,7 @@ func (ec *executionContext) fieldContext_QueueChallenge_challenge(_ context.Cont
 	return graphql.NewScalarFieldContext("QueueChallenge", field, false, false, "String")
 }
 
-func (ec *executionContext) _QueueChallenge_difficultyBits(ctx context.Context, field graphql.CollectedField, obj *QueueChallenge) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueChallenge_difficultyBits(ctx context.Context, field graphql.CollectedField, obj *domain.QueueChallenge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7970,7 +7974,7 @@ func (ec *executionContext) fieldContext_QueueChallenge_difficultyBits(_ context
 	return graphql.NewScalarFieldContext("QueueChallenge", field, false, false, "Int")
 }
 
-func (ec *executionContext) _QueueChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *QueueChallenge) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *domain.QueueChallenge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7993,7 +7997,7 @@ func (ec *executionContext) fieldContext_QueueChallenge_expiresAt(_ context.Cont
 	return graphql.NewScalarFieldContext("QueueChallenge", field, false, false, "Time")
 }
 
-func (ec *executionContext) _QueueTicket_eventId(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueTicket_eventId(ctx context.Context, field graphql.CollectedField, obj *domain.QueueTicket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8016,7 +8020,7 @@ func (ec *executionContext) fieldContext_QueueTicket_eventId(_ context.Context, 
 	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "ID")
 }
 
-func (ec *executionContext) _QueueTicket_status(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueTicket_status(ctx context.Context, field graphql.CollectedField, obj *domain.QueueTicket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8028,8 +8032,8 @@ func (ec *executionContext) _QueueTicket_status(ctx context.Context, field graph
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v QueueStatus) graphql.Marshaler {
-			return ec.marshalNQueueStatus2flashliveᚋgraphᚐQueueStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.QueueStatus) graphql.Marshaler {
+			return ec.marshalNQueueStatus2flashliveᚋdomainᚐQueueStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8039,7 +8043,7 @@ func (ec *executionContext) fieldContext_QueueTicket_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "QueueStatus")
 }
 
-func (ec *executionContext) _QueueTicket_position(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueTicket_position(ctx context.Context, field graphql.CollectedField, obj *domain.QueueTicket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8062,7 +8066,7 @@ func (ec *executionContext) fieldContext_QueueTicket_position(_ context.Context,
 	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _QueueTicket_waiting(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueTicket_waiting(ctx context.Context, field graphql.CollectedField, obj *domain.QueueTicket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8085,7 +8089,7 @@ func (ec *executionContext) fieldContext_QueueTicket_waiting(_ context.Context, 
 	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _QueueTicket_estimatedWaitMs(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueTicket_estimatedWaitMs(ctx context.Context, field graphql.CollectedField, obj *domain.QueueTicket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8094,7 +8098,7 @@ func (ec *executionContext) _QueueTicket_estimatedWaitMs(ctx context.Context, fi
 			return ec.fieldContext_QueueTicket_estimatedWaitMs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.EstimatedWaitMs, nil
+			return ec.Resolvers.QueueTicket().EstimatedWaitMs(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -8105,10 +8109,10 @@ func (ec *executionContext) _QueueTicket_estimatedWaitMs(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_QueueTicket_estimatedWaitMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("QueueTicket", field, true, true, "Int")
 }
 
-func (ec *executionContext) _QueueTicket_purchaseToken(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueTicket_purchaseToken(ctx context.Context, field graphql.CollectedField, obj *domain.QueueTicket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8140,7 +8144,7 @@ func (ec *executionContext) fieldContext_QueueTicket_purchaseToken(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _QueueTicket_joinedAt(ctx context.Context, field graphql.CollectedField, obj *QueueTicket) (ret graphql.Marshaler) {
+func (ec *executionContext) _QueueTicket_joinedAt(ctx context.Context, field graphql.CollectedField, obj *domain.QueueTicket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8778,8 +8782,8 @@ func (ec *executionContext) _Subscription_myQueueTicket(ctx context.Context, fie
 			return ec.Resolvers.Subscription().MyQueueTicket(ctx, fc.Args["eventId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
-			return ec.marshalNQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.QueueTicket) graphql.Marshaler {
+			return ec.marshalNQueueTicket2ᚖflashliveᚋdomainᚐQueueTicket(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11207,11 +11211,10 @@ func (ec *executionContext) _FlashEvent(ctx context.Context, sel ast.SelectionSe
 					return ec._FlashEvent_status(ctx, field, obj)
 				})
 		case "waitingRoom":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._FlashEvent_waitingRoom(ctx, field, obj)
-				})
+			out.Values[i] = ec._FlashEvent_waitingRoom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "queueLength":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -12389,7 +12392,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 var queueChallengeImplementors = []string{"QueueChallenge"}
 
-func (ec *executionContext) _QueueChallenge(ctx context.Context, sel ast.SelectionSet, obj *QueueChallenge) graphql.Marshaler {
+func (ec *executionContext) _QueueChallenge(ctx context.Context, sel ast.SelectionSet, obj *domain.QueueChallenge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, queueChallengeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12432,7 +12435,7 @@ func (ec *executionContext) _QueueChallenge(ctx context.Context, sel ast.Selecti
 
 var queueTicketImplementors = []string{"QueueTicket"}
 
-func (ec *executionContext) _QueueTicket(ctx context.Context, sel ast.SelectionSet, obj *QueueTicket) graphql.Marshaler {
+func (ec *executionContext) _QueueTicket(ctx context.Context, sel ast.SelectionSet, obj *domain.QueueTicket) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, queueTicketImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12444,37 +12447,38 @@ func (ec *executionContext) _QueueTicket(ctx context.Context, sel ast.SelectionS
 		case "eventId":
 			out.Values[i] = ec._QueueTicket_eventId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._QueueTicket_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "position":
 			out.Values[i] = ec._QueueTicket_position(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "waiting":
 			out.Values[i] = ec._QueueTicket_waiting(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "estimatedWaitMs":
-			out.Values[i] = ec._QueueTicket_estimatedWaitMs(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._QueueTicket_estimatedWaitMs(ctx, field, obj)
+				})
 		case "purchaseToken":
 			out.Values[i] = ec._QueueTicket_purchaseToken(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "joinedAt":
 			out.Values[i] = ec._QueueTicket_joinedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13792,7 +13796,7 @@ func (ec *executionContext) marshalNPurchaseToken2ᚖflashliveᚋdomainᚐPurcha
 	return ec._PurchaseToken(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNQueueChallenge2ᚖflashliveᚋgraphᚐQueueChallenge(ctx context.Context, sel ast.SelectionSet, v *QueueChallenge) graphql.Marshaler {
+func (ec *executionContext) marshalNQueueChallenge2ᚖflashliveᚋdomainᚐQueueChallenge(ctx context.Context, sel ast.SelectionSet, v *domain.QueueChallenge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "QueueChallenge!")
 		return graphql.Null
@@ -13800,17 +13804,37 @@ func (ec *executionContext) marshalNQueueChallenge2ᚖflashliveᚋgraphᚐQueueC
 	return ec._QueueChallenge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNQueueStatus2flashliveᚋgraphᚐQueueStatus(ctx context.Context, v any) (QueueStatus, error) {
-	var res QueueStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNQueueStatus2flashliveᚋdomainᚐQueueStatus(ctx context.Context, v any) (domain.QueueStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNQueueStatus2flashliveᚋdomainᚐQueueStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNQueueStatus2flashliveᚋgraphᚐQueueStatus(ctx context.Context, sel ast.SelectionSet, v QueueStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNQueueStatus2flashliveᚋdomainᚐQueueStatus(ctx context.Context, sel ast.SelectionSet, v domain.QueueStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNQueueStatus2flashliveᚋdomainᚐQueueStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "QueueStatus!")
+	}
+	return res
 }
 
-func (ec *executionContext) marshalNQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx context.Context, sel ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
+var (
+	unmarshalNQueueStatus2flashliveᚋdomainᚐQueueStatus = map[string]domain.QueueStatus{
+		"WAITING":  domain.QueueWaiting,
+		"ADMITTED": domain.QueueAdmitted,
+		"CLOSED":   domain.QueueClosed,
+		"EXPIRED":  domain.QueueExpired,
+	}
+	marshalNQueueStatus2flashliveᚋdomainᚐQueueStatus = map[domain.QueueStatus]string{
+		domain.QueueWaiting:  "WAITING",
+		domain.QueueAdmitted: "ADMITTED",
+		domain.QueueClosed:   "CLOSED",
+		domain.QueueExpired:  "EXPIRED",
+	}
+)
+
+func (ec *executionContext) marshalNQueueTicket2ᚖflashliveᚋdomainᚐQueueTicket(ctx context.Context, sel ast.SelectionSet, v *domain.QueueTicket) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "QueueTicket!")
 		return graphql.Null
@@ -14388,7 +14412,7 @@ func (ec *executionContext) marshalOPurchaseToken2ᚖflashliveᚋdomainᚐPurcha
 	return ec._PurchaseToken(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOQueueTicket2ᚖflashliveᚋgraphᚐQueueTicket(ctx context.Context, sel ast.SelectionSet, v *QueueTicket) graphql.Marshaler {
+func (ec *executionContext) marshalOQueueTicket2ᚖflashliveᚋdomainᚐQueueTicket(ctx context.Context, sel ast.SelectionSet, v *domain.QueueTicket) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -199,29 +199,6 @@ type PurchaseResult struct {
 type Query struct {
 }
 
-// Proof of work asked of a buyer before joining a queue.
-type QueueChallenge struct {
-	// Opaque, signed, bound to the calling buyer and the event.
-	Challenge string `json:"challenge"`
-	// Find a string nonce such that SHA-256(challenge + nonce), as bytes, begins with this many zero bits. 0: any nonce will do.
-	DifficultyBits int       `json:"difficultyBits"`
-	ExpiresAt      time.Time `json:"expiresAt"`
-}
-
-type QueueTicket struct {
-	EventID string      `json:"eventId"`
-	Status  QueueStatus `json:"status"`
-	// 1-based place among the buyers still WAITING for this event; null unless WAITING, and null before startsAt.
-	Position *int `json:"position,omitempty"`
-	// Buyers WAITING for this event right now, across all instances.
-	Waiting int `json:"waiting"`
-	// Estimated time until admission at the current admission rate; null unless WAITING.
-	EstimatedWaitMs *int `json:"estimatedWaitMs,omitempty"`
-	// Set while ADMITTED.
-	PurchaseToken *domain.PurchaseToken `json:"purchaseToken,omitempty"`
-	JoinedAt      time.Time             `json:"joinedAt"`
-}
-
 type RedPacketGrab struct {
 	Rain        *RedPacketRain `json:"rain"`
 	AmountCents int64          `json:"amountCents"`
@@ -352,69 +329,6 @@ func (e *GrabOutcome) UnmarshalJSON(b []byte) error {
 }
 
 func (e GrabOutcome) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type QueueStatus string
-
-const (
-	// In line; position and estimatedWaitMs say where.
-	QueueStatusWaiting QueueStatus = "WAITING"
-	// Let through: purchaseToken is set and valid until its expiresAt.
-	QueueStatusAdmitted QueueStatus = "ADMITTED"
-	// The event sold out, ended or was closed while the buyer waited.
-	QueueStatusClosed QueueStatus = "CLOSED"
-	// Admitted, but the purchase token ran out unused; the buyer may join again.
-	QueueStatusExpired QueueStatus = "EXPIRED"
-)
-
-var AllQueueStatus = []QueueStatus{
-	QueueStatusWaiting,
-	QueueStatusAdmitted,
-	QueueStatusClosed,
-	QueueStatusExpired,
-}
-
-func (e QueueStatus) IsValid() bool {
-	switch e {
-	case QueueStatusWaiting, QueueStatusAdmitted, QueueStatusClosed, QueueStatusExpired:
-		return true
-	}
-	return false
-}
-
-func (e QueueStatus) String() string {
-	return string(e)
-}
-
-func (e *QueueStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = QueueStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid QueueStatus", str)
-	}
-	return nil
-}
-
-func (e QueueStatus) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *QueueStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e QueueStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -32,6 +32,12 @@ type Resolver struct {
 	// Live streams the realtime feed's updates to subscriptions (nil:
 	// subscriptions are unavailable).
 	Live LiveFeed
+	// WaitingRoom is the waiting room (nil: its fields answer
+	// UNAVAILABLE, and queueLength 0).
+	WaitingRoom domain.WaitingRoomService
+	// QueueWatch, when set, is told of the ticket a myQueueTicket
+	// subscription starts from, so that the feed follows it.
+	QueueWatch interface{ WatchQueue(t domain.QueueTicket) }
 	// Now is the server's clock.
 	Now func() time.Time
 }
@@ -42,4 +48,13 @@ func (r *Resolver) blocks() (domain.BlockService, error) {
 		return nil, domain.Errorf(domain.EUNAVAILABLE, "this server has no blocklist")
 	}
 	return r.BlockService, nil
+}
+
+// waitingRoom returns the waiting room, or UNAVAILABLE when the server has
+// none.
+func (r *Resolver) waitingRoom() (domain.WaitingRoomService, error) {
+	if r.WaitingRoom == nil {
+		return nil, domain.Errorf(domain.EUNAVAILABLE, "this server has no waiting room")
+	}
+	return r.WaitingRoom, nil
 }

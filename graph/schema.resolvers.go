@@ -135,6 +135,9 @@ func (r *mutationResolver) CreateFlashEvent(ctx context.Context, input CreateFla
 	if input.PerUserLimit != nil {
 		c.PerUserLimit = *input.PerUserLimit
 	}
+	if input.WaitingRoom != nil {
+		c.WaitingRoom = *input.WaitingRoom
+	}
 	return r.FlashEventService.CreateFlashEvent(ctx, c)
 }
 

@@ -8,40 +8,112 @@ package graph
 import (
 	"context"
 	"flashlive/domain"
-	"fmt"
 )
-
-// WaitingRoom is the resolver for the waitingRoom field.
-func (r *flashEventResolver) WaitingRoom(ctx context.Context, obj *domain.FlashEvent) (bool, error) {
-	panic(fmt.Errorf("not implemented: WaitingRoom - waitingRoom"))
-}
 
 // QueueLength is the resolver for the queueLength field.
 func (r *flashEventResolver) QueueLength(ctx context.Context, obj *domain.FlashEvent) (int, error) {
-	panic(fmt.Errorf("not implemented: QueueLength - queueLength"))
+	if !obj.WaitingRoom || r.WaitingRoom == nil {
+		return 0, nil
+	}
+	return r.WaitingRoom.QueueLength(ctx, obj.ID)
 }
 
 // QueueChallenge is the resolver for the queueChallenge field.
-func (r *mutationResolver) QueueChallenge(ctx context.Context, eventID string) (*QueueChallenge, error) {
-	panic(fmt.Errorf("not implemented: QueueChallenge - queueChallenge"))
+func (r *mutationResolver) QueueChallenge(ctx context.Context, eventID string) (*domain.QueueChallenge, error) {
+	wr, err := r.waitingRoom()
+	if err != nil {
+		return nil, err
+	}
+	return wr.QueueChallenge(ctx, eventID)
 }
 
 // JoinQueue is the resolver for the joinQueue field.
-func (r *mutationResolver) JoinQueue(ctx context.Context, input JoinQueueInput) (*QueueTicket, error) {
-	panic(fmt.Errorf("not implemented: JoinQueue - joinQueue"))
+func (r *mutationResolver) JoinQueue(ctx context.Context, input JoinQueueInput) (*domain.QueueTicket, error) {
+	wr, err := r.waitingRoom()
+	if err != nil {
+		return nil, err
+	}
+	j := domain.JoinQueue{EventID: input.EventID}
+	if input.Challenge != nil {
+		j.Challenge = *input.Challenge
+	}
+	if input.Nonce != nil {
+		j.Nonce = *input.Nonce
+	}
+	return wr.JoinQueue(ctx, j)
 }
 
 // LeaveQueue is the resolver for the leaveQueue field.
 func (r *mutationResolver) LeaveQueue(ctx context.Context, eventID string) (bool, error) {
-	panic(fmt.Errorf("not implemented: LeaveQueue - leaveQueue"))
+	wr, err := r.waitingRoom()
+	if err != nil {
+		return false, err
+	}
+	return wr.LeaveQueue(ctx, eventID)
 }
 
 // MyQueueTicket is the resolver for the myQueueTicket field.
-func (r *queryResolver) MyQueueTicket(ctx context.Context, eventID string) (*QueueTicket, error) {
-	panic(fmt.Errorf("not implemented: MyQueueTicket - myQueueTicket"))
+func (r *queryResolver) MyQueueTicket(ctx context.Context, eventID string) (*domain.QueueTicket, error) {
+	wr, err := r.waitingRoom()
+	if err != nil {
+		return nil, err
+	}
+	return wr.MyQueueTicket(ctx, eventID)
+}
+
+// EstimatedWaitMs is the resolver for the estimatedWaitMs field.
+func (r *queueTicketResolver) EstimatedWaitMs(ctx context.Context, obj *domain.QueueTicket) (*int, error) {
+	if obj.EstimatedWait == nil {
+		return nil, nil
+	}
+	ms := int(obj.EstimatedWait.Milliseconds())
+	return &ms, nil
 }
 
 // MyQueueTicket is the resolver for the myQueueTicket field.
-func (r *subscriptionResolver) MyQueueTicket(ctx context.Context, eventID string) (<-chan *QueueTicket, error) {
-	panic(fmt.Errorf("not implemented: MyQueueTicket - myQueueTicket"))
+func (r *subscriptionResolver) MyQueueTicket(ctx context.Context, eventID string) (<-chan *domain.QueueTicket, error) {
+	me, err := domain.RequireRole(ctx, domain.RoleBuyer)
+	if err != nil {
+		return nil, err
+	}
+	wr, err := r.waitingRoom()
+	if err != nil {
+		return nil, err
+	}
+	updates, err := r.listen(ctx, "", me.UserID)
+	if err != nil {
+		return nil, err
+	}
+	first, err := wr.MyQueueTicket(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	if first != nil && r.QueueWatch != nil {
+		r.QueueWatch.WatchQueue(*first)
+	}
+	out := make(chan *domain.QueueTicket, 1)
+	if first != nil {
+		out <- first
+	}
+	go func() {
+		defer close(out)
+		for u := range updates {
+			q, ok := u.(domain.LiveQueue)
+			if !ok || q.Ticket.EventID != eventID || q.Ticket.Status == "" {
+				continue
+			}
+			t := q.Ticket
+			select {
+			case out <- &t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
+
+// QueueTicket returns QueueTicketResolver implementation.
+func (r *Resolver) QueueTicket() QueueTicketResolver { return &queueTicketResolver{r} }
+
+type queueTicketResolver struct{ *Resolver }

@@ -51,6 +51,27 @@
 // registered, so one racing with a revocation is caught by one or the
 // other.
 //
+// # Waiting rooms: queue frames, and what a position means
+//
+// A buyer in an event's waiting room gets queue frames on their own
+// connections and listeners (as order frames go): on joining, on every
+// status change (ADMITTED with its purchase token, EXPIRED, CLOSED), and
+// when their position changes, at most once a second (queue.go). Positions
+// cost one notice per event a second, not one per buyer: the instance that
+// steps an event's queue broadcasts its state (the head, the lowest rank
+// still waiting; the waiting count; the join number up to which waiting
+// tickets were closed), and every instance derives, for each ticket it
+// follows, position = rank - head + 1 (domain.QueuePosition). Ranks are
+// given one by one, so that is the exact place when nobody ahead left the
+// line, an upper bound by the leavers between the head and the buyer
+// otherwise, corrected as the head passes them; it never grows. A ticket
+// is followed from the notice of its join (joining again, which returns
+// the same ticket, resumes the frames of a new connection) or from the
+// start of a myQueueTicket subscription; tickets ranked by the draw at
+// startsAt are read once per event and instance, together. Closing a
+// queue of any size is one state broadcast: every ticket followed that
+// joined up to the closed join number becomes CLOSED.
+//
 // # Across instances
 //
 // Notices travel over a Broker (NATS core subjects in production): "stock

@@ -66,6 +66,9 @@ type Config struct {
 	// and retryAfterMs, and a viewer that sends more than
 	// maxLimitedFrames of those is closed with 1008.
 	FrameLimit domain.Limit
+	// Queue reads waiting-room tickets (nil: positions of tickets drawn
+	// at the start wait for their next notice).
+	Queue QueueSource
 	// Instance names this process among the hub's peers.
 	Instance string
 	Logger   *slog.Logger
@@ -134,6 +137,8 @@ type Hub struct {
 	connected atomic.Int64
 	// limitedClosed counts viewers closed for flooding past FrameLimit.
 	limitedClosed atomic.Int64
+
+	queue queueBook // the waiting rooms followed here (queue.go)
 
 	unsubscribe []func()
 	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
@@ -220,6 +225,8 @@ func NewHub(cfg Config) (*Hub, error) {
 		{subjectViewers, h.onViewers},
 		{subjectOrder + "*", h.onOrder},
 		{subjectRevoked, h.onRevoked},
+		{subjectQueue + "*", h.onQueueTicket},
+		{subjectQueueState, h.onQueueState},
 	}
 	for _, s := range subs {
 		unsub, err := cfg.Broker.Subscribe(s.subject, s.handle)

@@ -51,6 +51,10 @@ type FlashSale struct {
 	// Unpaid caps each buyer's unpaid flash orders across events (no cap
 	// when zero); see UnpaidCap.
 	Unpaid UnpaidCap
+	// Admissions, when set, is asked before a purchase of a waiting-room
+	// event reaches the hot stock: the buyer must hold an ADMITTED ticket
+	// (nil: waiting-room events sell to any valid token).
+	Admissions Admissions
 
 	admission admission
 	loads     singleflight.Group
@@ -71,23 +75,14 @@ func (s *FlashSale) PurchaseToken(ctx context.Context, eventID string) (*domain.
 	if err != nil {
 		return nil, err
 	}
-	ev, err := s.event(ctx, eventID)
+	ev, st, err := s.EventStatus(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.Hot.Snapshot(ctx, eventID)
-	if errors.Is(err, domain.ErrNotLoaded) {
-		if err := s.ensureLoaded(ctx, eventID); err != nil {
-			return nil, err
-		}
-		snap, err = s.Hot.Snapshot(ctx, eventID)
+	if ev.WaitingRoom {
+		return nil, domain.Errorf(domain.ECONFLICT, "this flash event sells through its waiting room: join the queue (joinQueue) and buy with the purchase token of your admission")
 	}
-	if err != nil {
-		return nil, err
-	}
-	hot := *ev
-	hot.Closed = hot.Closed || snap.Closed
-	if st := hot.StatusAt(s.Now(), snap.Remaining); st != domain.FlashEventLive {
+	if st != domain.FlashEventLive {
 		return nil, domain.Errorf(domain.ECONFLICT, "the flash event is %s; purchase tokens are issued only while it is LIVE", st)
 	}
 	t, err := s.Tokens.Issue(me.UserID, eventID)
@@ -108,6 +103,9 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	}
 	if err := s.Tokens.Verify(r.Token, me.UserID, r.EventID); err != nil {
 		return s.answerAgain(ctx, me.UserID, r, err)
+	}
+	if err := s.checkAdmitted(ctx, me.UserID, r.EventID); err != nil {
+		return nil, err
 	}
 	// Load shedding: once the stock is gone, presses that cannot be the
 	// replay of a reservation are answered here, without the hot stock.

@@ -5,7 +5,7 @@
 (() => {
   const {gql, $, el, setText, formatCents, formatDuration, clockTime, shortID, serverNow, statusLabel} = FL;
 
-  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status product { id name description priceCents imageUrl }';
+  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status waitingRoom queueLength product { id name description priceCents imageUrl }';
   const ORDER_FIELDS = 'id status totalCents expiresAt paidAt createdAt flashEvent { id product { name } } items { quantity }';
 
   const state = {
@@ -144,6 +144,7 @@
     const box = $('event');
     const ev = state.events.get(state.pinned);
     box.hidden = !ev;
+    FLQueue.render(ev);
     if (!ev) return;
     setText('event-name', ev.product.name);
     setText('event-desc', ev.product.description || '');
@@ -244,6 +245,7 @@
     switch (ev.status) {
     case 'LIVE':
       if (state.busy) { text = 'Buying…'; break; }
+      if (ev.waitingRoom && !FLQueue.admitted(ev.id)) { text = 'Wait for your turn'; reason = 'This deal sells through its waiting room: buy opens when the queue admits you.'; break; }
       if (signedIn && (held >= ev.perUserLimit || state.outcome === 'LIMIT_REACHED')) {
         text = 'Limit reached';
         reason = 'You hold ' + Math.max(held, ev.perUserLimit) + ' of the ' + ev.perUserLimit + ' allowed per buyer for this deal.';
@@ -292,9 +294,10 @@
     renderBuy(ev);
     message('buy-message', 'Buying…', '');
     try {
-      const t = await gql('mutation($e: ID!) { flashPurchaseToken(eventId: $e) { token } }', {e: ev.id});
+      const token = ev.waitingRoom ? FLQueue.token(ev.id)
+        : (await gql('mutation($e: ID!) { flashPurchaseToken(eventId: $e) { token } }', {e: ev.id})).flashPurchaseToken.token;
       const d = await gql(`mutation($in: PurchaseFlashInput!) { purchaseFlash(input: $in) { outcome remaining retryAfterMs order { ${ORDER_FIELDS} } } }`,
-        {in: {eventId: ev.id, token: t.flashPurchaseToken.token, quantity: 1, idempotencyKey: FL.newKey()}});
+        {in: {eventId: ev.id, token, quantity: 1, idempotencyKey: FL.newKey()}});
       const r = d.purchaseFlash;
       state.outcome = r.outcome;
       if (typeof r.remaining === 'number' && state.events.has(ev.id)) {
@@ -418,6 +421,7 @@
 
   // ---- the feed --------------------------------------------------------------------
   function onFrame(f) {
+    if (f.type === 'queue') { FLQueue.onFrame(f); return; }
     if (f.type === 'order') {
       const o = state.orders.get(f.orderId);
       if (o) { o.status = f.status; o.outcome = null; renderOrders(); }
@@ -527,6 +531,7 @@
   $('refresh-rooms').addEventListener('click', loadRooms);
 
   // ---- start -------------------------------------------------------------------------
+  FLQueue.init(render);
   renderAccount();
   loadMyOrders();
   document.body.classList.add('no-room');

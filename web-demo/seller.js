@@ -4,7 +4,7 @@
 
 (() => {
   const {gql, $, el, setText, formatCents, formatDuration, clockTime, shortID, serverNow, statusLabel} = FL;
-  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status product { id name priceCents imageUrl } liveRoom { id title }';
+  const EVENT_FIELDS = 'id priceCents stock remaining perUserLimit startsAt endsAt status waitingRoom queueLength product { id name priceCents imageUrl } liveRoom { id title }';
   const PRODUCT_FIELDS = 'id name priceCents stock imageUrl seller { id }';
   // Orders that hold units and money: paid ones are revenue, the others may still be.
   const PAID = new Set(['PAID', 'COMPLETED']);
@@ -159,6 +159,7 @@
           ' · ends ' + clockTime(ev.endsAt) + ' · ',
           el('span', {class: 'ev-clock', 'data-starts': ev.startsAt, 'data-ends': ev.endsAt, 'data-status': ev.status}, '')),
         el('p', {class: 'muted'}, (ev.liveRoom ? 'In ' + ev.liveRoom.title + ' · ' : '') + 'limit ' + ev.perUserLimit + ' per buyer'),
+        ev.waitingRoom ? el('p', {class: 'ev-queue'}, 'Waiting room · ', el('strong', {class: 'ev-queue-length'}, String(ev.queueLength || 0)), ' in the queue') : null,
         el('p', {class: 'ev-figures'},
           el('span', null, 'Sold ', el('strong', {class: 'ev-sold'}, String(f.sold)), ' of ' + ev.stock),
           el('span', null, 'Revenue ', el('strong', {class: 'ev-revenue'}, formatCents(f.revenue))),
@@ -252,7 +253,8 @@
       const ends = starts + int('event-minutes') * 60000;
       const d = await gql(`mutation($in: CreateFlashEventInput!) { createFlashEvent(input: $in) { ${EVENT_FIELDS} } }`, {in: {
         productId, liveRoomId, priceCents: toCents($('event-price').value), stock: int('event-stock'),
-        perUserLimit: int('event-limit'), startsAt: new Date(starts).toISOString(), endsAt: new Date(ends).toISOString()}});
+        perUserLimit: int('event-limit'), startsAt: new Date(starts).toISOString(), endsAt: new Date(ends).toISOString(),
+        waitingRoom: $('event-waiting').checked}});
       state.events.set(d.createFlashEvent.id, d.createFlashEvent);
       message('event-message', 'Scheduled “' + d.createFlashEvent.product.name + '”.', 'ok');
       renderEvents();
@@ -317,4 +319,5 @@
   tick();
   setInterval(tick, 500);
   setInterval(pollOrders, 2000);
+  FLSellerQueue.start(state.events, renderEvents);
 })();

@@ -65,9 +65,11 @@ type Main struct {
 	Auth     *postgres.AuthService
 	Resolver *graph.Resolver
 	// Sale is the flash-sale hot path; Orders the order stream.
-	Sale       *service.FlashSale
-	Orders     *nats.OrderStream
-	Reconciler *jobs.Reconciler
+	Sale *service.FlashSale
+	// WaitingRoom is the waiting room of flash events (queue.go).
+	WaitingRoom *service.WaitingRoom
+	Orders      *nats.OrderStream
+	Reconciler  *jobs.Reconciler
 	// Hub is the live-room feed behind /ws.
 	Hub      *realtime.Hub
 	Registry *prometheus.Registry
@@ -163,6 +165,7 @@ type stores struct {
 	source *postgres.HotEventSource
 	hot    *redis.HotStock
 	unpaid *redis.UnpaidOrders
+	queue  *redis.Queue
 	// idemTTL is how long a key keeps its first answer: in Redis, in what
 	// a rebuild restores, and in PostgreSQL before pruning.
 	idemTTL time.Duration
@@ -224,6 +227,7 @@ func (m *Main) openStores(ctx context.Context) error {
 	st.hot = redis.NewHotStock(m.Redis, st.idemTTL)
 	st.hot.Now = m.Now
 	st.unpaid = redis.NewUnpaidOrders(m.Redis)
+	st.queue = redis.NewQueue(m.Redis)
 	st.orders = postgres.NewOrderStore(m.DB, m.Config.PaymentTimeout)
 	st.events = postgres.NewFlashEventService(m.DB)
 	st.rooms = postgres.NewLiveRoomService(m.DB)
@@ -246,6 +250,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 		Broker:         nats.NewBroker(m.NATS),
 		Authenticate:   m.Auth.Authenticate,
 		Revoked:        m.Auth,
+		Queue:          m.stores.queue,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Dev:            cfg.Dev(),
 		FrameLimit:     cfg.Limits.WSFrames,
@@ -283,6 +288,9 @@ func (m *Main) buildServices(context.Context) error {
 		PurchaseWait:         m.Config.Admission.PurchaseWait,
 		Unpaid:               service.UnpaidCap{Orders: st.unpaid, Max: m.Config.maxUnpaidOrders(), Window: m.Config.PaymentTimeout + UnpaidWindowMargin},
 	}
+	if err := m.buildWaitingRoom(purchaseTokens); err != nil {
+		return err
+	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.protect = m.openProtection()
@@ -305,6 +313,8 @@ func (m *Main) buildServices(context.Context) error {
 		Live:             m.Hub,
 		Now:              m.Now,
 		BlockService:     m.blockService(),
+		WaitingRoom:      m.limitWaitingRoom(m.WaitingRoom),
+		QueueWatch:       m.Hub,
 	}
 	return nil
 }
@@ -359,6 +369,7 @@ func (m *Main) startJobs(context.Context) error {
 		{"transitions", time.Second, 10 * time.Second, (&jobs.Transitions{
 			Events: st.events, Claims: m.Redis, Live: m.Hub, Now: m.Now,
 		}).Run},
+		{"queue-admission", time.Second, 5 * time.Second, (&jobs.QueueAdmission{Rooms: m.WaitingRoom}).Run},
 	} {
 		if err := m.jobs.Every(j.name, j.interval, j.timeout, j.run); err != nil {
 			return err

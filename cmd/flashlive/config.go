@@ -87,6 +87,8 @@ type Config struct {
 	// NATSReplicas: FLASHLIVE_NATS_REPLICAS, copies of each JetStream
 	// stream, 1..5 (more than 1 needs a NATS cluster).
 	NATSReplicas int
+
+	Queue QueueConfig // FLASHLIVE_QUEUE_* (queue.go)
 }
 
 // DefaultMaxUnpaidOrders is the cap on each buyer's unpaid flash orders
@@ -327,6 +329,8 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 			c.MaxUnpaidOrders = n
 		}
 	}
+
+	c.Queue = loadQueue(get, bad)
 
 	if len(errs) > 0 {
 		return c, warnings, fmt.Errorf("bad configuration:\n  - %s", strings.Join(errs, "\n  - "))

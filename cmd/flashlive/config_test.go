@@ -55,6 +55,7 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 		Limits:         DefaultLimits,
 		WSInitTimeout:  3 * time.Second,
+		Queue:          DefaultQueue,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(FLASHLIVE_ENV=dev) =\n%+v\nwant\n%+v", got, want)
@@ -94,6 +95,7 @@ func TestLoadConfigProd(t *testing.T) {
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 		Limits:         DefaultLimits,
 		WSInitTimeout:  3 * time.Second,
+		Queue:          DefaultQueue,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadConfig(prod) =\n%+v\nwant\n%+v", got, want)

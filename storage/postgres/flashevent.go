@@ -22,12 +22,12 @@ func NewFlashEventService(db *DB) *FlashEventService {
 }
 
 const flashEventColumns = `id, product_id, coalesce(live_room_id, ''), seller_id, price_cents, stock, sold,
-	per_user_limit, starts_at, ends_at, closed_at, created_at`
+	per_user_limit, starts_at, ends_at, closed_at, created_at, waiting_room`
 
 func scanFlashEvent(row pgx.Row) (*domain.FlashEvent, error) {
 	var e domain.FlashEvent
 	err := row.Scan(&e.ID, &e.ProductID, &e.LiveRoomID, &e.SellerID, &e.PriceCents, &e.Stock, &e.Sold,
-		&e.PerUserLimit, &e.StartsAt, &e.EndsAt, &e.ClosedAt, &e.CreatedAt)
+		&e.PerUserLimit, &e.StartsAt, &e.EndsAt, &e.ClosedAt, &e.CreatedAt, &e.WaitingRoom)
 	return &e, err
 }
 
@@ -137,11 +137,11 @@ func (s *FlashEventService) CreateFlashEvent(ctx context.Context, c domain.Flash
 			return translate(err, "take product stock", "product")
 		}
 		e, err = scanFlashEvent(tx.QueryRow(ctx, `
-			INSERT INTO flash_events (id, product_id, live_room_id, seller_id, price_cents, stock, per_user_limit, starts_at, ends_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO flash_events (id, product_id, live_room_id, seller_id, price_cents, stock, per_user_limit, starts_at, ends_at, created_at, waiting_room)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			RETURNING `+flashEventColumns,
 			newID(domain.PrefixFlashEvent), c.ProductID, roomID, sellerID, c.PriceCents, c.Stock, c.PerUserLimit,
-			c.StartsAt, c.EndsAt, now))
+			c.StartsAt, c.EndsAt, now, c.WaitingRoom))
 		return translate(err, "insert flash event", "flash event")
 	})
 	if err != nil {

@@ -34,7 +34,7 @@ func (s *HotEventSource) BriefHotEvent(ctx context.Context, eventID string) (*do
 // its ID.
 const briefHotEventQuery = `
 	SELECT e.id, e.product_id, p.seller_id, e.price_cents, e.stock, e.sold, e.per_user_limit,
-		e.starts_at, e.ends_at, e.closed_at IS NOT NULL, e.hot_loaded_at IS NOT NULL
+		e.starts_at, e.ends_at, e.closed_at IS NOT NULL, e.hot_loaded_at IS NOT NULL, e.waiting_room
 	FROM flash_events e JOIN products p ON p.id = e.product_id
 	WHERE e.id = $1`
 
@@ -42,7 +42,7 @@ func scanBriefHotEvent(row pgx.Row) (*domain.HotEvent, error) {
 	var ev domain.HotEvent
 	var sold int
 	err := row.Scan(&ev.ID, &ev.ProductID, &ev.SellerID, &ev.PriceCents, &ev.Stock, &sold,
-		&ev.PerUserLimit, &ev.StartsAt, &ev.EndsAt, &ev.Closed, &ev.LoadedBefore)
+		&ev.PerUserLimit, &ev.StartsAt, &ev.EndsAt, &ev.Closed, &ev.LoadedBefore, &ev.WaitingRoom)
 	if err != nil {
 		return nil, translate(err, "find flash event", "flash event")
 	}

@@ -1,7 +1,9 @@
 // Package redis holds flashlive's hot state in Redis with go-redis v9: the
 // hot stock of preheated flash events (HotStock: stock, the units each
 // buyer holds, reservations and their outbox, the first answer to each
-// idempotency key) and one-of-many claims (Client.Claim). Scripts live
+// idempotency key), the waiting rooms of flash events beside it (Queue:
+// tickets, the draw at the start, admission against the stock left) and
+// one-of-many claims (Client.Claim). Scripts live
 // beside the code as .lua files. Every key starts with the client's
 // prefix, so that tests and tenants can share one server.
 //

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestWaitingRoomPositionsLive: the last of five buyers sees, over /ws
+// and the myQueueTicket subscription, a position that only falls as the
+// head is admitted one a second, then ADMITTED with a purchase token that
+// buys.
+func TestWaitingRoomPositionsLive(t *testing.T) {
+	a := startApp(t, func(c *Config) { c.Queue = QueueConfig{AdmitPerSecond: 1, AdmissionTTL: time.Minute} })
+	_, eventID := a.waitingRoomEvent(t, 10, -time.Second)
+	bs := a.buyers(t, 5)
+	last := bs[4]
+	w := a.dial(t, last.token, nil)
+	w.send(t, map[string]any{"type": "ping"})
+	w.next(t, 5*time.Second, "pong", frameIs("pong"))
+	for _, c := range bs {
+		c.join(t, eventID)
+	}
+	g := a.subscribeClient(t, last.token)
+	g.next(t, "connection_ack", func(m map[string]any) bool { return m["type"] == "connection_ack" })
+	if err := g.conn.WriteJSON(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{
+		"query":     `subscription($e: ID!) { myQueueTicket(eventId: $e) { status position waiting purchaseToken { token } } }`,
+		"variables": map[string]any{"e": eventID},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	// Over /ws: positions that never grow, then the admission.
+	prev := 6.0
+	var token string
+	for token == "" {
+		f := w.next(t, 10*time.Second, "a queue frame", frameIs("queue", "eventId", eventID))
+		switch f["status"] {
+		case "WAITING":
+			p, ok := f["position"].(float64)
+			if !ok || p > prev || p < 1 {
+				t.Fatalf("position %v after %v: %v", f["position"], prev, f)
+			}
+			if _, ok := f["estimatedWaitMs"].(float64); !ok {
+				t.Fatalf("a WAITING frame without estimatedWaitMs: %v", f)
+			}
+			prev = p
+		case "ADMITTED":
+			token = f["purchaseToken"].(map[string]any)["token"].(string)
+		default:
+			t.Fatalf("frame %v", f)
+		}
+	}
+	if prev != 1 {
+		t.Fatalf("last position shown %v, want 1 before the admission", prev)
+	}
+	// The subscription: the first ticket, then the admission with the
+	// same token.
+	var subStatuses []string
+	for {
+		m := g.next(t, "a ticket update", func(m map[string]any) bool { return m["id"] == "q" })
+		tk := payloadData(m, "myQueueTicket")
+		if tk == nil {
+			t.Fatalf("subscription message %v", m)
+		}
+		subStatuses = append(subStatuses, tk["status"].(string))
+		if tk["status"] == "ADMITTED" {
+			if pt, _ := tk["purchaseToken"].(map[string]any); pt["token"] != token {
+				t.Fatalf("subscription token %v, /ws token %s", pt, token)
+			}
+			break
+		}
+	}
+	if r := last.buy(t, eventID, token, 1, "live"); r.Outcome != "RESERVED" {
+		t.Fatalf("buy with the admission's token: %s (subscription saw %v)", r.Outcome, subStatuses)
+	}
+}

@@ -1,0 +1,1 @@
+ALTER TABLE flash_events DROP COLUMN waiting_room;

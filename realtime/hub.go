@@ -66,6 +66,9 @@ type Config struct {
 	// and retryAfterMs, and a viewer that sends more than
 	// maxLimitedFrames of those is closed with 1008.
 	FrameLimit domain.Limit
+	// Chat is the room chat (nil: none; chat frames are refused and
+	// snapshots carry no chat).
+	Chat Chat
 	// Instance names this process among the hub's peers.
 	Instance string
 	Logger   *slog.Logger
@@ -134,6 +137,8 @@ type Hub struct {
 	connected atomic.Int64
 	// limitedClosed counts viewers closed for flooding past FrameLimit.
 	limitedClosed atomic.Int64
+
+	chat *chatFeeds // nil without Config.Chat
 
 	unsubscribe []func()
 	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
@@ -221,6 +226,13 @@ func NewHub(cfg Config) (*Hub, error) {
 		{subjectOrder + "*", h.onOrder},
 		{subjectRevoked, h.onRevoked},
 	}
+	if cfg.Chat != nil {
+		h.chat = newChatFeeds(h, cfg.Chat)
+		subs = append(subs, struct {
+			subject string
+			handle  func(string, []byte)
+		}{subjectChat, func(_ string, d []byte) { h.chat.mark(string(d)) }})
+	}
 	for _, s := range subs {
 		unsub, err := cfg.Broker.Subscribe(s.subject, s.handle)
 		if err != nil {
@@ -240,6 +252,10 @@ func NewHub(cfg Config) (*Hub, error) {
 	go h.every(tickPeriod, h.tick)
 	go h.every(viewersPeriod, h.reportViewers)
 	go h.every(expirePeriod, h.expire)
+	if h.chat != nil {
+		h.wg.Add(1)
+		go h.chat.run()
+	}
 	return h, nil
 }
 

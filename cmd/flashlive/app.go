@@ -74,6 +74,7 @@ type Main struct {
 
 	jobs      *jobs.Scheduler
 	protect   *protection // rate limits and the blocklist; nil when limits are off
+	chat      *chatSide   // the room chat: its log and service
 	stores    stores
 	drift     driftGauge
 	closeOnce sync.Once
@@ -236,6 +237,7 @@ func (m *Main) openStores(ctx context.Context) error {
 func (m *Main) openFeed(ctx context.Context) error {
 	cfg := m.Config
 	var err error
+	m.chat = m.openChat()
 	m.Hub, err = realtime.NewHub(realtime.Config{
 		Source: &liveSource{
 			rooms: m.stores.rooms, events: m.stores.events, stock: service.HotStockReader{Hot: m.stores.hot}, now: m.Now,
@@ -246,6 +248,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 		AllowedOrigins: cfg.AllowedOrigins,
 		Dev:            cfg.Dev(),
 		FrameLimit:     cfg.Limits.WSFrames,
+		Chat:           m.chat,
 		Instance:       instanceName(),
 		Logger:         m.Logger,
 		Now:            m.Now,
@@ -254,6 +257,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 		return err
 	}
 	m.Auth.Revocations = m.Hub
+	m.chat.Chat.Notify = m.Hub
 	return m.Auth.SyncRevocations(ctx)
 }
 
@@ -302,6 +306,7 @@ func (m *Main) buildServices(context.Context) error {
 		Live:             m.Hub,
 		Now:              m.Now,
 		BlockService:     m.blockService(),
+		ChatService:      m.chat.Chat,
 	}
 	return nil
 }

@@ -321,3 +321,75 @@ func TestChatDeletesAndSnapshotAndRestart(t *testing.T) {
 		t.Fatalf("snapshot after the restart = %v, want the last 20 ending %s", c, sent[23].ID)
 	}
 }
+
+// TestChatStormKeepsStockFlowing: while a room's chat is flooded (its
+// budget off), a purchase's stock frame still reaches a viewer of the
+// room, in the middle of the flood; and with the room's budget on, the
+// room's writers together are held to it.
+func TestChatStormKeepsStockFlowing(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Chat = DefaultChat
+		c.Chat.AuthorLimit, c.Chat.RoomLimit = domain.Limit{}, domain.Limit{}
+	})
+	seller, _, room := app.liveRoom(t)
+	p := seller.newProduct(t, "Storm", 5)
+	ev := seller.newEvent(t, map[string]any{
+		"productId": p.ID, "liveRoomId": room, "priceCents": 100, "stock": 5, "perUserLimit": 5,
+		"startsAt": ts(time.Now().Add(-time.Second)), "endsAt": ts(time.Now().Add(time.Hour)),
+	})
+	v := app.dial(t, "", nil)
+	v.send(t, map[string]any{"type": "join", "room": room})
+	v.next(t, 5*time.Second, "snapshot", frameIs("snapshot"))
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range app.buyers(t, 8) {
+		wg.Go(func() {
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.chat(t, room, fmt.Sprintf("storm %d.%d", i, k))
+			}
+		})
+	}
+	for range 40 {
+		v.next(t, 10*time.Second, "the storm's chat frames", frameIs("chat"))
+	}
+	buyer := app.buyers(t, 1)[0]
+	if r := buyer.buy(t, ev.ID, buyer.purchaseToken(t, ev.ID), 2, "k"); r.Outcome != "RESERVED" {
+		t.Fatalf("purchase: %s", r.Outcome)
+	}
+	chats := 0
+	v.next(t, 10*time.Second, "the stock frame, in the storm", func(f map[string]any) bool {
+		if f["type"] == "chat" {
+			chats++
+		}
+		return frameIs("stock", "eventId", ev.ID, "remaining", float64(2+1))(f)
+	})
+	close(stop)
+	wg.Wait()
+	t.Logf("%d chat frames came between the purchase and its stock frame", chats)
+	if app.Hub.Dropped() != 0 {
+		t.Fatalf("%d viewers dropped in the storm", app.Hub.Dropped())
+	}
+}
+
+func TestChatRoomBudget(t *testing.T) {
+	app := startApp(t, func(c *Config) {
+		c.Chat = DefaultChat
+		c.Chat.AuthorLimit = domain.Limit{}
+		c.Chat.RoomLimit = domain.Limit{Rate: 1, Burst: 4, Period: time.Hour}
+	})
+	_, _, room := app.liveRoom(t)
+	bs := app.buyers(t, 5)
+	for _, b := range bs[:4] {
+		b.chat(t, room, "within the room's budget")
+	}
+	r := bs[4].wantCode(t, "RATE_LIMITED", sendChat, map[string]any{"room": room, "text": "one too many for the room"})
+	if ms, _ := r.Errors[0].Extensions["retryAfterMs"].(float64); ms <= 0 {
+		t.Fatalf("retryAfterMs = %v", r.Errors[0].Extensions["retryAfterMs"])
+	}
+}

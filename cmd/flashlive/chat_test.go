@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"flashlive/domain"
+	"flashlive/internal/testenv"
 )
 
 const (
@@ -391,5 +392,34 @@ func TestChatRoomBudget(t *testing.T) {
 	r := bs[4].wantCode(t, "RATE_LIMITED", sendChat, map[string]any{"room": room, "text": "one too many for the room"})
 	if ms, _ := r.Errors[0].Extensions["retryAfterMs"].(float64); ms <= 0 {
 		t.Fatalf("retryAfterMs = %v", r.Errors[0].Extensions["retryAfterMs"])
+	}
+}
+
+// TestLiveRoomExtrasSubscription: the subscription door carries a room's
+// new and deleted messages, typed.
+func TestLiveRoomExtrasSubscription(t *testing.T) {
+	app := startApp(t, func(c *Config) { c.Chat = DefaultChat })
+	seller, _, room := app.liveRoom(t)
+	g := app.subscribeClient(t, "")
+	g.next(t, "connection_ack", func(m map[string]any) bool { return m["type"] == "connection_ack" })
+	if err := g.conn.WriteJSON(map[string]any{"id": "x", "type": "subscribe", "payload": map[string]any{
+		"query": `subscription($id: ID!) { liveRoomExtras(id: $id) { __typename
+			... on ChatMessage { id roomId text author { id displayName } }
+			... on ChatMessageDeleted { roomId messageId } } }`,
+		"variables": map[string]any{"id": room},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, "the subscription in the room", func() bool { return app.Hub.ViewerCount(room) == 1 })
+	buyer := app.buyers(t, 1)[0]
+	m := buyer.chat(t, room, "hello subscribers")
+	got := payloadData(g.next(t, "the message", func(x map[string]any) bool { return x["type"] == "next" }), "liveRoomExtras")
+	if got["__typename"] != "ChatMessage" || got["id"] != m.ID || got["text"] != "hello subscribers" || got["roomId"] != room {
+		t.Fatalf("extra = %v, want message %s", got, m.ID)
+	}
+	seller.must(t, deleteChat, map[string]any{"id": m.ID}, nil)
+	got = payloadData(g.next(t, "the deletion", func(x map[string]any) bool { return x["type"] == "next" }), "liveRoomExtras")
+	if got["__typename"] != "ChatMessageDeleted" || got["messageId"] != m.ID || got["roomId"] != room {
+		t.Fatalf("extra = %v, want the deletion of %s", got, m.ID)
 	}
 }

@@ -418,6 +418,7 @@
 
   // ---- the feed --------------------------------------------------------------------
   function onFrame(f) {
+    if (window.FLChat && FLChat.onFrame(f, state.roomId)) return;
     if (f.type === 'order') {
       const o = state.orders.get(f.orderId);
       if (o) { o.status = f.status; o.outcome = null; renderOrders(); }
@@ -474,6 +475,7 @@
     e.textContent = FEED_TEXT[s] || s;
     e.dataset.state = s;
   });
+  if (window.FLChat) FLChat.init(feed);
 
   // ---- account -----------------------------------------------------------------------
   function message(id, text, kind) {

@@ -29,15 +29,23 @@ const (
 	chatPoll = time.Second
 	// chatBatch is the most entries read from a log at once.
 	chatBatch = 256
+	// A room's log is read, and its new entries sent, at most once per
+	// chatInterval (what came meanwhile goes in one write per viewer); the
+	// rooms held back are looked at every chatTick.
+	chatInterval = 50 * time.Millisecond
+	chatTick     = 10 * time.Millisecond
 )
 
 // chatFeeds follows the logs of the rooms with members here. A room's
-// entries are read after its cursor and broadcast one at a time, in log
-// order, under the room's lock: so every member of every instance gets a
-// room's chat in the log's one order, and a snapshot (read under the same
-// lock) is followed by exactly the entries after it. Chat runs on its own
-// goroutine, apart from the coalescer and the ticker that send stock,
-// event and countdown frames: a busy chat delays no stock frame.
+// entries are read after its cursor and broadcast in log order, under the
+// room's lock: so every member of every instance gets a room's chat in
+// the log's one order, and a snapshot (read under the same lock) is
+// followed by exactly the entries after it. A room's log is read at most
+// once per chatInterval, and what it has new goes to each viewer in one
+// write: a chat storm costs a viewer at most 20 writes a second, however
+// many messages, leaving its socket and the cores to stock frames. Chat
+// runs on its own goroutine, apart from the coalescer and the ticker that
+// send stock, event and countdown frames, so it never holds them up.
 type chatFeeds struct {
 	h   *Hub
 	log Chat
@@ -45,6 +53,7 @@ type chatFeeds struct {
 	mu    sync.Mutex
 	rooms map[string]*chatRoom
 	dirty map[string]struct{}
+	read  map[string]time.Time // room → when its log was last read on a notice
 	kick  chan struct{}
 	conns atomic.Int64 // names connections as origins of their messages
 }
@@ -57,7 +66,7 @@ type chatRoom struct {
 }
 
 func newChatFeeds(h *Hub, log Chat) *chatFeeds {
-	return &chatFeeds{h: h, log: log, rooms: map[string]*chatRoom{}, dirty: map[string]struct{}{}, kick: make(chan struct{}, 1)}
+	return &chatFeeds{h: h, log: log, rooms: map[string]*chatRoom{}, dirty: map[string]struct{}{}, read: map[string]time.Time{}, kick: make(chan struct{}, 1)}
 }
 
 // ChatAppended implements domain.ChatNotifier: it tells every instance
@@ -86,19 +95,20 @@ func (f *chatFeeds) mark(roomID string) {
 // here every chatPoll, until the hub stops.
 func (f *chatFeeds) run() {
 	defer f.h.wg.Done()
-	t := time.NewTicker(chatPoll)
-	defer t.Stop()
+	poll := time.NewTicker(chatPoll)
+	defer poll.Stop()
+	tick := time.NewTicker(chatTick)
+	defer tick.Stop()
 	for {
 		var rooms []string
 		select {
 		case <-f.h.stop:
 			return
 		case <-f.kick:
-			f.mu.Lock()
-			rooms = list(f.dirty)
-			clear(f.dirty)
-			f.mu.Unlock()
-		case <-t.C:
+			rooms = f.due()
+		case <-tick.C:
+			rooms = f.due()
+		case <-poll.C:
 			f.h.mu.RLock()
 			for r := range f.h.rooms {
 				rooms = append(rooms, r)
@@ -112,6 +122,23 @@ func (f *chatFeeds) run() {
 	}
 }
 
+// due takes the marked rooms whose log was last read chatInterval ago or
+// more; the others stay marked.
+func (f *chatFeeds) due() []string {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var rooms []string
+	for r := range f.dirty {
+		if now.Sub(f.read[r]) >= chatInterval {
+			rooms = append(rooms, r)
+			f.read[r] = now
+			delete(f.dirty, r)
+		}
+	}
+	return rooms
+}
+
 // forget drops the rooms nobody here follows any more: a member who comes
 // back starts from the log's end, with a snapshot.
 func (f *chatFeeds) forget() {
@@ -122,6 +149,11 @@ func (f *chatFeeds) forget() {
 	for r := range f.rooms {
 		if len(f.h.rooms[r]) == 0 {
 			delete(f.rooms, r)
+		}
+	}
+	for r, at := range f.read {
+		if time.Since(at) > time.Minute {
+			delete(f.read, r)
 		}
 	}
 }
@@ -213,13 +245,9 @@ func (f *chatFeeds) catchUpLocked(r *chatRoom, roomID string, skip *client, skip
 			f.h.cfg.Logger.Warn("realtime: read chat", "room", roomID, "err", err)
 			return
 		}
-		for _, e := range entries {
-			not := skip
-			if skip != nil && domain.SeqBefore(skipUntil, e.Seq) {
-				not = nil
-			}
-			f.send(e, not)
-			r.cursor = e.Seq
+		if len(entries) > 0 {
+			f.send(roomID, entries, skip, skipUntil)
+			r.cursor = entries[len(entries)-1].Seq
 		}
 		if len(entries) < chatBatch {
 			return
@@ -227,31 +255,63 @@ func (f *chatFeeds) catchUpLocked(r *chatRoom, roomID string, skip *client, skip
 	}
 }
 
-// send broadcasts one entry to the room's members here but not: framed
-// once, plus once more with the ref for its sender's connection.
-func (f *chatFeeds) send(e domain.ChatEntry, not *client) {
-	var msg, own *message
-	if e.Message != nil {
-		msg = newMessage(mustJSON(chatFrameOf(e.Message, "chat", "")), domain.ChatPosted{Message: e.Message})
-		if e.Ref != "" && e.Origin != "" {
-			own = newMessage(mustJSON(chatFrameOf(e.Message, "chat", e.Ref)), nil)
+// send broadcasts entries, in order, to the room's members here. Each
+// entry is framed once; a viewer is written every entry's frame in one
+// write (so a busy chat costs a viewer one system call per catch-up, not
+// one per message), a listener handed each update. The sender of an
+// entry gets the copy with its ref instead; skip is not sent the entries
+// up to skipUntil, which its snapshot had.
+func (f *chatFeeds) send(roomID string, entries []domain.ChatEntry, skip *client, skipUntil string) {
+	msgs := make([]*message, len(entries))
+	own := make([][]byte, len(entries)) // the sender's copy, or nil
+	origins := map[string]struct{}{}
+	var all []byte
+	for i, e := range entries {
+		if e.Message != nil {
+			msgs[i] = newMessage(mustJSON(chatFrameOf(e.Message, "chat", "")), domain.ChatPosted{Message: e.Message})
+			if e.Ref != "" && e.Origin != "" {
+				own[i] = wsFrame(opText, mustJSON(chatFrameOf(e.Message, "chat", e.Ref)))
+				origins[e.Origin] = struct{}{}
+			}
+		} else {
+			msgs[i] = newMessage(mustJSON(chatDeletedFrame{Type: "chat_deleted", Room: e.RoomID, ID: e.Deleted}),
+				domain.ChatDeleted{RoomID: e.RoomID, MessageID: e.Deleted})
 		}
-	} else {
-		msg = newMessage(mustJSON(chatDeletedFrame{Type: "chat_deleted", Room: e.RoomID, ID: e.Deleted}),
-			domain.ChatDeleted{RoomID: e.RoomID, MessageID: e.Deleted})
+		all = append(all, msgs[i].wire...)
+	}
+	everyone := &message{wire: all}
+	// custom is what c is written when it is skip or a sender.
+	custom := func(c *client) *message {
+		var b []byte
+		for i, e := range entries {
+			switch {
+			case c == skip && !domain.SeqBefore(skipUntil, e.Seq):
+			case own[i] != nil && e.Origin == c.chatOrigin:
+				b = append(b, own[i]...)
+			default:
+				b = append(b, msgs[i].wire...)
+			}
+		}
+		return &message{wire: b}
 	}
 	f.h.mu.RLock()
-	ms := list(f.h.rooms[e.RoomID])
+	ms := list(f.h.rooms[roomID])
 	f.h.mu.RUnlock()
 	fanout(ms, func(m member) {
 		c, ok := m.(*client)
-		switch {
-		case ok && c == not:
-		case ok && own != nil && c.chatOrigin == e.Origin:
-			c.deliver(own)
-		default:
-			m.deliver(msg)
+		if !ok {
+			for _, msg := range msgs {
+				m.deliver(msg)
+			}
+			return
 		}
+		if _, sender := origins[c.chatOrigin]; c == skip || (sender && c.chatOrigin != "") {
+			if b := custom(c); len(b.wire) > 0 {
+				c.deliver(b)
+			}
+			return
+		}
+		c.deliver(everyone)
 	})
 }
 

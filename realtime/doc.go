@@ -65,9 +65,11 @@
 // connection gets a second framing carrying the ref of its chat frame.
 // Chat frames are sent by a goroutine of their own, never by the
 // coalescer or the ticker, so a storm of messages holds up no stock,
-// event or countdown frame; the chat service's per-room budget bounds
-// how many chat frames a room's viewers get, leaving their sockets room
-// for the rest. Other features' extras (the red-packet rain's) are
+// event or countdown frame; a room's new entries are read at most every
+// 50 ms and written to each viewer in one write (at most 20 chat writes
+// a second per viewer, however busy the chat), and the chat service's
+// per-room budget bounds the messages themselves, leaving the viewers'
+// sockets and the cores room for the rest. Other features' extras (the red-packet rain's) are
 // domain.RoomExtra values too, broadcast to the room like any update.
 //
 // # Across instances

@@ -31,13 +31,14 @@ func BenchmarkChatFanout(b *testing.B) {
 		c.Limits = Limits{} // 5,000 sockets from one address
 		c.Chat = DefaultChat
 		c.Chat.AuthorLimit, c.Chat.RoomLimit = domain.Limit{}, domain.Limit{}
+		c.MaxUnpaidOrders = NoUnpaidCap
 		c.LogLevel = 8 // quiet
 	})
 	seller, _, room := app.liveRoom(b)
 	p := seller.newProduct(b, "Bench item", 1_000_000)
 	now := app.Clock.Now()
 	ev := seller.newEvent(b, map[string]any{
-		"productId": p.ID, "liveRoomId": room, "priceCents": 100, "stock": 1_000_000, "perUserLimit": 1_000_000,
+		"productId": p.ID, "liveRoomId": room, "priceCents": 100, "stock": 1_000_000, "perUserLimit": 1000,
 		"startsAt": ts(now.Add(-time.Second)), "endsAt": ts(now.Add(time.Hour)),
 	}).ID
 
@@ -93,12 +94,25 @@ func BenchmarkChatFanout(b *testing.B) {
 			storm.Go(func() {
 				t := time.NewTicker(time.Second / time.Duration(chatRate))
 				defer t.Stop()
+				// One author per tick, each writing on its own goroutine, so
+				// that a slow answer does not lower the rate; an author still
+				// busy with its last message skips its turn.
+				var busy [10]atomic.Bool
+				var sends sync.WaitGroup
+				defer sends.Wait()
 				for k := 0; ; k++ {
 					select {
 					case <-stop:
 						return
 					case <-t.C:
-						authors[k%len(authors)].post(b, sendChat, map[string]any{"room": room, "text": fmt.Sprintf("bench %d", k)})
+						a := k % len(authors)
+						if !busy[a].CompareAndSwap(false, true) {
+							continue
+						}
+						sends.Go(func() {
+							defer busy[a].Store(false)
+							authors[a].post(b, sendChat, map[string]any{"room": room, "text": fmt.Sprintf("bench %d", k)})
+						})
 					}
 				}
 			})

@@ -201,7 +201,10 @@ func TestChatOneOrderAcrossInstances(t *testing.T) {
 		if i < authors/2 { // GraphQL
 			wg.Go(func() {
 				for k := range each {
-					c.chat(t, room, fmt.Sprintf("gql %d.%d", i, k))
+					if r := c.post(t, sendChat, map[string]any{"room": room, "text": fmt.Sprintf("gql %d.%d", i, k)}); len(r.Errors) > 0 {
+						t.Errorf("sendChatMessage: %+v", r.Errors)
+						return
+					}
 				}
 			})
 			continue
@@ -352,7 +355,10 @@ func TestChatStormKeepsStockFlowing(t *testing.T) {
 					return
 				default:
 				}
-				c.chat(t, room, fmt.Sprintf("storm %d.%d", i, k))
+				if r := c.post(t, sendChat, map[string]any{"room": room, "text": fmt.Sprintf("storm %d.%d", i, k)}); len(r.Errors) > 0 {
+					t.Errorf("storm message refused: %+v", r.Errors)
+					return
+				}
 			}
 		})
 	}

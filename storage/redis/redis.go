@@ -1,7 +1,10 @@
 // Package redis holds flashlive's hot state in Redis with go-redis v9: the
 // hot stock of preheated flash events (HotStock: stock, the units each
 // buyer holds, reservations and their outbox, the first answer to each
-// idempotency key) and one-of-many claims (Client.Claim). Scripts live
+// idempotency key), each room's chat (ChatLog: one stream per room, whose
+// IDs are the one order every viewer gets, chosen over a JetStream subject
+// per room so that the mute check and the append are one script; see
+// ChatLog) and one-of-many claims (Client.Claim). Scripts live
 // beside the code as .lua files. Every key starts with the client's
 // prefix, so that tests and tenants can share one server.
 package redis

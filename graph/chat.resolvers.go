@@ -7,30 +7,66 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"flashlive/domain"
 )
 
 // SendChatMessage is the resolver for the sendChatMessage field.
 func (r *mutationResolver) SendChatMessage(ctx context.Context, roomID string, text string) (*ChatMessage, error) {
-	panic(fmt.Errorf("not implemented: SendChatMessage - sendChatMessage"))
+	chat, err := r.chat()
+	if err != nil {
+		return nil, err
+	}
+	m, err := chat.SendChatMessage(ctx, domain.ChatDraft{RoomID: roomID, Text: text})
+	if err != nil {
+		return nil, err
+	}
+	return chatMessage(m), nil
 }
 
 // DeleteChatMessage is the resolver for the deleteChatMessage field.
 func (r *mutationResolver) DeleteChatMessage(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: DeleteChatMessage - deleteChatMessage"))
+	chat, err := r.chat()
+	if err != nil {
+		return false, err
+	}
+	return chat.DeleteChatMessage(ctx, id)
 }
 
 // MuteChatUser is the resolver for the muteChatUser field.
 func (r *mutationResolver) MuteChatUser(ctx context.Context, roomID string, userID string, minutes int) (bool, error) {
-	panic(fmt.Errorf("not implemented: MuteChatUser - muteChatUser"))
+	chat, err := r.chat()
+	if err != nil {
+		return false, err
+	}
+	return chat.MuteChatUser(ctx, roomID, userID, minutes)
 }
 
 // ChatMessages is the resolver for the chatMessages field.
 func (r *queryResolver) ChatMessages(ctx context.Context, roomID string, last *int) ([]*ChatMessage, error) {
-	panic(fmt.Errorf("not implemented: ChatMessages - chatMessages"))
+	chat, err := r.chat()
+	if err != nil {
+		return nil, err
+	}
+	n := 50
+	if last != nil {
+		n = *last
+	}
+	msgs, err := chat.ChatMessages(ctx, roomID, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ChatMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = chatMessage(m)
+	}
+	return out, nil
 }
 
 // LiveRoomExtras is the resolver for the liveRoomExtras field.
 func (r *subscriptionResolver) LiveRoomExtras(ctx context.Context, id string) (<-chan LiveRoomExtra, error) {
-	panic(fmt.Errorf("not implemented: LiveRoomExtras - liveRoomExtras"))
+	updates, err := r.listen(ctx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	return r.roomExtras(ctx, updates), nil
 }

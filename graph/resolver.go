@@ -25,6 +25,8 @@ type Resolver struct {
 	// BlockService is the ADMIN's blocklist (nil: blockedClients and
 	// blockClient answer UNAVAILABLE).
 	BlockService domain.BlockService
+	// ChatService is the room chat (nil: its fields answer UNAVAILABLE).
+	ChatService domain.ChatService
 	// StockReader is the one source of FlashEvent.remaining and status.
 	StockReader domain.StockReader
 	// ViewerCounter counts a room's viewers on every instance (nil: none).

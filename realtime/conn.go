@@ -48,6 +48,8 @@ type client struct {
 	limited   int           // frames refused for the budget; the reader's alone
 	reply     chan string   // a frame worker's answer to the reader; made by the reader
 
+	chatOrigin string // names the connection in the chat messages it sends
+
 	at seats // guarded by hub.mu
 }
 
@@ -83,6 +85,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn: ws.NetConn(),
 		fd:   socketOf(ws.NetConn()),
 		at:   seats{rooms: map[string]struct{}{}},
+	}
+	if h.chat != nil {
+		c.chatOrigin = h.chat.origin()
 	}
 	if l := h.cfg.FrameLimit; !l.Off() {
 		c.frames = rate.NewLimiter(rate.Every(l.Period/time.Duration(l.Rate)), max(l.Burst, 1))
@@ -323,6 +328,8 @@ func (c *client) handle(f clientFrame) string {
 		return c.join(f.Room)
 	case "leave":
 		h.leaveRoom(c, f.Room)
+	case "chat":
+		c.chat(f)
 	default:
 		return "unknown frame type " + truncate(f.Type, 32)
 	}
@@ -353,7 +360,14 @@ func (c *client) join(room string) string {
 			StartsAt: wireTime(st.StartsAt), EndsAt: wireTime(st.EndsAt),
 		})
 	}
-	c.send(snap)
+	if h.chat == nil {
+		c.send(snap)
+		return ""
+	}
+	h.chat.snapshot(c, room, func(chat []chatFrame) {
+		snap.Chat = &chat
+		c.send(snap)
+	})
 	return ""
 }
 

@@ -72,6 +72,27 @@
 // queue of any size is one state broadcast: every ticket followed that
 // joined up to the closed join number becomes CLOSED.
 //
+// # Chat
+//
+// With Config.Chat, a viewer's snapshot carries the room's last 20 chat
+// messages, and then every message and deletion of the room comes as a
+// chat or chat_deleted frame (to a listener: domain.ChatPosted and
+// domain.ChatDeleted, both domain.RoomExtra), in the order of the room's
+// log, which is the same on every instance: each instance reads the log
+// itself (after a notice on the Broker, and every second in case one was
+// lost) and sends one room's entries one at a time, under a lock per
+// room that the snapshot is read under too, so a viewer gets each entry
+// after its snapshot exactly once. Each entry is framed once; the sender's
+// connection gets a second framing carrying the ref of its chat frame.
+// Chat frames are sent by a goroutine of their own, never by the
+// coalescer or the ticker, so a storm of messages holds up no stock,
+// event or countdown frame; a room's new entries are read at most every
+// 50 ms and written to each viewer in one write (at most 20 chat writes
+// a second per viewer, however busy the chat), and the chat service's
+// per-room budget bounds the messages themselves, leaving the viewers'
+// sockets and the cores room for the rest. Other features' extras (the red-packet rain's) are
+// domain.RoomExtra values too, broadcast to the room like any update.
+//
 // # Across instances
 //
 // Notices travel over a Broker (NATS core subjects in production): "stock

@@ -45,6 +45,8 @@ type snapshotFrame struct {
 	Room       string          `json:"room"`
 	ServerTime wireTime        `json:"serverTime"`
 	Events     []snapshotEvent `json:"events"`
+	// Chat is the room's last messages, oldest first (absent without chat).
+	Chat *[]chatFrame `json:"chat,omitempty"`
 }
 
 type countdownFrame struct {
@@ -100,6 +102,8 @@ type errorFrame struct {
 	Code         string `json:"code,omitempty"`
 	Message      string `json:"message"`
 	RetryAfterMs int    `json:"retryAfterMs,omitempty"`
+	// Ref is the ref of the chat frame refused.
+	Ref string `json:"ref,omitempty"`
 }
 
 // clientFrame is any frame a viewer sends.
@@ -107,6 +111,8 @@ type clientFrame struct {
 	Type  string `json:"type"`
 	Room  string `json:"room"`
 	Token string `json:"token"`
+	Text  string `json:"text"` // chat
+	Ref   string `json:"ref"`  // chat
 }
 
 func mustJSON(v any) []byte {

@@ -69,6 +69,9 @@ type Config struct {
 	// Queue reads waiting-room tickets (nil: positions of tickets drawn
 	// at the start wait for their next notice).
 	Queue QueueSource
+	// Chat is the room chat (nil: none; chat frames are refused and
+	// snapshots carry no chat).
+	Chat Chat
 	// Instance names this process among the hub's peers.
 	Instance string
 	Logger   *slog.Logger
@@ -138,7 +141,8 @@ type Hub struct {
 	// limitedClosed counts viewers closed for flooding past FrameLimit.
 	limitedClosed atomic.Int64
 
-	queue queueBook // the waiting rooms followed here (queue.go)
+	queue queueBook  // the waiting rooms followed here (queue.go)
+	chat  *chatFeeds // nil without Config.Chat
 
 	unsubscribe []func()
 	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
@@ -228,6 +232,13 @@ func NewHub(cfg Config) (*Hub, error) {
 		{subjectQueue + "*", h.onQueueTicket},
 		{subjectQueueState, h.onQueueState},
 	}
+	if cfg.Chat != nil {
+		h.chat = newChatFeeds(h, cfg.Chat)
+		subs = append(subs, struct {
+			subject string
+			handle  func(string, []byte)
+		}{subjectChat, func(_ string, d []byte) { h.chat.mark(string(d)) }})
+	}
 	for _, s := range subs {
 		unsub, err := cfg.Broker.Subscribe(s.subject, s.handle)
 		if err != nil {
@@ -247,6 +258,10 @@ func NewHub(cfg Config) (*Hub, error) {
 	go h.every(tickPeriod, h.tick)
 	go h.every(viewersPeriod, h.reportViewers)
 	go h.every(expirePeriod, h.expire)
+	if h.chat != nil {
+		h.wg.Add(1)
+		go h.chat.run()
+	}
 	return h, nil
 }
 

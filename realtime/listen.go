@@ -36,6 +36,9 @@ func (h *Hub) Listen(ctx context.Context, roomID, userID string) (<-chan domain.
 			return nil, err
 		}
 		h.watch(events)
+		if h.chat != nil {
+			h.chat.track(roomID)
+		}
 		h.addToRoom(l, roomID)
 	}
 	if userID != "" {

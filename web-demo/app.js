@@ -422,6 +422,7 @@
   // ---- the feed --------------------------------------------------------------------
   function onFrame(f) {
     if (f.type === 'queue') { FLQueue.onFrame(f); return; }
+    if (window.FLChat && FLChat.onFrame(f, state.roomId)) return;
     if (f.type === 'order') {
       const o = state.orders.get(f.orderId);
       if (o) { o.status = f.status; o.outcome = null; renderOrders(); }
@@ -478,6 +479,7 @@
     e.textContent = FEED_TEXT[s] || s;
     e.dataset.state = s;
   });
+  if (window.FLChat) FLChat.init(feed);
 
   // ---- account -----------------------------------------------------------------------
   function message(id, text, kind) {

@@ -295,10 +295,40 @@
     } catch { /* try again in 2 s */ } finally { polling = false; }
   }
 
+  // ---- the rooms' chat: each message with Delete and Mute (10 minutes) ----------
+  function chatLine(m) {
+    if (document.getElementById('schat-' + m.id)) return;
+    const room = state.rooms.find(r => r.id === m.room);
+    const li = el('li', {class: 'chat-line', id: 'schat-' + m.id, 'data-id': m.id},
+      el('span', {class: 'muted'}, room ? room.title + ' · ' : ''),
+      el('strong', {}, m.author.displayName), ' ', el('span', {class: 'chat-text'}, m.text),
+      el('span', {class: 'chat-actions'},
+        el('button', {type: 'button', class: 'btn btn-ghost chat-delete', onclick: () => chatAction(
+          'mutation($id: ID!) { deleteChatMessage(id: $id) }', {id: m.id})}, 'Delete'),
+        el('button', {type: 'button', class: 'btn btn-ghost chat-mute', onclick: () => chatAction(
+          'mutation($r: ID!, $u: ID!) { muteChatUser(roomId: $r, userId: $u, minutes: 10) }', {r: m.room, u: m.author.id},
+          m.author.displayName + ' is muted for 10 minutes.')}, 'Mute 10 min')));
+    $('seller-chat').append(li);
+    while ($('seller-chat').children.length > 200) $('seller-chat').firstElementChild.remove();
+    $('chat-panel').hidden = false;
+  }
+  async function chatAction(query, vars, done) {
+    try { await gql(query, vars); message('chat-note', done || '', 'ok'); } catch (err) { message('chat-note', err.message, 'error'); }
+  }
+
   function onFrame(f) {
     const ev = f.eventId && state.events.get(f.eventId);
     switch (f.type) {
+    case 'chat':
+      chatLine(f);
+      break;
+    case 'chat_deleted': {
+      const e = document.getElementById('schat-' + f.id);
+      if (e) e.remove();
+      break;
+    }
     case 'snapshot':
+      for (const m of f.chat || []) chatLine(Object.assign({room: f.room}, m));
       for (const s of f.events || []) {
         const e = state.events.get(s.eventId);
         if (e) { e.status = s.status; e.remaining = s.remaining; }

@@ -76,6 +76,7 @@ type Main struct {
 
 	jobs      *jobs.Scheduler
 	protect   *protection // rate limits and the blocklist; nil when limits are off
+	chat      *chatSide   // the room chat: its log and service
 	stores    stores
 	drift     driftGauge
 	closeOnce sync.Once
@@ -243,6 +244,7 @@ func (m *Main) openStores(ctx context.Context) error {
 func (m *Main) openFeed(ctx context.Context) error {
 	cfg := m.Config
 	var err error
+	m.chat = m.openChat()
 	m.Hub, err = realtime.NewHub(realtime.Config{
 		Source: &liveSource{
 			rooms: m.stores.rooms, events: m.stores.events, stock: service.HotStockReader{Hot: m.stores.hot}, now: m.Now,
@@ -254,6 +256,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 		AllowedOrigins: cfg.AllowedOrigins,
 		Dev:            cfg.Dev(),
 		FrameLimit:     cfg.Limits.WSFrames,
+		Chat:           m.chat,
 		Instance:       instanceName(),
 		Logger:         m.Logger,
 		Now:            m.Now,
@@ -262,6 +265,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 		return err
 	}
 	m.Auth.Revocations = m.Hub
+	m.chat.Chat.Notify = m.Hub
 	return m.Auth.SyncRevocations(ctx)
 }
 
@@ -315,6 +319,7 @@ func (m *Main) buildServices(context.Context) error {
 		BlockService:     m.blockService(),
 		WaitingRoom:      m.limitWaitingRoom(m.WaitingRoom),
 		QueueWatch:       m.Hub,
+		ChatService:      m.chat.Chat,
 	}
 	return nil
 }

@@ -62,7 +62,8 @@ type Config struct {
 	// TrustedProxies: FLASHLIVE_TRUSTED_PROXIES, comma-separated CIDRs of
 	// the proxies whose Forwarded/X-Forwarded-For name the client.
 	TrustedProxies trustedProxies
-	Limits         Limits // FLASHLIVE_LIMITS, FLASHLIVE_LIMIT_* (limits.go)
+	Limits         Limits     // FLASHLIVE_LIMITS, FLASHLIVE_LIMIT_* (limits.go)
+	Chat           ChatConfig // FLASHLIVE_CHAT_* (chat.go)
 
 	// PostgresTimeout is the deadline of each PostgreSQL call
 	// (FLASHLIVE_POSTGRES_TIMEOUT); PostgresBreakerCooldown how long the
@@ -302,6 +303,7 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	}
 	c.TrustedProxies = proxies
 	c.Limits = loadLimits(get, bad)
+	c.Chat = loadChat(get, bad)
 
 	c.WSInitTimeout = graph.DefaultInitTimeout
 	if v := get("FLASHLIVE_WS_INIT_TIMEOUT"); v != "" {

@@ -54,6 +54,7 @@ func TestLoadConfigDevDefaults(t *testing.T) {
 		Seed:           true,
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 		Limits:         DefaultLimits,
+		Chat:           DefaultChat,
 		WSInitTimeout:  3 * time.Second,
 		Queue:          DefaultQueue,
 	}
@@ -94,6 +95,7 @@ func TestLoadConfigProd(t *testing.T) {
 		Seed:           false,
 		Admission:      Admission{OperationTimeout: 10 * time.Second, MaxPurchasesInFlight: 1024, PurchaseWait: 250 * time.Millisecond},
 		Limits:         DefaultLimits,
+		Chat:           DefaultChat,
 		WSInitTimeout:  3 * time.Second,
 		Queue:          DefaultQueue,
 	}

@@ -2,8 +2,11 @@
 // hot stock of preheated flash events (HotStock: stock, the units each
 // buyer holds, reservations and their outbox, the first answer to each
 // idempotency key), the waiting rooms of flash events beside it (Queue:
-// tickets, the draw at the start, admission against the stock left) and
-// one-of-many claims (Client.Claim). Scripts live
+// tickets, the draw at the start, admission against the stock left), each
+// room's chat (ChatLog: one stream per room, whose IDs are the one order
+// every viewer gets, chosen over a JetStream subject per room so that the
+// mute check and the append are one script; see ChatLog) and one-of-many
+// claims (Client.Claim). Scripts live
 // beside the code as .lua files. Every key starts with the client's
 // prefix, so that tests and tenants can share one server.
 //

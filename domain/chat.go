@@ -6,9 +6,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
-	"golang.org/x/text/width"
 )
 
 // PrefixChatMessage starts a chat message's ID: ChatMessageID.
@@ -136,73 +133,11 @@ type ChatNotifier interface {
 	ChatAppended(roomID string)
 }
 
-// ChatFilter masks listed words in chat text. The zero value masks
-// nothing.
-type ChatFilter struct {
-	words [][]rune // folded
-}
-
-// NewChatFilter returns a filter of words (blank ones ignored), matched
-// case- and width-insensitively (NFKC, full-width folded, lower-cased).
-func NewChatFilter(words []string) ChatFilter {
-	var f ChatFilter
-	for _, w := range words {
-		if r := []rune(foldChat(strings.TrimSpace(w))); len(r) > 0 {
-			f.words = append(f.words, r)
-		}
-	}
-	return f
-}
-
-// foldChat is the form words are compared in.
-func foldChat(s string) string {
-	return strings.ToLower(width.Fold.String(norm.NFKC.String(s)))
-}
-
-// Mask returns s with every character of a listed word replaced by '*'.
-// Matching is per character (a character that folds into several, like
-// a ligature, is compared by its whole fold), so the masked text keeps
-// s's characters everywhere else.
-func (f ChatFilter) Mask(s string) string {
-	if len(f.words) == 0 {
-		return s
-	}
-	orig := []rune(s)
-	// folded[i] holds the fold of orig[i]; pos maps each folded rune
-	// back to the character it came from.
-	var folded []rune
-	var pos []int
-	for i, r := range orig {
-		for _, fr := range foldChat(string(r)) {
-			folded = append(folded, fr)
-			pos = append(pos, i)
-		}
-	}
-	mask := make([]bool, len(orig))
-	for _, w := range f.words {
-		for i := 0; i+len(w) <= len(folded); i++ {
-			if runesEqual(folded[i:i+len(w)], w) {
-				for j := i; j < i+len(w); j++ {
-					mask[pos[j]] = true
-				}
-			}
-		}
-	}
-	for i, m := range mask {
-		if m {
-			orig[i] = '*'
-		}
-	}
-	return string(orig)
-}
-
-func runesEqual(a, b []rune) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+// ChatMasker masks words in chat text that is already cleaned; service
+// holds the word filter (it needs Unicode folding from golang.org/x/text,
+// which domain does not import).
+type ChatMasker interface {
+	Mask(s string) string
 }
 
 // stripped reports whether r is taken out of chat text: control
@@ -216,9 +151,9 @@ func stripped(r rune) bool {
 }
 
 // CleanChatText returns text as shown: control and bidi-control
-// characters stripped, trimmed, filtered words masked. INVALID when it is
-// not UTF-8, or not 1 to MaxChatRunes characters once cleaned.
-func CleanChatText(text string, f ChatFilter) (string, error) {
+// characters stripped, trimmed, words masked by m (nil: none). INVALID
+// when it is not UTF-8, or not 1 to MaxChatRunes characters once cleaned.
+func CleanChatText(text string, m ChatMasker) (string, error) {
 	if !utf8.ValidString(text) {
 		return "", Errorf(EINVALID, "text is not valid UTF-8")
 	}
@@ -234,7 +169,10 @@ func CleanChatText(text string, f ChatFilter) (string, error) {
 	case n > MaxChatRunes:
 		return "", Errorf(EINVALID, "text must have at most %d characters", MaxChatRunes)
 	}
-	return f.Mask(s), nil
+	if m == nil {
+		return s, nil
+	}
+	return m.Mask(s), nil
 }
 
 // MuteDuration returns minutes as a mute's length: INVALID outside 1 to

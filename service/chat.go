@@ -23,7 +23,7 @@ type Chat struct {
 	Log     domain.ChatLog
 	Rooms   domain.LiveRoomService
 	Users   domain.UserService
-	Filter  domain.ChatFilter
+	Filter  ChatFilter
 	Limits  ChatLimits
 	Limiter domain.RateLimiter
 	Notify  domain.ChatNotifier

@@ -96,7 +96,7 @@ func (m *Main) openChat() *chatSide {
 	log := redis.NewChatLog(m.Redis, cfg.History)
 	svc := &service.Chat{
 		Log: log, Rooms: m.stores.rooms, Users: m.Auth,
-		Filter:  domain.NewChatFilter(cfg.FilterWords),
+		Filter:  service.NewChatFilter(cfg.FilterWords),
 		Limits:  service.ChatLimits{Author: cfg.AuthorLimit, Room: cfg.RoomLimit},
 		Limiter: redis.NewLimiter(m.Redis),
 		Notify:  nopChat{},

@@ -126,18 +126,25 @@ func TestBenchSaleHolds(t *testing.T) {
 		}
 	}
 	phases := map[string]int{}
-	reserved := 0
+	reserved, queued := 0, 0
 	for _, p := range rep.Phases {
 		phases[p.Name] = p.Requests
+		if p.Name == "waiting room" { // an event of its own
+			queued += p.Outcomes["RESERVED"]
+			continue
+		}
 		reserved += p.Outcomes["RESERVED"]
 	}
-	for _, name := range []string{"floor", "rush", "sold-out", "bots", "pay/cancel"} {
+	for _, name := range []string{"floor", "rush", "sold-out", "bots", "pay/cancel", "waiting room"} {
 		if phases[name] == 0 {
 			t.Errorf("phase %s has no answers: %v\n%s", name, phases, out)
 		}
 	}
 	if reserved != 100 { // stock: 50 buyers × 4 / 2
 		t.Errorf("%d RESERVED answers, want the stock, 100", reserved)
+	}
+	if queued != 12 { // the waiting-room event's stock: 50 buyers / 4
+		t.Errorf("%d RESERVED answers through the waiting room, want its stock, 12", queued)
 	}
 	if rep.Frames.Viewers != 20 || rep.Frames.Timed == 0 {
 		t.Errorf("frames %+v: want 20 viewers and timed frames", rep.Frames)

@@ -186,6 +186,9 @@ type RedPacketGrab struct {
 	AmountCents    int64     `json:"amountCents"`
 	IdempotencyKey string    `json:"idempotencyKey"`
 	GrabbedAt      time.Time `json:"grabbedAt"`
+	// PacketsLeftAfter is the packets left just after this grab: what its
+	// first answer said, and what a retry with its key says again.
+	PacketsLeftAfter int `json:"leftAfter"`
 }
 
 // RedPacketService is what buyers and sellers do with rains.

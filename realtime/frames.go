@@ -45,6 +45,7 @@ type snapshotFrame struct {
 	Room       string          `json:"room"`
 	ServerTime wireTime        `json:"serverTime"`
 	Events     []snapshotEvent `json:"events"`
+	Rains      []rainFrame     `json:"rains"` // SCHEDULED and LIVE rains (rain.go)
 }
 
 type countdownFrame struct {

@@ -66,6 +66,8 @@ type Config struct {
 	// and retryAfterMs, and a viewer that sends more than
 	// maxLimitedFrames of those is closed with 1008.
 	FrameLimit domain.Limit
+	// Rains reads the rains a snapshot shows (nil: none; see rain.go).
+	Rains RainSource
 	// Instance names this process among the hub's peers.
 	Instance string
 	Logger   *slog.Logger
@@ -136,6 +138,7 @@ type Hub struct {
 	limitedClosed atomic.Int64
 
 	unsubscribe []func()
+	rains       *rainFeed     // the rains shown here (rain.go)
 	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
 	frames      chan frameJob // viewers' frames, for the frame workers
 	stop        chan struct{}
@@ -199,6 +202,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		dirtyEvents: map[string]struct{}{},
 		announced:   map[string]time.Time{},
 		refreshed:   map[string]time.Time{},
+		rains:       newRainFeed(),
 		kick:        make(chan struct{}, 1),
 		frames:      make(chan frameJob, 256),
 		stop:        make(chan struct{}),
@@ -220,6 +224,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		{subjectViewers, h.onViewers},
 		{subjectOrder + "*", h.onOrder},
 		{subjectRevoked, h.onRevoked},
+		{subjectRain, h.onRain},
 	}
 	for _, s := range subs {
 		unsub, err := cfg.Broker.Subscribe(s.subject, s.handle)
@@ -256,6 +261,7 @@ func (h *Hub) Close() {
 		u()
 	}
 	h.wg.Wait()
+	h.rains.close()
 	h.mu.RLock()
 	var all []member
 	for c := range h.clients {

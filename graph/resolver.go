@@ -25,6 +25,9 @@ type Resolver struct {
 	// BlockService is the ADMIN's blocklist (nil: blockedClients and
 	// blockClient answer UNAVAILABLE).
 	BlockService domain.BlockService
+	// RedPacketService is the red-packet rains (nil: their fields answer
+	// UNAVAILABLE).
+	RedPacketService domain.RedPacketService
 	// StockReader is the one source of FlashEvent.remaining and status.
 	StockReader domain.StockReader
 	// ViewerCounter counts a room's viewers on every instance (nil: none).

@@ -17,7 +17,7 @@ const (
 		id totalCents packets packetsLeft status refundedCents startsAt endsAt room { id } } }`
 	grabMutation = `mutation($r: ID!, $k: String!) { grabRedPacket(rainId: $r, idempotencyKey: $k) {
 		outcome amountCents packetsLeft retryAfterMs } }`
-	rainQuery = `query($id: ID!) { redPacketRain(id: $id) { id packets packetsLeft status refundedCents totalCents } }`
+	rainQuery    = `query($id: ID!) { redPacketRain(id: $id) { id packets packetsLeft status refundedCents totalCents } }`
 	myGrabsQuery = `query($f: Int, $a: String) { myRedPacketGrabs(first: $f, after: $a) {
 		edges { cursor node { amountCents grabbedAt rain { id } } } pageInfo { hasNextPage endCursor } } }`
 )

@@ -28,6 +28,7 @@ type rainHot interface {
 	Load(ctx context.Context, r *domain.RedPacketRain, grabs []*domain.RedPacketGrab) (bool, error)
 	Grab(ctx context.Context, rainID, buyerID, idempotencyKey, grabID string, now time.Time) (domain.GrabResult, *domain.RedPacketGrab, error)
 	Left(ctx context.Context, rainID string) (int, bool, error)
+	Held(ctx context.Context, rainID, buyerID string) (*domain.RedPacketGrab, error)
 }
 
 // grabPublisher sends a grab to the grab writer (nats.GrabStream).
@@ -136,6 +137,25 @@ func (s *RedPackets) GrabRedPacket(ctx context.Context, rainID, idempotencyKey s
 		}
 	}
 	return res, nil
+}
+
+// HeldGrab returns the ALREADY_GRABBED answer of the calling buyer when
+// they hold a packet of the rain, else nil: what comes before any other
+// outcome, a rate limit's included.
+func (s *RedPackets) HeldGrab(ctx context.Context, rainID string) (*domain.GrabResult, error) {
+	me, err := domain.RequireRole(ctx, domain.RoleBuyer)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.Hot.Held(ctx, rainID, me.UserID)
+	if err != nil || g == nil {
+		return nil, err
+	}
+	left, _, err := s.Hot.Left(ctx, rainID)
+	if err != nil {
+		return nil, err
+	}
+	return &domain.GrabResult{Outcome: domain.GrabAlreadyGrabbed, AmountCents: g.AmountCents, PacketsLeft: left}, nil
 }
 
 // load puts a rain that Redis does not hold into it, with the grabs
@@ -251,9 +271,10 @@ type GrabLimits struct {
 
 // LimitedRedPackets is a domain.RedPacketService that holds each buyer
 // and each client address to Limits before a grab runs: a refused grab is
-// the outcome RATE_LIMITED with RetryAfter.
+// the outcome RATE_LIMITED with RetryAfter, unless the buyer holds a
+// packet of the rain (ALREADY_GRABBED comes before any other outcome).
 type LimitedRedPackets struct {
-	domain.RedPacketService
+	*RedPackets
 	Limits   GrabLimits
 	Limiter  domain.RateLimiter
 	Observer LimitObserver // nil: nobody
@@ -270,8 +291,11 @@ func (s *LimitedRedPackets) GrabRedPacket(ctx context.Context, rainID, idempoten
 			domain.LimitCheck{Name: "grab-user", Key: me.UserID, Limit: s.Limits.GrabUser},
 			byIP(ctx, "grab-ip", s.Limits.GrabIP))
 		if wait > 0 {
+			if held, err := s.HeldGrab(ctx, rainID); err == nil && held != nil {
+				return *held, nil
+			}
 			return domain.GrabResult{Outcome: domain.GrabRateLimited, RetryAfter: wait}, nil
 		}
 	}
-	return s.RedPacketService.GrabRedPacket(ctx, rainID, idempotencyKey)
+	return s.RedPackets.GrabRedPacket(ctx, rainID, idempotencyKey)
 }

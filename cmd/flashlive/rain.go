@@ -47,9 +47,9 @@ func (m *Main) buildRainService() {
 	var svc domain.RedPacketService = m.Rains
 	if p, lim := m.protect, m.Config.Limits; p != nil {
 		svc = &service.LimitedRedPackets{
-			RedPacketService: m.Rains,
-			Limits:           service.GrabLimits{GrabUser: lim.GrabUser, GrabIP: lim.GrabIP},
-			Limiter:          p.limiter, Observer: p.gate, Logger: m.Logger,
+			RedPackets: m.Rains,
+			Limits:     service.GrabLimits{GrabUser: lim.GrabUser, GrabIP: lim.GrabIP},
+			Limiter:    p.limiter, Observer: p.gate, Logger: m.Logger,
 		}
 	}
 	m.Resolver.RedPacketService = svc

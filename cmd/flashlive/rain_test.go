@@ -259,22 +259,33 @@ func TestRainRules(t *testing.T) {
 }
 
 // TestRainGrabsAreRateLimited: past its limit a buyer's grab is
-// RATE_LIMITED with retryAfterMs.
+// RATE_LIMITED with retryAfterMs, unless the buyer holds a packet of the
+// rain: ALREADY_GRABBED comes before any other outcome.
 func TestRainGrabsAreRateLimited(t *testing.T) {
 	app := startApp(t, func(c *Config) {
 		c.Limits = Limits{GrabUser: domain.Limit{Rate: 1, Burst: 2, Period: time.Minute}}
 	})
-	_, _, rain := app.liveRain(t, 100, 10, time.Hour)
+	seller, room, rain := app.liveRain(t, 100, 10, time.Hour)
+	now := app.Clock.Now()
+	soon := seller.newRain(t, room, 100, 10, now.Add(time.Minute), now.Add(time.Hour))
 	b := app.buyers(t, 1)[0]
 	var limited *grabAnswer
 	for i := range 5 {
-		if a := b.grab(t, rain.ID, fmt.Sprintf("k%d", i)); a.Outcome == "RATE_LIMITED" {
+		if a := b.grab(t, soon.ID, fmt.Sprintf("k%d", i)); a.Outcome == "RATE_LIMITED" {
 			limited = &a
 			break
 		}
 	}
 	if limited == nil || limited.RetryAfterMs == nil || *limited.RetryAfterMs < 1 {
 		t.Fatalf("no RATE_LIMITED with retryAfterMs in 5 grabs: %+v", limited)
+	}
+	// The limit is spent; a buyer who holds a packet still hears so first.
+	holder := app.buyers(t, 1)[0]
+	first := holder.grab(t, rain.ID, "h0")
+	for i := 1; i < 5; i++ {
+		if a := holder.grab(t, rain.ID, fmt.Sprintf("h%d", i)); a.Outcome != "ALREADY_GRABBED" || *a.AmountCents != *first.AmountCents {
+			t.Fatalf("holder's grab #%d past the limit = %+v, want ALREADY_GRABBED of %d", i, a, *first.AmountCents)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -196,4 +197,20 @@ func (s *Rains) Forget(ctx context.Context, gs []domain.RedPacketGrab) error {
 		return fmt.Errorf("forget written grabs: %w", err)
 	}
 	return nil
+}
+
+// Held returns the buyer's grab of the rain, or nil when the buyer holds
+// no packet of it (or the rain is not loaded).
+func (s *Rains) Held(ctx context.Context, rainID, buyerID string) (*domain.RedPacketGrab, error) {
+	raw, err := s.c.RDB.HGet(ctx, s.key(rainID, "grabbed"), buyerID).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("grab of %s in rain %s: %w", buyerID, rainID, err)
+	}
+	var g domain.RedPacketGrab
+	if err := json.Unmarshal([]byte(raw), &g); err != nil {
+		return nil, fmt.Errorf("decode grab of %s in rain %s: %w", buyerID, rainID, err)
+	}
+	return &g, nil
 }

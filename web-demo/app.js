@@ -418,6 +418,7 @@
 
   // ---- the feed --------------------------------------------------------------------
   function onFrame(f) {
+    FLRain.onFrame(f); // the red-packet rain (rain.js)
     if (f.type === 'order') {
       const o = state.orders.get(f.orderId);
       if (o) { o.status = f.status; o.outcome = null; renderOrders(); }

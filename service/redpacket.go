@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -61,6 +62,9 @@ type RedPackets struct {
 	Live          domain.RainNotifier // nil: nobody is told
 	Logger        *slog.Logger
 	Now           func() time.Time
+
+	fixedMu    sync.Mutex
+	fixedRains map[string]*domain.RedPacketRain // see fixed
 }
 
 var _ domain.RedPacketService = (*RedPackets)(nil)
@@ -130,9 +134,10 @@ func (s *RedPackets) GrabRedPacket(ctx context.Context, rainID, idempotencyKey s
 			s.Logger.WarnContext(ctx, "publish grab; reconciliation will", "grab_id", g.ID, "err", err)
 		}
 		if s.Live != nil {
-			if r, err := s.Store.FindRainByID(ctx, rainID); err == nil {
-				r.PacketsLeft = res.PacketsLeft
-				s.notify(r, now)
+			if r, err := s.fixed(ctx, rainID); err == nil {
+				c := *r
+				c.PacketsLeft = res.PacketsLeft
+				s.notify(&c, now)
 			}
 		}
 	}
@@ -156,6 +161,32 @@ func (s *RedPackets) HeldGrab(ctx context.Context, rainID string) (*domain.GrabR
 		return nil, err
 	}
 	return &domain.GrabResult{Outcome: domain.GrabAlreadyGrabbed, AmountCents: g.AmountCents, PacketsLeft: left}, nil
+}
+
+// maxFixed bounds the rains whose fixed fields the service remembers.
+const maxFixed = 10_000
+
+// fixed returns the rain's fields that never change (room, amounts,
+// window), read from PostgreSQL once: the hot path tells the feed of each
+// grab without a query.
+func (s *RedPackets) fixed(ctx context.Context, rainID string) (*domain.RedPacketRain, error) {
+	s.fixedMu.Lock()
+	r, ok := s.fixedRains[rainID]
+	s.fixedMu.Unlock()
+	if ok {
+		return r, nil
+	}
+	r, err := s.Store.FindRainByID(ctx, rainID)
+	if err != nil {
+		return nil, err
+	}
+	s.fixedMu.Lock()
+	if s.fixedRains == nil || len(s.fixedRains) >= maxFixed {
+		s.fixedRains = map[string]*domain.RedPacketRain{}
+	}
+	s.fixedRains[rainID] = r
+	s.fixedMu.Unlock()
+	return r, nil
 }
 
 // load puts a rain that Redis does not hold into it, with the grabs

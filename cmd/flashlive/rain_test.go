@@ -251,6 +251,13 @@ func TestRainRules(t *testing.T) {
 	if a := bs[1].grab(t, first.ID, "late"); a.Outcome != "ENDED" {
 		t.Fatalf("grab after the end = %+v", a)
 	}
+	var node struct {
+		Node, Nope *struct{ ID, Status string }
+	}
+	bs[0].must(t, `query($id: ID!) { node(id: $id) { ... on RedPacketRain { id status } } nope: node(id: "rain_nope") { id } }`, map[string]any{"id": first.ID}, &node)
+	if node.Node == nil || node.Node.ID != first.ID || node.Node.Status != "FINISHED" || node.Nope != nil {
+		t.Fatalf("node = %+v / %+v, want the rain FINISHED and null", node.Node, node.Nope)
+	}
 	var none struct{ RedPacketRain *rainView }
 	bs[0].must(t, rainQuery, map[string]any{"id": "rain_nope"}, &none)
 	if none.RedPacketRain != nil {

@@ -443,3 +443,28 @@ func TestRainFramesReachViewers(t *testing.T) {
 		return f["type"] == "rain" && f["rainId"] == rain.ID && f["status"] == "FINISHED" && f["packetsLeft"] == float64(0)
 	})
 }
+
+// TestRainStatusFramesFollowTheClock: a viewer sees a new rain SCHEDULED,
+// then LIVE at its start and FINISHED at its end (sent by the rain tick,
+// on no grab), and the scheduled refund gives the whole sum back.
+func TestRainStatusFramesFollowTheClock(t *testing.T) {
+	app := startApp(t, nil)
+	seller, _ := app.register(t, "SELLER")
+	room := seller.newRoom(t, "Clockwork")
+	ws := app.dial(t, "", nil)
+	ws.send(t, map[string]string{"type": "join", "room": room})
+	ws.next(t, 10*time.Second, "snapshot", func(f map[string]any) bool { return f["type"] == "snapshot" })
+	now := app.Clock.Now()
+	rain := seller.newRain(t, room, 500, 5, now.Add(time.Minute), now.Add(2*time.Minute))
+	frame := func(status string) {
+		ws.next(t, 15*time.Second, "a "+status+" rain frame", func(f map[string]any) bool {
+			return f["type"] == "rain" && f["rainId"] == rain.ID && f["status"] == status && f["packetsLeft"] == float64(5)
+		})
+	}
+	frame("SCHEDULED")
+	app.Clock.Advance(time.Minute)
+	frame("LIVE")
+	app.Clock.Advance(time.Minute)
+	frame("FINISHED")
+	testenv.WaitFor(t, 30*time.Second, "the whole sum refunded", func() bool { return app.anon().rain(t, rain.ID).RefundedCents == 500 })
+}

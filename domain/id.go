@@ -15,7 +15,7 @@ const (
 
 // KindOfID returns the prefix of id, or "" when it has no known prefix.
 func KindOfID(id string) string {
-	for _, p := range []string{PrefixUser, PrefixProduct, PrefixLiveRoom, PrefixFlashEvent, PrefixOrder} {
+	for _, p := range []string{PrefixUser, PrefixProduct, PrefixLiveRoom, PrefixFlashEvent, PrefixOrder, PrefixRedPacketRain} {
 		if strings.HasPrefix(id, p) {
 			return p
 		}

@@ -26,12 +26,14 @@ func chatMessage(m *domain.ChatMessage) *ChatMessage {
 // update that is no extra (stock, countdowns: the liveRoom
 // subscription's). Each feature with extras adds its case here: the
 // red-packet rain its domain.RoomExtra type, as a *RedPacketRain.
-func (r *Resolver) roomExtra(_ context.Context, u domain.LiveUpdate) LiveRoomExtra {
+func (r *Resolver) roomExtra(ctx context.Context, u domain.LiveUpdate) LiveRoomExtra {
 	switch u := u.(type) {
 	case domain.ChatPosted:
 		return chatMessage(u.Message)
 	case domain.ChatDeleted:
 		return &ChatMessageDeleted{RoomID: u.RoomID, MessageID: u.MessageID}
+	case domain.LiveRain:
+		return r.RainExtra(ctx, u)
 	}
 	return nil
 }

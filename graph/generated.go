@@ -38,6 +38,8 @@ type ResolverRoot interface {
 	Product() ProductResolver
 	Query() QueryResolver
 	QueueTicket() QueueTicketResolver
+	RedPacketGrab() RedPacketGrabResolver
+	RedPacketRain() RedPacketRainResolver
 	Subscription() SubscriptionResolver
 	User() UserResolver
 }
@@ -413,6 +415,12 @@ type QueryResolver interface {
 }
 type QueueTicketResolver interface {
 	EstimatedWaitMs(ctx context.Context, obj *domain.QueueTicket) (*int, error)
+}
+type RedPacketGrabResolver interface {
+	Rain(ctx context.Context, obj *domain.RedPacketGrab) (*RedPacketRain, error)
+}
+type RedPacketRainResolver interface {
+	Room(ctx context.Context, obj *RedPacketRain) (*domain.LiveRoom, error)
 }
 type SubscriptionResolver interface {
 	LiveRoom(ctx context.Context, id string) (<-chan LiveRoomUpdate, error)
@@ -4196,8 +4204,8 @@ func (ec *executionContext) _GrabResult_outcome(ctx context.Context, field graph
 			return obj.Outcome, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v GrabOutcome) graphql.Marshaler {
-			return ec.marshalNGrabOutcome2flashliveᚋgraphᚐGrabOutcome(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.GrabOutcome) graphql.Marshaler {
+			return ec.marshalNGrabOutcome2flashliveᚋdomainᚐGrabOutcome(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8167,7 +8175,7 @@ func (ec *executionContext) fieldContext_QueueTicket_joinedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("QueueTicket", field, false, false, "Time")
 }
 
-func (ec *executionContext) _RedPacketGrab_rain(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrab) (ret graphql.Marshaler) {
+func (ec *executionContext) _RedPacketGrab_rain(ctx context.Context, field graphql.CollectedField, obj *domain.RedPacketGrab) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8176,7 +8184,7 @@ func (ec *executionContext) _RedPacketGrab_rain(ctx context.Context, field graph
 			return ec.fieldContext_RedPacketGrab_rain(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Rain, nil
+			return ec.Resolvers.RedPacketGrab().Rain(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *RedPacketRain) graphql.Marshaler {
@@ -8190,8 +8198,8 @@ func (ec *executionContext) fieldContext_RedPacketGrab_rain(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "RedPacketGrab",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RedPacketRain(ctx, field)
 		},
@@ -8199,7 +8207,7 @@ func (ec *executionContext) fieldContext_RedPacketGrab_rain(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _RedPacketGrab_amountCents(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrab) (ret graphql.Marshaler) {
+func (ec *executionContext) _RedPacketGrab_amountCents(ctx context.Context, field graphql.CollectedField, obj *domain.RedPacketGrab) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8222,7 +8230,7 @@ func (ec *executionContext) fieldContext_RedPacketGrab_amountCents(_ context.Con
 	return graphql.NewScalarFieldContext("RedPacketGrab", field, false, false, "Cents")
 }
 
-func (ec *executionContext) _RedPacketGrab_grabbedAt(ctx context.Context, field graphql.CollectedField, obj *RedPacketGrab) (ret graphql.Marshaler) {
+func (ec *executionContext) _RedPacketGrab_grabbedAt(ctx context.Context, field graphql.CollectedField, obj *domain.RedPacketGrab) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8344,8 +8352,8 @@ func (ec *executionContext) _RedPacketGrabEdge_node(ctx context.Context, field g
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *RedPacketGrab) graphql.Marshaler {
-			return ec.marshalNRedPacketGrab2ᚖflashliveᚋgraphᚐRedPacketGrab(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.RedPacketGrab) graphql.Marshaler {
+			return ec.marshalNRedPacketGrab2ᚖflashliveᚋdomainᚐRedPacketGrab(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8396,7 +8404,7 @@ func (ec *executionContext) _RedPacketRain_room(ctx context.Context, field graph
 			return ec.fieldContext_RedPacketRain_room(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Room, nil
+			return ec.Resolvers.RedPacketRain().Room(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *domain.LiveRoom) graphql.Marshaler {
@@ -8410,8 +8418,8 @@ func (ec *executionContext) fieldContext_RedPacketRain_room(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "RedPacketRain",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LiveRoom(ctx, field)
 		},
@@ -8451,7 +8459,7 @@ func (ec *executionContext) _RedPacketRain_packets(ctx context.Context, field gr
 			return ec.fieldContext_RedPacketRain_packets(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Packets, nil
+			return obj.Packets(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -8462,7 +8470,7 @@ func (ec *executionContext) _RedPacketRain_packets(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_RedPacketRain_packets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("RedPacketRain", field, true, false, "Int")
 }
 
 func (ec *executionContext) _RedPacketRain_packetsLeft(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
@@ -8543,18 +8551,18 @@ func (ec *executionContext) _RedPacketRain_status(ctx context.Context, field gra
 			return ec.fieldContext_RedPacketRain_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
+			return obj.Status(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v RedPacketRainStatus) graphql.Marshaler {
-			return ec.marshalNRedPacketRainStatus2flashliveᚋgraphᚐRedPacketRainStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.RedPacketRainStatus) graphql.Marshaler {
+			return ec.marshalNRedPacketRainStatus2flashliveᚋdomainᚐRedPacketRainStatus(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_RedPacketRain_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("RedPacketRain", field, false, false, "RedPacketRainStatus")
+	return graphql.NewScalarFieldContext("RedPacketRain", field, true, false, "RedPacketRainStatus")
 }
 
 func (ec *executionContext) _RedPacketRain_refundedCents(ctx context.Context, field graphql.CollectedField, obj *RedPacketRain) (ret graphql.Marshaler) {
@@ -12499,7 +12507,7 @@ func (ec *executionContext) _QueueTicket(ctx context.Context, sel ast.SelectionS
 
 var redPacketGrabImplementors = []string{"RedPacketGrab"}
 
-func (ec *executionContext) _RedPacketGrab(ctx context.Context, sel ast.SelectionSet, obj *RedPacketGrab) graphql.Marshaler {
+func (ec *executionContext) _RedPacketGrab(ctx context.Context, sel ast.SelectionSet, obj *domain.RedPacketGrab) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, redPacketGrabImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12509,19 +12517,20 @@ func (ec *executionContext) _RedPacketGrab(ctx context.Context, sel ast.Selectio
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("RedPacketGrab")
 		case "rain":
-			out.Values[i] = ec._RedPacketGrab_rain(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RedPacketGrab_rain(ctx, field, obj)
+				})
 		case "amountCents":
 			out.Values[i] = ec._RedPacketGrab_amountCents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grabbedAt":
 			out.Values[i] = ec._RedPacketGrab_grabbedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12630,47 +12639,48 @@ func (ec *executionContext) _RedPacketRain(ctx context.Context, sel ast.Selectio
 		case "id":
 			out.Values[i] = ec._RedPacketRain_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "room":
-			out.Values[i] = ec._RedPacketRain_room(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RedPacketRain_room(ctx, field, obj)
+				})
 		case "totalCents":
 			out.Values[i] = ec._RedPacketRain_totalCents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "packets":
 			out.Values[i] = ec._RedPacketRain_packets(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "packetsLeft":
 			out.Values[i] = ec._RedPacketRain_packetsLeft(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startsAt":
 			out.Values[i] = ec._RedPacketRain_startsAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "endsAt":
 			out.Values[i] = ec._RedPacketRain_endsAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._RedPacketRain_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "refundedCents":
 			out.Values[i] = ec._RedPacketRain_refundedCents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13452,15 +13462,39 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalNGrabOutcome2flashliveᚋgraphᚐGrabOutcome(ctx context.Context, v any) (GrabOutcome, error) {
-	var res GrabOutcome
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNGrabOutcome2flashliveᚋdomainᚐGrabOutcome(ctx context.Context, v any) (domain.GrabOutcome, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNGrabOutcome2flashliveᚋdomainᚐGrabOutcome[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNGrabOutcome2flashliveᚋgraphᚐGrabOutcome(ctx context.Context, sel ast.SelectionSet, v GrabOutcome) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNGrabOutcome2flashliveᚋdomainᚐGrabOutcome(ctx context.Context, sel ast.SelectionSet, v domain.GrabOutcome) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNGrabOutcome2flashliveᚋdomainᚐGrabOutcome[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GrabOutcome!")
+	}
+	return res
 }
+
+var (
+	unmarshalNGrabOutcome2flashliveᚋdomainᚐGrabOutcome = map[string]domain.GrabOutcome{
+		"GRABBED":         domain.GrabGrabbed,
+		"ALREADY_GRABBED": domain.GrabAlreadyGrabbed,
+		"EMPTY":           domain.GrabEmpty,
+		"NOT_STARTED":     domain.GrabNotStarted,
+		"ENDED":           domain.GrabEnded,
+		"RATE_LIMITED":    domain.GrabRateLimited,
+	}
+	marshalNGrabOutcome2flashliveᚋdomainᚐGrabOutcome = map[domain.GrabOutcome]string{
+		domain.GrabGrabbed:        "GRABBED",
+		domain.GrabAlreadyGrabbed: "ALREADY_GRABBED",
+		domain.GrabEmpty:          "EMPTY",
+		domain.GrabNotStarted:     "NOT_STARTED",
+		domain.GrabEnded:          "ENDED",
+		domain.GrabRateLimited:    "RATE_LIMITED",
+	}
+)
 
 func (ec *executionContext) marshalNGrabResult2ᚖflashliveᚋgraphᚐGrabResult(ctx context.Context, sel ast.SelectionSet, v *GrabResult) graphql.Marshaler {
 	if v == nil {
@@ -13842,7 +13876,7 @@ func (ec *executionContext) marshalNQueueTicket2ᚖflashliveᚋdomainᚐQueueTic
 	return ec._QueueTicket(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRedPacketGrab2ᚖflashliveᚋgraphᚐRedPacketGrab(ctx context.Context, sel ast.SelectionSet, v *RedPacketGrab) graphql.Marshaler {
+func (ec *executionContext) marshalNRedPacketGrab2ᚖflashliveᚋdomainᚐRedPacketGrab(ctx context.Context, sel ast.SelectionSet, v *domain.RedPacketGrab) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RedPacketGrab!")
 		return graphql.Null
@@ -13906,15 +13940,33 @@ func (ec *executionContext) marshalNRedPacketRain2ᚖflashliveᚋgraphᚐRedPack
 	return ec._RedPacketRain(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRedPacketRainStatus2flashliveᚋgraphᚐRedPacketRainStatus(ctx context.Context, v any) (RedPacketRainStatus, error) {
-	var res RedPacketRainStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNRedPacketRainStatus2flashliveᚋdomainᚐRedPacketRainStatus(ctx context.Context, v any) (domain.RedPacketRainStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRedPacketRainStatus2flashliveᚋdomainᚐRedPacketRainStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRedPacketRainStatus2flashliveᚋgraphᚐRedPacketRainStatus(ctx context.Context, sel ast.SelectionSet, v RedPacketRainStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNRedPacketRainStatus2flashliveᚋdomainᚐRedPacketRainStatus(ctx context.Context, sel ast.SelectionSet, v domain.RedPacketRainStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRedPacketRainStatus2flashliveᚋdomainᚐRedPacketRainStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "RedPacketRainStatus!")
+	}
+	return res
 }
+
+var (
+	unmarshalNRedPacketRainStatus2flashliveᚋdomainᚐRedPacketRainStatus = map[string]domain.RedPacketRainStatus{
+		"SCHEDULED": domain.RainScheduled,
+		"LIVE":      domain.RainLive,
+		"FINISHED":  domain.RainFinished,
+	}
+	marshalNRedPacketRainStatus2flashliveᚋdomainᚐRedPacketRainStatus = map[domain.RedPacketRainStatus]string{
+		domain.RainScheduled: "SCHEDULED",
+		domain.RainLive:      "LIVE",
+		domain.RainFinished:  "FINISHED",
+	}
+)
 
 func (ec *executionContext) unmarshalNRegisterInput2flashliveᚋgraphᚐRegisterInput(ctx context.Context, v any) (RegisterInput, error) {
 	res, err := ec.unmarshalInputRegisterInput(ctx, v)

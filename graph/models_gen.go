@@ -118,10 +118,10 @@ type FlashEventEdge struct {
 }
 
 type GrabResult struct {
-	Outcome      GrabOutcome `json:"outcome"`
-	AmountCents  *int64      `json:"amountCents,omitempty"`
-	PacketsLeft  *int        `json:"packetsLeft,omitempty"`
-	RetryAfterMs *int        `json:"retryAfterMs,omitempty"`
+	Outcome      domain.GrabOutcome `json:"outcome"`
+	AmountCents  *int64             `json:"amountCents,omitempty"`
+	PacketsLeft  *int               `json:"packetsLeft,omitempty"`
+	RetryAfterMs *int               `json:"retryAfterMs,omitempty"`
 }
 
 type JoinQueueInput struct {
@@ -199,38 +199,15 @@ type PurchaseResult struct {
 type Query struct {
 }
 
-type RedPacketGrab struct {
-	Rain        *RedPacketRain `json:"rain"`
-	AmountCents int64          `json:"amountCents"`
-	GrabbedAt   time.Time      `json:"grabbedAt"`
-}
-
 type RedPacketGrabConnection struct {
 	Edges    []*RedPacketGrabEdge `json:"edges"`
 	PageInfo *PageInfo            `json:"pageInfo"`
 }
 
 type RedPacketGrabEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *RedPacketGrab `json:"node"`
+	Cursor string                `json:"cursor"`
+	Node   *domain.RedPacketGrab `json:"node"`
 }
-
-type RedPacketRain struct {
-	ID          string              `json:"id"`
-	Room        *domain.LiveRoom    `json:"room"`
-	TotalCents  int64               `json:"totalCents"`
-	Packets     int                 `json:"packets"`
-	PacketsLeft int                 `json:"packetsLeft"`
-	StartsAt    time.Time           `json:"startsAt"`
-	EndsAt      time.Time           `json:"endsAt"`
-	Status      RedPacketRainStatus `json:"status"`
-	// Cents of the packets nobody grabbed, returned to the seller once FINISHED; 0 before.
-	RefundedCents int64 `json:"refundedCents"`
-}
-
-func (RedPacketRain) IsLiveRoomExtra() {}
-
-func (RedPacketRain) IsNode() {}
 
 type RegisterInput struct {
 	Email       string        `json:"email"`
@@ -266,131 +243,6 @@ type ViewerCount struct {
 }
 
 func (ViewerCount) IsLiveRoomUpdate() {}
-
-type GrabOutcome string
-
-const (
-	// A packet is the buyer's; amountCents says how much.
-	GrabOutcomeGrabbed GrabOutcome = "GRABBED"
-	// The buyer already holds a packet of this rain; amountCents is that packet's.
-	GrabOutcomeAlreadyGrabbed GrabOutcome = "ALREADY_GRABBED"
-	// No packet left.
-	GrabOutcomeEmpty      GrabOutcome = "EMPTY"
-	GrabOutcomeNotStarted GrabOutcome = "NOT_STARTED"
-	GrabOutcomeEnded      GrabOutcome = "ENDED"
-	// Too many attempts; retry after retryAfterMs.
-	GrabOutcomeRateLimited GrabOutcome = "RATE_LIMITED"
-)
-
-var AllGrabOutcome = []GrabOutcome{
-	GrabOutcomeGrabbed,
-	GrabOutcomeAlreadyGrabbed,
-	GrabOutcomeEmpty,
-	GrabOutcomeNotStarted,
-	GrabOutcomeEnded,
-	GrabOutcomeRateLimited,
-}
-
-func (e GrabOutcome) IsValid() bool {
-	switch e {
-	case GrabOutcomeGrabbed, GrabOutcomeAlreadyGrabbed, GrabOutcomeEmpty, GrabOutcomeNotStarted, GrabOutcomeEnded, GrabOutcomeRateLimited:
-		return true
-	}
-	return false
-}
-
-func (e GrabOutcome) String() string {
-	return string(e)
-}
-
-func (e *GrabOutcome) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = GrabOutcome(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid GrabOutcome", str)
-	}
-	return nil
-}
-
-func (e GrabOutcome) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *GrabOutcome) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e GrabOutcome) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type RedPacketRainStatus string
-
-const (
-	RedPacketRainStatusScheduled RedPacketRainStatus = "SCHEDULED"
-	RedPacketRainStatusLive      RedPacketRainStatus = "LIVE"
-	// The window has ended or every packet is taken.
-	RedPacketRainStatusFinished RedPacketRainStatus = "FINISHED"
-)
-
-var AllRedPacketRainStatus = []RedPacketRainStatus{
-	RedPacketRainStatusScheduled,
-	RedPacketRainStatusLive,
-	RedPacketRainStatusFinished,
-}
-
-func (e RedPacketRainStatus) IsValid() bool {
-	switch e {
-	case RedPacketRainStatusScheduled, RedPacketRainStatusLive, RedPacketRainStatusFinished:
-		return true
-	}
-	return false
-}
-
-func (e RedPacketRainStatus) String() string {
-	return string(e)
-}
-
-func (e *RedPacketRainStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = RedPacketRainStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid RedPacketRainStatus", str)
-	}
-	return nil
-}
-
-func (e RedPacketRainStatus) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *RedPacketRainStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e RedPacketRainStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
 
 type RegisterRole string
 

@@ -8,30 +8,125 @@ package graph
 import (
 	"context"
 	"flashlive/domain"
-	"fmt"
 )
 
 // RedPacketRains is the resolver for the redPacketRains field.
 func (r *liveRoomResolver) RedPacketRains(ctx context.Context, obj *domain.LiveRoom) ([]*RedPacketRain, error) {
-	panic(fmt.Errorf("not implemented: RedPacketRains - redPacketRains"))
+	svc, err := r.rains()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := svc.FindRedPacketRainsByRoom(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*RedPacketRain, len(rs))
+	for i, d := range rs {
+		out[i] = r.rainModel(d)
+	}
+	return out, nil
 }
 
 // CreateRedPacketRain is the resolver for the createRedPacketRain field.
 func (r *mutationResolver) CreateRedPacketRain(ctx context.Context, input CreateRedPacketRainInput) (*RedPacketRain, error) {
-	panic(fmt.Errorf("not implemented: CreateRedPacketRain - createRedPacketRain"))
+	svc, err := r.rains()
+	if err != nil {
+		return nil, err
+	}
+	d, err := svc.CreateRedPacketRain(ctx, domain.RedPacketRainCreate{
+		RoomID: input.LiveRoomID, TotalCents: input.TotalCents, Packets: input.Packets,
+		StartsAt: input.StartsAt, EndsAt: input.EndsAt,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.rainModel(d), nil
 }
 
 // GrabRedPacket is the resolver for the grabRedPacket field.
 func (r *mutationResolver) GrabRedPacket(ctx context.Context, rainID string, idempotencyKey string) (*GrabResult, error) {
-	panic(fmt.Errorf("not implemented: GrabRedPacket - grabRedPacket"))
+	svc, err := r.rains()
+	if err != nil {
+		return nil, err
+	}
+	res, err := svc.GrabRedPacket(ctx, rainID, idempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	out := &GrabResult{Outcome: res.Outcome}
+	switch res.Outcome {
+	case domain.GrabGrabbed, domain.GrabAlreadyGrabbed:
+		out.AmountCents = &res.AmountCents
+	case domain.GrabRateLimited:
+		ms := int(max(res.RetryAfter.Milliseconds(), 1))
+		out.RetryAfterMs = &ms
+		return out, nil
+	}
+	out.PacketsLeft = &res.PacketsLeft
+	return out, nil
 }
 
 // RedPacketRain is the resolver for the redPacketRain field.
 func (r *queryResolver) RedPacketRain(ctx context.Context, id string) (*RedPacketRain, error) {
-	panic(fmt.Errorf("not implemented: RedPacketRain - redPacketRain"))
+	svc, err := r.rains()
+	if err != nil {
+		return nil, err
+	}
+	d, err := svc.FindRedPacketRainByID(ctx, id)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return r.rainModel(d), nil
 }
 
 // MyRedPacketGrabs is the resolver for the myRedPacketGrabs field.
 func (r *queryResolver) MyRedPacketGrabs(ctx context.Context, first *int, after *string) (*RedPacketGrabConnection, error) {
-	panic(fmt.Errorf("not implemented: MyRedPacketGrabs - myRedPacketGrabs"))
+	svc, err := r.rains()
+	if err != nil {
+		return nil, err
+	}
+	p, err := pageRequest(first, after)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := svc.MyRedPacketGrabs(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	edges, info := connection(pg, func(g *domain.RedPacketGrab) string { return g.ID },
+		func(c string, n *domain.RedPacketGrab) *RedPacketGrabEdge {
+			return &RedPacketGrabEdge{Cursor: c, Node: n}
+		})
+	return &RedPacketGrabConnection{Edges: edges, PageInfo: info}, nil
 }
+
+// Rain is the resolver for the rain field.
+func (r *redPacketGrabResolver) Rain(ctx context.Context, obj *domain.RedPacketGrab) (*RedPacketRain, error) {
+	svc, err := r.rains()
+	if err != nil {
+		return nil, err
+	}
+	d, err := svc.FindRedPacketRainByID(ctx, obj.RainID)
+	if err != nil {
+		return nil, err
+	}
+	return r.rainModel(d), nil
+}
+
+// Room is the resolver for the room field.
+func (r *redPacketRainResolver) Room(ctx context.Context, obj *RedPacketRain) (*domain.LiveRoom, error) {
+	return load(ctx, r.loadersFor(ctx).rooms, obj.RoomID, "live room")
+}
+
+// RedPacketGrab returns RedPacketGrabResolver implementation.
+func (r *Resolver) RedPacketGrab() RedPacketGrabResolver { return &redPacketGrabResolver{r} }
+
+// RedPacketRain returns RedPacketRainResolver implementation.
+func (r *Resolver) RedPacketRain() RedPacketRainResolver { return &redPacketRainResolver{r} }
+
+type (
+	redPacketGrabResolver struct{ *Resolver }
+	redPacketRainResolver struct{ *Resolver }
+)

@@ -27,6 +27,9 @@ type Resolver struct {
 	BlockService domain.BlockService
 	// ChatService is the room chat (nil: its fields answer UNAVAILABLE).
 	ChatService domain.ChatService
+	// RedPacketService is the red-packet rains (nil: their fields answer
+	// UNAVAILABLE).
+	RedPacketService domain.RedPacketService
 	// StockReader is the one source of FlashEvent.remaining and status.
 	StockReader domain.StockReader
 	// ViewerCounter counts a room's viewers on every instance (nil: none).

@@ -254,6 +254,12 @@ func (r *queryResolver) Node(ctx context.Context, id string) (Node, error) {
 		n, err = r.FlashEventService.FindFlashEventByID(ctx, id)
 	case domain.PrefixOrder:
 		n, err = r.OrderService.FindOrderByID(ctx, id)
+	case domain.PrefixRedPacketRain:
+		rain, err := r.Query().RedPacketRain(ctx, id)
+		if rain == nil || err != nil {
+			return nil, err
+		}
+		return rain, nil
 	default:
 		return nil, nil
 	}

@@ -353,7 +353,7 @@ func (c *client) join(room string) string {
 	if !h.addToRoom(c, room) {
 		return "too many rooms on one connection"
 	}
-	snap := snapshotFrame{Type: "snapshot", Room: room, ServerTime: wireTime(h.cfg.Now()), Events: []snapshotEvent{}}
+	snap := snapshotFrame{Type: "snapshot", Room: room, ServerTime: wireTime(h.cfg.Now()), Events: []snapshotEvent{}, Rains: h.snapshotRains(room)}
 	for _, st := range events {
 		snap.Events = append(snap.Events, snapshotEvent{
 			EventID: st.EventID, Status: st.Status, Remaining: st.Remaining,

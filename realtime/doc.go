@@ -17,13 +17,19 @@
 // reopens a sold-out event); a viewers frame when the room's audience,
 // summed over every instance, changes; and, on the connections of the
 // buyer only, an order frame on every status change of one of their
-// orders. The wire format is ../shared/contract/realtime.md.
+// orders. Red-packet rains (rain.go): the snapshot lists the room's
+// SCHEDULED and LIVE rains, and a rain frame comes at every status change
+// of one and, while LIVE, when its packetsLeft moves, coalesced to at most
+// one per rain every 100 ms (the last figure always sent). Rain notices
+// from every instance are merged (statuses never go back, packetsLeft
+// never grows), so notices that cross on the way never show an older
+// figure after a newer. The wire format is ../shared/contract/realtime.md.
 //
 // # What a listener receives
 //
 // The same changes, minus the snapshot (a listener queries the room
 // instead), each as a domain.LiveUpdate: LiveCountdown, LiveStock,
-// LiveEventChanged, LiveViewers, LiveOrder. A listener is a member of its
+// LiveEventChanged, LiveViewers, LiveOrder, LiveRain. A listener is a member of its
 // room like a viewer, counted in the room's audience. Each update is built
 // with its frame, once per broadcast, from the same read: times are
 // time.Time and statuses typed, so nothing is parsed on the way, and a

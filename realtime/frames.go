@@ -46,7 +46,8 @@ type snapshotFrame struct {
 	ServerTime wireTime        `json:"serverTime"`
 	Events     []snapshotEvent `json:"events"`
 	// Chat is the room's last messages, oldest first (absent without chat).
-	Chat *[]chatFrame `json:"chat,omitempty"`
+	Chat  *[]chatFrame `json:"chat,omitempty"`
+	Rains []rainFrame  `json:"rains"` // SCHEDULED and LIVE rains (rain.go)
 }
 
 type countdownFrame struct {

@@ -72,6 +72,8 @@ type Config struct {
 	// Chat is the room chat (nil: none; chat frames are refused and
 	// snapshots carry no chat).
 	Chat Chat
+	// Rains reads the rains a snapshot shows (nil: none; see rain.go).
+	Rains RainSource
 	// Instance names this process among the hub's peers.
 	Instance string
 	Logger   *slog.Logger
@@ -145,6 +147,7 @@ type Hub struct {
 	chat  *chatFeeds // nil without Config.Chat
 
 	unsubscribe []func()
+	rains       *rainFeed     // the rains shown here (rain.go)
 	kick        chan struct{} // wakes the coalescer; one pending wake-up at most
 	frames      chan frameJob // viewers' frames, for the frame workers
 	stop        chan struct{}
@@ -208,6 +211,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		dirtyEvents: map[string]struct{}{},
 		announced:   map[string]time.Time{},
 		refreshed:   map[string]time.Time{},
+		rains:       newRainFeed(),
 		kick:        make(chan struct{}, 1),
 		frames:      make(chan frameJob, 256),
 		stop:        make(chan struct{}),
@@ -231,6 +235,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		{subjectRevoked, h.onRevoked},
 		{subjectQueue + "*", h.onQueueTicket},
 		{subjectQueueState, h.onQueueState},
+		{subjectRain, h.onRain},
 	}
 	if cfg.Chat != nil {
 		h.chat = newChatFeeds(h, cfg.Chat)
@@ -278,6 +283,7 @@ func (h *Hub) Close() {
 		u()
 	}
 	h.wg.Wait()
+	h.rains.close()
 	h.mu.RLock()
 	var all []member
 	for c := range h.clients {

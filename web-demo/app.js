@@ -423,6 +423,7 @@
   function onFrame(f) {
     if (f.type === 'queue') { FLQueue.onFrame(f); return; }
     if (window.FLChat && FLChat.onFrame(f, state.roomId)) return;
+    FLRain.onFrame(f); // the red-packet rain (rain.js)
     if (f.type === 'order') {
       const o = state.orders.get(f.orderId);
       if (o) { o.status = f.status; o.outcome = null; renderOrders(); }

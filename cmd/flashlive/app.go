@@ -73,11 +73,17 @@ type Main struct {
 	// Hub is the live-room feed behind /ws.
 	Hub      *realtime.Hub
 	Registry *prometheus.Registry
+	// Rains is the red-packet rain service, Grabs its stream (rain.go).
+	Rains          *service.RedPackets
+	Grabs          *nats.GrabStream
+	GrabReconciler *jobs.GrabReconciler
+	RainRefund     *jobs.RainRefund
 
 	jobs      *jobs.Scheduler
 	protect   *protection // rate limits and the blocklist; nil when limits are off
 	chat      *chatSide   // the room chat: its log and service
 	stores    stores
+	rain      rainParts
 	drift     driftGauge
 	closeOnce sync.Once
 	closeErr  error
@@ -223,6 +229,9 @@ func (m *Main) openStores(ctx context.Context) error {
 	if m.Orders, err = nats.NewOrderStream(ctx, m.NATS, m.Logger); err != nil {
 		return err
 	}
+	if err := m.openRainStores(ctx); err != nil {
+		return err
+	}
 	st := &m.stores
 	st.idemTTL = redis.DefaultIdempotencyTTL
 	st.hot = redis.NewHotStock(m.Redis, st.idemTTL)
@@ -250,6 +259,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 			rooms: m.stores.rooms, events: m.stores.events, stock: service.HotStockReader{Hot: m.stores.hot}, now: m.Now,
 		},
 		Broker:         nats.NewBroker(m.NATS),
+		Rains:          &rainSnapshot{store: m.rain.store, hot: m.rain.hot, now: m.Now},
 		Authenticate:   m.Auth.Authenticate,
 		Revoked:        m.Auth,
 		Queue:          m.stores.queue,
@@ -321,6 +331,7 @@ func (m *Main) buildServices(context.Context) error {
 		QueueWatch:       m.Hub,
 		ChatService:      m.chat.Chat,
 	}
+	m.buildRainService()
 	return nil
 }
 
@@ -379,6 +390,9 @@ func (m *Main) startJobs(context.Context) error {
 		if err := m.jobs.Every(j.name, j.interval, j.timeout, j.run); err != nil {
 			return err
 		}
+	}
+	if err := m.startRainJobs(); err != nil {
+		return err
 	}
 	m.jobs.Start()
 	return nil
@@ -532,6 +546,7 @@ func (m *Main) close() error {
 		cancel()
 		m.Orders.Stop()
 	}
+	m.closeRains()
 	if m.Hub != nil {
 		m.Hub.Close()
 	}

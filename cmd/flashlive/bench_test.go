@@ -57,50 +57,7 @@ func BenchmarkPurchase(b *testing.B) {
 
 	run := func(b *testing.B, prepare func(), body func(i int) []byte, want string) {
 		prepare()
-		var seq atomic.Int64
-		lat := make([][]time.Duration, 0)
-		var latMu = make(chan struct{}, 1)
-		latMu <- struct{}{}
-		b.SetParallelism(16)
-		b.ResetTimer()
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			var mine []time.Duration
-			for pb.Next() {
-				i := int(seq.Add(1))
-				req, _ := http.NewRequest(http.MethodPost, app.URL+"/graphql", bytes.NewReader(body(i)))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+buyers[i%len(buyers)].token)
-				t0 := time.Now()
-				res, err := hc.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				out, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				mine = append(mine, time.Since(t0))
-				if !bytes.Contains(out, []byte(want)) {
-					b.Errorf("answer %s does not contain %s", out, want)
-					return
-				}
-			}
-			<-latMu
-			lat = append(lat, mine)
-			latMu <- struct{}{}
-		})
-		elapsed := time.Since(start)
-		b.StopTimer()
-		var all []time.Duration
-		for _, l := range lat {
-			all = append(all, l...)
-		}
-		sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-		if len(all) > 0 {
-			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
-			b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-		}
+		benchRequests(b, hc, app.URL, func(i int) string { return buyers[i%len(buyers)].token }, body, want)
 	}
 	purchase := func(event *string) func(i int) []byte {
 		return func(i int) []byte {
@@ -135,3 +92,54 @@ func BenchmarkPurchase(b *testing.B) {
 // server: on, so that every purchase pays for it, and above what any
 // buyer holds in a run.
 const benchUnpaidCap = 1_000_000
+
+// benchRequests posts body(i) to url's /graphql from 16 goroutines per
+// core, b.N times in all, each signed in with token(i), checks that each
+// answer contains want, and reports requests per second and the p50 and
+// p99 latency.
+func benchRequests(b *testing.B, hc *http.Client, url string, token func(i int) string, body func(i int) []byte, want string) {
+	var seq atomic.Int64
+	lat := make([][]time.Duration, 0)
+	var latMu = make(chan struct{}, 1)
+	latMu <- struct{}{}
+	b.SetParallelism(16)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			i := int(seq.Add(1)) - 1
+			req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body(i)))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token(i))
+			t0 := time.Now()
+			res, err := hc.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			out, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			mine = append(mine, time.Since(t0))
+			if !bytes.Contains(out, []byte(want)) {
+				b.Errorf("answer %s does not contain %s", out, want)
+				return
+			}
+		}
+		<-latMu
+		lat = append(lat, mine)
+		latMu <- struct{}{}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	if len(all) > 0 {
+		b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+	}
+}

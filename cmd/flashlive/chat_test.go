@@ -411,7 +411,8 @@ func TestLiveRoomExtrasSubscription(t *testing.T) {
 	if err := g.conn.WriteJSON(map[string]any{"id": "x", "type": "subscribe", "payload": map[string]any{
 		"query": `subscription($id: ID!) { liveRoomExtras(id: $id) { __typename
 			... on ChatMessage { id roomId text author { id displayName } }
-			... on ChatMessageDeleted { roomId messageId } } }`,
+			... on ChatMessageDeleted { roomId messageId }
+			... on RedPacketRain { id status packetsLeft } } }`,
 		"variables": map[string]any{"id": room},
 	}}); err != nil {
 		t.Fatal(err)
@@ -427,5 +428,16 @@ func TestLiveRoomExtrasSubscription(t *testing.T) {
 	got = payloadData(g.next(t, "the deletion", func(x map[string]any) bool { return x["type"] == "next" }), "liveRoomExtras")
 	if got["__typename"] != "ChatMessageDeleted" || got["messageId"] != m.ID || got["roomId"] != room {
 		t.Fatalf("extra = %v, want the deletion of %s", got, m.ID)
+	}
+	// The rain rides the same subscription: its packetsLeft as it drains.
+	now := app.Clock.Now()
+	rain := seller.newRain(t, room, 10, 2, now, now.Add(time.Hour))
+	buyer.grab(t, rain.ID, "k")
+	got = payloadData(g.next(t, "the rain with 1 left", func(x map[string]any) bool {
+		d := payloadData(x, "liveRoomExtras")
+		return x["type"] == "next" && d["__typename"] == "RedPacketRain" && d["packetsLeft"] == float64(1)
+	}), "liveRoomExtras")
+	if got["id"] != rain.ID || got["status"] != "LIVE" {
+		t.Fatalf("extra = %v, want rain %s LIVE with 1 left", got, rain.ID)
 	}
 }

@@ -19,6 +19,7 @@ type Limits struct {
 	RegisterIP, RefreshIP    domain.Limit // register, refreshToken
 	WSConnectIP              domain.Limit // /ws upgrades
 	WSFrames                 domain.Limit // frames of one /ws connection (in process)
+	GrabUser, GrabIP         domain.Limit // grabRedPacket
 
 	// LoginFreeFailures wrong passwords of an e-mail from one address are
 	// checked at once; the last of them makes the next attempt wait
@@ -54,6 +55,8 @@ var DefaultLimits = Limits{
 	RefreshIP:    domain.Limit{Rate: 120, Burst: 60, Period: time.Minute},
 	WSConnectIP:  domain.Limit{Rate: 60, Burst: 30, Period: time.Minute},
 	WSFrames:     domain.Limit{Rate: 10, Burst: 20, Period: time.Second},
+	GrabUser:     domain.Limit{Rate: 5, Burst: 10, Period: time.Second},
+	GrabIP:       domain.Limit{Rate: 200, Burst: 400, Period: time.Second},
 
 	LoginFreeFailures: 5,
 	LoginBackoff:      time.Second,
@@ -86,6 +89,7 @@ func loadLimits(get func(string) string, bad func(string, ...any)) Limits {
 		{"LOGIN_IP", &l.LoginIP}, {"LOGIN_EMAIL", &l.LoginEmail},
 		{"REGISTER_IP", &l.RegisterIP}, {"REFRESH_IP", &l.RefreshIP},
 		{"WS_CONNECT_IP", &l.WSConnectIP}, {"WS_FRAMES", &l.WSFrames},
+		{"GRAB_USER", &l.GrabUser}, {"GRAB_IP", &l.GrabIP},
 	} {
 		k := "FLASHLIVE_LIMIT_" + r.name
 		if v := get(k); v != "" {

@@ -81,6 +81,7 @@ func TestLoadConfigLimits(t *testing.T) {
 		LoginFreeFailures: 2, LoginBackoff: 2 * time.Second, LoginBackoffMax: time.Minute,
 		SubscriptionsPerSocket: 3,
 		BlockStrikes:           9, BlockWindow: 30 * time.Second, BlockFor: 5 * time.Minute,
+		GrabUser: DefaultLimits.GrabUser, GrabIP: DefaultLimits.GrabIP, // rain_config_test.go
 	}
 	if !reflect.DeepEqual(got.Limits, want) {
 		t.Fatalf("limits =\n%+v\nwant\n%+v", got.Limits, want)

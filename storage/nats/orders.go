@@ -63,19 +63,11 @@ var _ domain.OrderPublisher = (*OrderStream)(nil)
 // number of instances may start at once), each stream with c's replicas,
 // and returns the stream.
 func NewOrderStream(ctx context.Context, c *Conn, logger *slog.Logger) (*OrderStream, error) {
-	s := &OrderStream{logger: logger}
-	js, err := jetstream.New(c.NC,
-		jetstream.WithPublishAsyncMaxPending(4096),
-		jetstream.WithPublishAsyncTimeout(5*time.Second),
-		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
-			s.publishFailures.Add(1)
-			logger.Error("order stream: publish failed; reconciliation will publish it again",
-				"subject", m.Subject, "msg_id", m.Header.Get(jetstream.MsgIDHeader), "err", err)
-		}))
+	s, err := newStreamRunner(c, logger, "order stream")
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: %w", err)
+		return nil, err
 	}
-	s.js = js
+	js := s.js
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       OrdersStream,
 		Subjects:   []string{SubjectReserved, SubjectExpire},
@@ -107,6 +99,26 @@ func NewOrderStream(ctx context.Context, c *Conn, logger *slog.Logger) (*OrderSt
 			return nil, fmt.Errorf("declare consumer %s: %w", name, err)
 		}
 	}
+	return s, nil
+}
+
+// newStreamRunner returns an OrderStream with no streams declared: its
+// JetStream context (async publishes, failures counted and logged as
+// what's) and its consumer loop, for the order path and the rain path.
+func newStreamRunner(c *Conn, logger *slog.Logger, what string) (*OrderStream, error) {
+	s := &OrderStream{logger: logger}
+	js, err := jetstream.New(c.NC,
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(5*time.Second),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			s.publishFailures.Add(1)
+			logger.Error(what+": publish failed; reconciliation will publish it again",
+				"subject", m.Subject, "msg_id", m.Header.Get(jetstream.MsgIDHeader), "err", err)
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s.js = js
 	return s, nil
 }
 

@@ -362,12 +362,13 @@ func (c *client) join(room string) string {
 	}
 	if h.chat == nil {
 		c.send(snap)
-		return ""
+	} else {
+		h.chat.snapshot(c, room, func(chat []chatFrame) {
+			snap.Chat = &chat
+			c.send(snap)
+		})
 	}
-	h.chat.snapshot(c, room, func(chat []chatFrame) {
-		snap.Chat = &chat
-		c.send(snap)
-	})
+	h.resumeQueue(c, events)
 	return ""
 }
 

@@ -258,3 +258,44 @@ func (h *Hub) sendQueue(t domain.QueueTicket) {
 		c.deliver(m)
 	}
 }
+
+// resumeQueue sends c, signed in, the WAITING tickets its buyer holds for
+// the waiting-room events in events, and follows them: a connection
+// opened after its buyer joined a queue (a reload, another device,
+// another instance) gets its place and then its moves, as the joining
+// connection does. It costs one read per open waiting-room event of the
+// room, at join or sign-in, never per second. An ADMITTED ticket is not
+// resumed here (its purchase token is not kept in the queue): the
+// myQueueTicket query or subscription gives it.
+func (h *Hub) resumeQueue(c *client, events []EventState) {
+	if h.cfg.Queue == nil {
+		return
+	}
+	h.mu.RLock()
+	buyer := c.at.user
+	h.mu.RUnlock()
+	if buyer == "" {
+		return
+	}
+	for _, ev := range events {
+		if ev.Event == nil || !ev.Event.WaitingRoom || (ev.Status != string(domain.FlashEventScheduled) && ev.Status != string(domain.FlashEventLive)) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
+		st, tks, err := h.cfg.Queue.Tickets(ctx, ev.EventID, []string{buyer})
+		cancel()
+		if err != nil {
+			h.cfg.Logger.Warn("realtime: resume queue ticket", "event_id", ev.EventID, "err", err)
+			continue
+		}
+		t, ok := tks[buyer]
+		if !ok || t.Status != domain.QueueWaiting {
+			continue
+		}
+		t = t.WithState(st)
+		h.queue.follow(t)
+		if t.Status == domain.QueueWaiting {
+			h.sendQueue(t)
+		}
+	}
+}

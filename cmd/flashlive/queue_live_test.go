@@ -73,3 +73,41 @@ func TestWaitingRoomPositionsLive(t *testing.T) {
 		t.Fatalf("buy with the admission's token: %s (subscription saw %v)", r.Outcome, subStatuses)
 	}
 }
+
+// TestWaitingRoomResumedOnANewConnection: a buyer who joined the queue
+// with no socket open (or reloads the page, or lands on another
+// instance) is shown their ticket as soon as a signed-in /ws connection
+// joins the event's room, before any notice about it, then its moves down
+// to the admission. The event starts a few seconds later, so that the
+// first frame can only be the resumed one (WAITING, its position drawn at
+// the start).
+func TestWaitingRoomResumedOnANewConnection(t *testing.T) {
+	a := startApp(t, func(c *Config) { c.Queue = QueueConfig{AdmitPerSecond: 1, AdmissionTTL: time.Minute} })
+	seller, _, room := a.liveRoom(t)
+	p := seller.newProduct(t, "Queued item", 10)
+	now := a.Clock.Now()
+	ev := seller.newEvent(t, map[string]any{
+		"productId": p.ID, "liveRoomId": room, "priceCents": 500, "stock": 10, "perUserLimit": 1, "waitingRoom": true,
+		"startsAt": ts(now.Add(8 * time.Second)), "endsAt": ts(now.Add(time.Hour)),
+	})
+	bs := a.buyers(t, 4)
+	for _, c := range bs {
+		c.join(t, ev.ID)
+	}
+	last := bs[3]
+	w := a.dial(t, last.token, nil)
+	w.send(t, map[string]any{"type": "join", "room": room})
+	f := w.next(t, 5*time.Second, "the resumed queue frame", frameIs("queue", "eventId", ev.ID))
+	if f["status"] != "WAITING" {
+		t.Fatalf("first queue frame %v, want the resumed WAITING ticket", f)
+	}
+	for f["status"] != "ADMITTED" {
+		f = w.next(t, 20*time.Second, "the admission", frameIs("queue", "eventId", ev.ID))
+		if f["status"] != "WAITING" && f["status"] != "ADMITTED" {
+			t.Fatalf("frame %v", f)
+		}
+	}
+	if pt, _ := f["purchaseToken"].(map[string]any); pt["token"] == nil {
+		t.Fatalf("ADMITTED frame without its token: %v", f)
+	}
+}

@@ -1,14 +1,9 @@
 package testenv
 
 import (
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -27,52 +22,15 @@ type NATSCluster struct {
 // node is healthy with JetStream and the cluster has a meta leader.
 func StartNATSCluster(t testing.TB) *NATSCluster {
 	t.Helper()
-	script := filepath.Join(repoRoot(t), "scripts", "nats-cluster.sh")
-	dir, err := os.MkdirTemp("", "flashlive-nats-cluster-")
-	if err != nil {
-		t.Fatalf("private NATS cluster: %v", err)
-	}
-	c := &NATSCluster{dir: dir}
-	t.Cleanup(func() {
-		if out, err := exec.Command(script, "down", dir).CombinedOutput(); err != nil {
-			t.Errorf("stop private NATS cluster: %v\n%s", err, out)
-		}
-		_ = os.RemoveAll(dir)
-	})
-	first := freePortRun(t, 3, 100, 200)
-	cmd := exec.Command(script, "up", dir, strconv.Itoa(first))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("private NATS cluster: %s up: %v\n%s", script, err, stderr.String())
-	}
-	_, url, ok := strings.Cut(strings.TrimSpace(string(out)), "=")
-	if !ok {
-		t.Fatalf("private NATS cluster: %s printed %q, want an export line", script, out)
-	}
-	c.URL = strings.Trim(url, "'")
-	return c
+	url, dir := startClusterScript(t, "private NATS cluster", "nats-cluster.sh", 3, 100, 200)
+	return &NATSCluster{URL: url, dir: dir}
 }
 
 // Kill kills node (its server name, "n0".."n2") with SIGKILL, as a machine
 // lost, and waits until its process is gone.
 func (c *NATSCluster) Kill(t testing.TB, node string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(c.dir, node, "nats.pid"))
-	if err != nil {
-		t.Fatalf("kill NATS node %s: %v", node, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatalf("kill NATS node %s: pid file: %v", node, err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill NATS node %s (pid %d): %v", node, pid, err)
-	}
-	WaitFor(t, 10*time.Second, fmt.Sprintf("NATS node %s (pid %d) gone", node, pid), func() bool {
-		return syscall.Kill(pid, 0) != nil
-	})
+	killPIDFile(t, "NATS node "+node, filepath.Join(c.dir, node, "nats.pid"))
 }
 
 // freePortRun returns the first of n consecutive loopback ports that are

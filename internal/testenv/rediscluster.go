@@ -2,14 +2,11 @@ package testenv
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,32 +64,8 @@ type RedisCluster struct {
 // The test fails when redis-server or redis-cli is missing.
 func StartRedisCluster(t testing.TB) *RedisCluster {
 	t.Helper()
-	script := filepath.Join(repoRoot(t), "scripts", "redis-cluster.sh")
-	dir, err := os.MkdirTemp("", "flashlive-redis-cluster-")
-	if err != nil {
-		t.Fatalf("private Redis Cluster: %v", err)
-	}
-	c := &RedisCluster{dir: dir}
-	t.Cleanup(func() {
-		if out, err := exec.Command(script, "down", dir).CombinedOutput(); err != nil {
-			t.Errorf("stop private Redis Cluster: %v\n%s", err, out)
-		}
-		_ = os.RemoveAll(dir)
-	})
-	first := freePortRun(t, 6, 100)
-	cmd := exec.Command(script, "up", dir, strconv.Itoa(first))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("private Redis Cluster: %s up: %v\n%s", script, err, stderr.String())
-	}
-	_, url, ok := strings.Cut(strings.TrimSpace(string(out)), "=")
-	if !ok {
-		t.Fatalf("private Redis Cluster: %s printed %q, want an export line", script, out)
-	}
-	c.URL = strings.Trim(url, "'")
-	return c
+	url, dir := startClusterScript(t, "private Redis Cluster", "redis-cluster.sh", 6, 100)
+	return &RedisCluster{URL: url, dir: dir}
 }
 
 // repoRoot is the directory of go.mod, above the test's working directory.
@@ -161,20 +134,7 @@ func masterOf(shards []goredis.ClusterShard, slot int64, not string) string {
 func (c *RedisCluster) Kill(t testing.TB, addr string) {
 	t.Helper()
 	_, port, _ := strings.Cut(addr, ":")
-	raw, err := os.ReadFile(filepath.Join(c.dir, port, "redis.pid"))
-	if err != nil {
-		t.Fatalf("kill node %s: %v", addr, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatalf("kill node %s: pid file: %v", addr, err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill node %s (pid %d): %v", addr, pid, err)
-	}
-	WaitFor(t, 10*time.Second, fmt.Sprintf("node %s (pid %d) gone", addr, pid), func() bool {
-		return syscall.Kill(pid, 0) != nil
-	})
+	killPIDFile(t, "node "+addr, filepath.Join(c.dir, port, "redis.pid"))
 }
 
 // WaitFailover waits until a surviving node says cluster_state:ok and

@@ -1,0 +1,66 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startClusterScript runs scripts/<script> up in a new temporary
+// directory on n consecutive free ports (each with the ports at offsets
+// free too) and returns the URL of the export line it prints and the
+// directory. The script's down stops the nodes, and the directory is
+// removed, when the test ends. what names the cluster in failures.
+func startClusterScript(t testing.TB, what, script string, n int, offsets ...int) (url, dir string) {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "scripts", script)
+	dir, err := os.MkdirTemp("", "flashlive-"+strings.TrimSuffix(script, ".sh")+"-")
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(path, "down", dir).CombinedOutput(); err != nil {
+			t.Errorf("stop %s: %v\n%s", what, err, out)
+		}
+		_ = os.RemoveAll(dir)
+	})
+	first := freePortRun(t, n, offsets...)
+	cmd := exec.Command(path, "up", dir, strconv.Itoa(first))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %s up: %v\n%s", what, path, err, stderr.String())
+	}
+	_, url, ok := strings.Cut(strings.TrimSpace(string(out)), "=")
+	if !ok {
+		t.Fatalf("%s: %s printed %q, want an export line", what, path, out)
+	}
+	return strings.Trim(url, "'"), dir
+}
+
+// killPIDFile kills the process whose PID is in pidFile with SIGKILL, as
+// a machine lost, and waits until it is gone. node names it in failures.
+func killPIDFile(t testing.TB, node, pidFile string) {
+	t.Helper()
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("kill %s: %v", node, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("kill %s: pid file: %v", node, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %s (pid %d): %v", node, pid, err)
+	}
+	WaitFor(t, 10*time.Second, fmt.Sprintf("%s (pid %d) gone", node, pid), func() bool {
+		return syscall.Kill(pid, 0) != nil
+	})
+}

@@ -243,16 +243,20 @@ func signInAll(ctx context.Context, st *stateFile, n int, role string, name func
 	}
 	close(next)
 	wg.Wait()
-	failed := 0
-	var first error
+	if failed, first := countFailed(errs); first != nil {
+		return nil, fmt.Errorf("%d of %d %s accounts not signed in; first: %w", failed, n, role, first)
+	}
+	return accs, ctx.Err()
+}
+
+// countFailed returns how many of errs are not nil, and the first that is
+// not.
+func countFailed(errs []error) (failed int, first error) {
 	for _, err := range errs {
 		if err != nil {
 			failed++
 			first = cmp.Or(first, err)
 		}
 	}
-	if first != nil {
-		return nil, fmt.Errorf("%d of %d %s accounts not signed in; first: %w", failed, n, role, first)
-	}
-	return accs, ctx.Err()
+	return failed, first
 }

@@ -40,16 +40,7 @@ func (s *sale) waitingRoom(ctx context.Context) error {
 		wg.Go(func() { errs[i] = s.queueAndBuy(ctx, p, b, event) })
 	}
 	wg.Wait()
-	failed := 0
-	var first error
-	for _, err := range errs {
-		if err != nil {
-			failed++
-			if first == nil {
-				first = err
-			}
-		}
-	}
+	failed, first := countFailed(errs)
 	if failed == len(s.buyers) {
 		s.rec.drop(p)
 		return first

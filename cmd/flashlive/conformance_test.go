@@ -21,7 +21,7 @@ func node(t *testing.T, script string, args ...string) (string, error) {
 	t.Helper()
 	bin, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatalf("node is not on PATH (%v): the conformance tests need Node >= 20; run `make test` (scripts/test.sh calls scripts/ensure-conformance.sh)", err)
+		t.Fatalf("node is not on PATH (%v): the conformance tests need Node >= 18; run `make test` (scripts/test.sh calls scripts/ensure-conformance.sh)", err)
 	}
 	if _, err := os.Stat(filepath.Join(conformanceDir, "node_modules", ".package-lock.json")); err != nil {
 		t.Fatalf("the conformance clients are not installed (%v): run scripts/ensure-conformance.sh (make test does)", err)

@@ -315,11 +315,19 @@ func (c *client) handle(f clientFrame) string {
 		ctx, cancel := context.WithTimeout(context.Background(), sourceTimeout)
 		p, err := h.cfg.Authenticate(ctx, f.Token)
 		cancel()
+		h.mu.RLock()
+		before := c.at.user
+		h.mu.RUnlock()
 		if err == nil {
 			err = h.follow(c, p, f.Token)
 		}
 		if err != nil {
 			return domain.ErrorMessage(err)
+		}
+		if p.UserID != before {
+			// Signed in after joining: the rooms joined anonymously
+			// now show this buyer's place in their queues.
+			h.resumeQueue(c, h.joinedEvents(c))
 		}
 	case "join":
 		if !strings.HasPrefix(f.Room, domain.PrefixLiveRoom) || len(f.Room) > 64 {

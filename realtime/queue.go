@@ -259,14 +259,29 @@ func (h *Hub) sendQueue(t domain.QueueTicket) {
 	}
 }
 
+// joinedEvents is what the hub last read of the events of the rooms c
+// is in, so that a sign-in after the joins resumes their queues without
+// reading the rooms again.
+func (h *Hub) joinedEvents(c *client) []EventState {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []EventState
+	for _, v := range h.events {
+		if _, in := c.at.rooms[v.state.RoomID]; in && v.state.RoomID != "" {
+			out = append(out, v.state)
+		}
+	}
+	return out
+}
+
 // resumeQueue sends c, signed in, the WAITING tickets its buyer holds for
 // the waiting-room events in events, and follows them: a connection
 // opened after its buyer joined a queue (a reload, another device,
 // another instance) gets its place and then its moves, as the joining
 // connection does. It costs one read per open waiting-room event of the
-// room, at join or sign-in, never per second. An ADMITTED ticket is not
-// resumed here (its purchase token is not kept in the queue): the
-// myQueueTicket query or subscription gives it.
+// room, at join or at a sign-in that changes the buyer, never per second.
+// An ADMITTED ticket is not resumed here (its purchase token is not kept
+// in the queue): the myQueueTicket query or subscription gives it.
 func (h *Hub) resumeQueue(c *client, events []EventState) {
 	if h.cfg.Queue == nil {
 		return

@@ -101,6 +101,15 @@ func TestWaitingRoomResumedOnANewConnection(t *testing.T) {
 	if f["status"] != "WAITING" {
 		t.Fatalf("first queue frame %v, want the resumed WAITING ticket", f)
 	}
+	// Signing in after the join resumes the ticket too.
+	anon := a.dial(t, "", nil)
+	anon.send(t, map[string]any{"type": "join", "room": room})
+	anon.next(t, 5*time.Second, "the anonymous snapshot", frameIs("snapshot", "room", room))
+	anon.send(t, map[string]any{"type": "auth", "token": bs[2].token})
+	g := anon.next(t, 5*time.Second, "the queue frame after a late sign-in", frameIs("queue", "eventId", ev.ID))
+	if g["status"] != "WAITING" {
+		t.Fatalf("queue frame after the auth frame %v, want the WAITING ticket", g)
+	}
 	for f["status"] != "ADMITTED" {
 		f = w.next(t, 20*time.Second, "the admission", frameIs("queue", "eventId", ev.ID))
 		if f["status"] != "WAITING" && f["status"] != "ADMITTED" {

@@ -45,6 +45,8 @@ type Resolver struct {
 	QueueWatch interface{ WatchQueue(t domain.QueueTicket) }
 	// Now is the server's clock.
 	Now func() time.Time
+
+	rainsShown rainCache // the rains RainExtra shows (rain.go)
 }
 
 // blocks returns the blocklist, or UNAVAILABLE when the server has none.

@@ -38,10 +38,18 @@ func (s *Chat) lim() *limiter {
 	return &limiter{Limiter: s.Limiter, Observer: s.Observer, Logger: s.Logger}
 }
 
+// errNoRoom answers an ID that is no live room's.
+var errNoRoom = domain.Errorf(domain.ENOTFOUND, "live room not found")
+
+// isRoomID reports whether id has the shape of a live room's ID.
+func isRoomID(id string) bool {
+	return strings.HasPrefix(id, domain.PrefixLiveRoom) && len(id) <= 64
+}
+
 // room returns the live room; NOT_FOUND for an ID that is not one.
 func (s *Chat) room(ctx context.Context, id string) (*domain.LiveRoom, error) {
-	if !strings.HasPrefix(id, domain.PrefixLiveRoom) || len(id) > 64 {
-		return nil, domain.Errorf(domain.ENOTFOUND, "live room not found")
+	if !isRoomID(id) {
+		return nil, errNoRoom
 	}
 	return s.Rooms.FindLiveRoomByID(ctx, id)
 }
@@ -60,18 +68,23 @@ func (s *Chat) SendChatMessage(ctx context.Context, d domain.ChatDraft) (*domain
 	if err != nil {
 		return nil, err
 	}
+	if !isRoomID(d.RoomID) {
+		return nil, errNoRoom
+	}
+	// The limits come before any PostgreSQL read, so that a flood of
+	// messages costs the limiter's one Redis call each, nothing more.
+	if wait := s.lim().allow(ctx,
+		domain.LimitCheck{Name: "chat-user", Key: me.UserID, Limit: s.Limits.Author},
+		domain.LimitCheck{Name: "chat-room", Key: d.RoomID, Limit: s.Limits.Room},
+	); wait > 0 {
+		return nil, domain.RateLimited(wait, "too many messages; retry in %s", roundUp(wait))
+	}
 	room, err := s.room(ctx, d.RoomID)
 	if err != nil {
 		return nil, err
 	}
 	if room.Status != domain.LiveRoomLive {
 		return nil, domain.Errorf(domain.ECONFLICT, "the room is %s: chat is open while it is LIVE", room.Status)
-	}
-	if wait := s.lim().allow(ctx,
-		domain.LimitCheck{Name: "chat-user", Key: me.UserID, Limit: s.Limits.Author},
-		domain.LimitCheck{Name: "chat-room", Key: room.ID, Limit: s.Limits.Room},
-	); wait > 0 {
-		return nil, domain.RateLimited(wait, "too many messages; retry in %s", roundUp(wait))
 	}
 	u, err := s.Users.FindUserByID(ctx, me.UserID)
 	if err != nil {

@@ -57,15 +57,26 @@ func TestChatRules(t *testing.T) {
 	buyer, me := app.register(t, "BUYER")
 	other, them := app.register(t, "BUYER")
 
+	// Every attempt at a room-shaped ID is charged to its author's budget
+	// before the room is read, so the refusals below come from a third
+	// buyer: buyer keeps its 3 messages for the rules after them.
+	prober, _ := app.register(t, "BUYER")
 	t.Run("room not LIVE", func(t *testing.T) {
-		buyer.wantCode(t, "CONFLICT", sendChat, map[string]any{"room": room, "text": "hi"})
+		prober.wantCode(t, "CONFLICT", sendChat, map[string]any{"room": room, "text": "hi"})
 	})
 	seller.must(t, startRoom, map[string]any{"id": room}, nil)
 	t.Run("signed in only", func(t *testing.T) {
 		app.anon().wantCode(t, "UNAUTHENTICATED", sendChat, map[string]any{"room": room, "text": "hi"})
 	})
 	t.Run("unknown room", func(t *testing.T) {
-		buyer.wantCode(t, "NOT_FOUND", sendChat, map[string]any{"room": "room_nope", "text": "hi"})
+		prober.wantCode(t, "NOT_FOUND", sendChat, map[string]any{"room": "room_nope", "text": "hi"})
+		prober.wantCode(t, "NOT_FOUND", sendChat, map[string]any{"room": "order_nope", "text": "hi"})
+	})
+	t.Run("refusals count against the budget", func(t *testing.T) {
+		// prober spent 2 of its 3 on refusals (not the non-room ID): one
+		// more refusal, and even a message to the LIVE room must wait.
+		prober.wantCode(t, "NOT_FOUND", sendChat, map[string]any{"room": "room_nope2", "text": "hi"})
+		prober.wantCode(t, "RATE_LIMITED", sendChat, map[string]any{"room": room, "text": "again"})
 	})
 
 	t.Run("length", func(t *testing.T) {

@@ -181,7 +181,8 @@ func (c *Client) confirm(ctx context.Context, key, what string, check func(p gor
 // answer and, in unsynced, whether the replicas acknowledged it (what
 // names the answer in the error). A call refused for a moved slot, a lost
 // node or an unknown script is sent once more, by its source, after the
-// cluster's slots are reloaded; it returns once every call is answered.
+// cluster's slots are reloaded, and fails UNAVAILABLE if refused again;
+// it returns once every call is answered.
 func (c *Client) evalReplicated(ctx context.Context, script *goredis.Script, calls []*scriptCall, what string) []scriptReply {
 	replies := make([]scriptReply, len(calls))
 	todo := make([]int, len(calls))
@@ -193,6 +194,12 @@ func (c *Client) evalReplicated(ctx context.Context, script *goredis.Script, cal
 		if len(todo) == 0 {
 			break
 		}
+	}
+	for _, i := range todo {
+		// Still a moved slot or a lost node: failing over. The call may
+		// have run; the same key gets its answer.
+		replies[i].err = fmt.Errorf("%w: %w", domain.Retry(domain.EUNAVAILABLE, replicaRetry,
+			"the store is failing over; retry with the same idempotency key"), replies[i].err)
 	}
 	return replies
 }

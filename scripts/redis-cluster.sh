@@ -8,6 +8,7 @@
 #   eval "$(scripts/redis-cluster.sh up [DIR] [PORT])"  # prints `export FLASHLIVE_REDIS_CLUSTER_URL=...`
 #   scripts/redis-cluster.sh status [DIR]                 # exit 0 if the cluster of DIR answers ok
 #   scripts/redis-cluster.sh down [DIR]                   # stop the nodes of DIR by their PIDs
+#   scripts/redis-cluster.sh start-node DIR PORT NODE_PORT # start a stopped node of DIR again
 #
 # DIR (default ${FLASHLIVE_REDIS_CLUSTER_DIR:-$FLASHLIVE_DATA_DIR/redis-cluster})
 # holds one directory per node, named by its port, with redis.pid, redis.log
@@ -39,7 +40,7 @@ log() { printf '[redis-cluster] %s\n' "$*" >&2; }
 die() { printf '[redis-cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-	echo "usage: $0 up|down|status [DIR] [FIRST_PORT]" >&2
+	echo "usage: $0 up|down|status [DIR] [FIRST_PORT] | start-node DIR FIRST_PORT NODE_PORT" >&2
 }
 
 ports() { seq "$PORT" $((PORT + 5)); }
@@ -98,6 +99,28 @@ ensure_redis() {
 	((rc == 0)) || die "apt-get install redis-server failed (exit $rc)"
 }
 
+# start the redis-server of node port $1 in its directory (its nodes.conf,
+# if any, keeps its identity: a node restarted rejoins as it was told)
+start_node() {
+	local p="$1" d="$DIR/$1"
+	redis-server --port "$p" --bind 127.0.0.1 --protected-mode yes \
+		--cluster-enabled yes --cluster-port $((p + BUS_OFFSET)) \
+		--cluster-config-file "$d/nodes.conf" --cluster-node-timeout "$NODE_TIMEOUT" \
+		--cluster-replica-validity-factor 0 \
+		--daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" \
+		--dir "$d" --appendonly no --save "" >&2 9>&- ||
+		die "redis-server on port $p failed to start (log: $d/redis.log)"
+}
+
+# start-node DIR FIRST_PORT NODE_PORT: start again a node of DIR that was
+# stopped or killed (a test's "machine back")
+cmd_start_node() {
+	local p="${4:-}"
+	[[ -d "$DIR/$p" && -n "$p" ]] || die "start-node: no node $p in $DIR"
+	node_pid "$DIR/$p" >/dev/null && die "start-node: node $p is running"
+	start_node "$p"
+}
+
 cmd_down() {
 	[[ -d "$DIR" ]] || return 0
 	local d pid
@@ -137,15 +160,8 @@ cmd_up() {
 	cmd_down
 	log "starting 6 redis-server nodes on 127.0.0.1:$PORT..$((PORT + 5)) (bus +$BUS_OFFSET), dir $DIR"
 	for p in $(ports); do
-		local d="$DIR/$p"
-		rm -rf "$d" && mkdir -p "$d"
-		redis-server --port "$p" --bind 127.0.0.1 --protected-mode yes \
-			--cluster-enabled yes --cluster-port $((p + BUS_OFFSET)) \
-			--cluster-config-file "$d/nodes.conf" --cluster-node-timeout "$NODE_TIMEOUT" \
-			--cluster-replica-validity-factor 0 \
-			--daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" \
-			--dir "$d" --appendonly no --save "" >&2 9>&- ||
-			die "redis-server on port $p failed to start (log: $d/redis.log)"
+		rm -rf "${DIR:?}/$p" && mkdir -p "$DIR/$p"
+		start_node "$p"
 	done
 	local deadline=$((SECONDS + READY_TIMEOUT))
 	for p in $(ports); do
@@ -182,6 +198,7 @@ case "$CMD" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
+start-node) cmd_start_node "$@" ;;
 -h | --help | help) usage ;;
 *) usage; exit 2 ;;
 esac

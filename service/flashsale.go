@@ -132,6 +132,11 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	} else if errors.Is(err, domain.ErrNotLoaded) {
 		return nil, domain.Errorf(domain.EUNAVAILABLE, "the flash event is being loaded; try again in a moment")
 	} else if err != nil {
+		if domain.ErrorCode(err) == domain.EUNAVAILABLE {
+			// Such as a reservation its Redis replicas do not hold yet:
+			// the buyer retries with the key; the cause is for us.
+			s.Logger.WarnContext(ctx, "purchase not answered", "event_id", r.EventID, "err", err)
+		}
 		return nil, err
 	}
 	s.noteAnswer(ctx, r.EventID, res)

@@ -126,6 +126,10 @@ func (s *RedPackets) GrabRedPacket(ctx context.Context, rainID, idempotencyKey s
 		}
 	}
 	if err != nil {
+		if s.Logger != nil && domain.ErrorCode(err) == domain.EUNAVAILABLE {
+			// Such as a grab its Redis replicas do not hold yet.
+			s.Logger.WarnContext(ctx, "grab not answered", "rain_id", rainID, "err", err)
+		}
 		return domain.GrabResult{}, err
 	}
 	if res.Outcome == domain.GrabGrabbed && !res.Replay {

@@ -146,6 +146,7 @@ func (m *Main) Open(ctx context.Context) error {
 		"env", m.Config.Env,
 		"postgres", redactURL(m.Config.PostgresURL),
 		"redis", redactURL(m.Config.RedisURL),
+		"redis_min_replicas", m.Config.RedisReplicas.Min,
 		"nats", redactURL(m.natsWhere()))
 	return nil
 }
@@ -194,6 +195,7 @@ func (m *Main) connect(ctx context.Context) error {
 	if m.Redis, err = redis.Open(ctx, cfg.RedisURL, cfg.RedisPrefix); err != nil {
 		return fmt.Errorf("redis at %s: %w", redactURL(cfg.RedisURL), err)
 	}
+	m.Redis.MinReplicas, m.Redis.ReplicaTimeout = cfg.RedisReplicas.Min, cfg.RedisReplicas.Timeout
 	m.NATS, err = nats.Open(ctx, cfg.NATSURL, "flashlive", nats.EmbeddedOptions{
 		StoreDir: m.natsDir(),
 		Listen:   cfg.NATSListen,

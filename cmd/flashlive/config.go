@@ -49,6 +49,7 @@ type Config struct {
 	PostgresURL    string        // FLASHLIVE_POSTGRES_URL
 	RedisURL       string        // FLASHLIVE_REDIS_URL: redis://, rediss://, unix://, or redis+cluster://h1:p1,h2:p2,... (rediss+cluster:// with TLS) for a Redis Cluster
 	RedisPrefix    string        // FLASHLIVE_REDIS_PREFIX: prefix of every Redis key
+	RedisReplicas  RedisReplicas // FLASHLIVE_REDIS_MIN_REPLICAS, FLASHLIVE_REDIS_REPLICA_TIMEOUT (redisreplicas.go)
 	NATSURL        string        // FLASHLIVE_NATS_URL; empty: embedded server
 	NATSListen     string        // FLASHLIVE_NATS_LISTEN: address the embedded server listens on; empty: in-process only
 	JWTSecret      []byte        // FLASHLIVE_JWT_SECRET
@@ -221,6 +222,7 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	} else if !hasScheme(c.RedisURL, "redis", "rediss", "unix") {
 		bad("FLASHLIVE_REDIS_URL must be a redis:// or rediss:// URL, or %s://host1:port1,host2:port2,... for a Redis Cluster", redisurl.SchemeCluster)
 	}
+	warnings = append(warnings, loadRedisReplicas(&c, get, bad)...)
 	if strings.ContainsAny(c.RedisPrefix, "{}") {
 		bad("FLASHLIVE_REDIS_PREFIX %q must hold no brace: keys' hash tags ({ev:<id>}, ...) keep each script's keys in one Redis Cluster slot", c.RedisPrefix)
 	}

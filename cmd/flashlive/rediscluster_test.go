@@ -11,11 +11,13 @@ import (
 // stock, the limits and the claims on a Redis Cluster
 // (FLASHLIVE_REDIS_URL=redis+cluster://...): exactly the stock is sold,
 // every RESERVED answer is an order in PostgreSQL, and stock is conserved
-// with no drift.
+// with no drift. Every RESERVED answer waits for a replica of its master
+// (FLASHLIVE_REDIS_MIN_REPLICAS=1, a cluster's default).
 func TestFlashSaleOnRedisCluster(t *testing.T) {
 	url := testenv.RedisClusterURL(t)
 	app := startApp(t, func(c *Config) {
 		c.RedisURL, c.RedisPrefix = url, testenv.RedisPrefix(t, url)
+		c.RedisReplicas.Min = 1
 	})
 	if !app.Redis.IsCluster() {
 		t.Fatalf("the app's Redis client is not a cluster client for %s", url)

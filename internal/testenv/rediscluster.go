@@ -4,9 +4,11 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -174,4 +176,99 @@ func (c *RedisCluster) addrs() []string {
 func (c *RedisCluster) client(t testing.TB) *goredis.ClusterClient {
 	t.Helper()
 	return goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: c.addrs(), Protocol: 2})
+}
+
+// ReplicaOf returns the address of an online replica of the master at
+// addr, as the cluster sees it now; the test fails when it has none.
+func (c *RedisCluster) ReplicaOf(t testing.TB, master string) string {
+	t.Helper()
+	cc := c.client(t)
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shards, err := cc.ClusterShards(ctx).Result()
+	if err != nil {
+		t.Fatalf("cluster shards: %v", err)
+	}
+	for _, sh := range shards {
+		var replica string
+		owns := false
+		for _, n := range sh.Nodes {
+			addr := net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+			switch {
+			case addr == master && n.Role == "master":
+				owns = true
+			case n.Role == "replica" && n.Health == "online":
+				replica = addr
+			}
+		}
+		if owns && replica != "" {
+			return replica
+		}
+	}
+	t.Fatalf("master %s has no online replica", master)
+	return ""
+}
+
+// Pause stops the node at addr with SIGSTOP, as a machine that stops
+// answering without closing its connections, until Resume (or the end of
+// the test) continues it.
+func (c *RedisCluster) Pause(t testing.TB, addr string) {
+	t.Helper()
+	pid := c.pid(t, addr)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("pause node %s (pid %d): %v", addr, pid, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+}
+
+// Resume continues a node Pause stopped.
+func (c *RedisCluster) Resume(t testing.TB, addr string) {
+	t.Helper()
+	pid := c.pid(t, addr)
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatalf("resume node %s (pid %d): %v", addr, pid, err)
+	}
+}
+
+// Restart starts again the node at addr that Kill killed, with its
+// cluster identity (nodes.conf): it rejoins the cluster, as a replica of
+// the master promoted in its place.
+func (c *RedisCluster) Restart(t testing.TB, addr string) {
+	t.Helper()
+	_, port, _ := strings.Cut(addr, ":")
+	_, first, _ := strings.Cut(c.addrs()[0], ":")
+	path := filepath.Join(repoRoot(t), "scripts", "redis-cluster.sh")
+	if out, err := exec.Command(path, "start-node", c.dir, first, port).CombinedOutput(); err != nil {
+		t.Fatalf("restart node %s: %v\n%s", addr, err, out)
+	}
+}
+
+// WaitReplicated waits until the master at addr has at least one replica
+// online in its replication stream (INFO replication), so that a write
+// there can be acknowledged by one.
+func (c *RedisCluster) WaitReplicated(t testing.TB, master string) {
+	t.Helper()
+	n := goredis.NewClient(&goredis.Options{Addr: master, Protocol: 2, MaxRetries: -1})
+	defer n.Close()
+	WaitFor(t, 60*time.Second, "a replica of "+master+" online", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		info, err := n.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "state=online")
+	})
+}
+
+func (c *RedisCluster) pid(t testing.TB, addr string) int {
+	t.Helper()
+	_, port, _ := strings.Cut(addr, ":")
+	raw, err := os.ReadFile(filepath.Join(c.dir, port, "redis.pid"))
+	if err != nil {
+		t.Fatalf("pid of node %s: %v", addr, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("pid of node %s: %v", addr, err)
+	}
+	return pid
 }

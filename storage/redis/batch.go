@@ -20,9 +20,14 @@ import (
 type scriptBatcher struct {
 	rdb    goredis.UniversalClient
 	script *goredis.Script
-	calls  chan *scriptCall
-	stop   chan struct{} // closed when close begins
-	done   sync.WaitGroup
+	// replicated, when set, sends each batch with evalReplicated: every
+	// reply says whether its master's replicas hold it. what names the
+	// calls' answer for the buyer.
+	replicated *Client
+	what       string
+	calls      chan *scriptCall
+	stop       chan struct{} // closed when close begins
+	done       sync.WaitGroup
 
 	// mu guards stopped. A call is queued only under the read lock with
 	// stopped false; close sets stopped under the write lock, so that once
@@ -41,6 +46,9 @@ type scriptCall struct {
 type scriptReply struct {
 	val any
 	err error
+	// unsynced, when the batcher is replicated, is nil once the
+	// replicas acknowledged the call's write, else why not.
+	unsynced error
 }
 
 const (
@@ -96,9 +104,18 @@ func (b *scriptBatcher) run() {
 // key's slot, one pipeline per node, and follows MOVED/ASK redirections
 // call by call (each call's keys are in one slot, by the callers' hash
 // tags).
+//
+// A replicated batcher sends the batch with evalReplicated instead: one
+// pipeline per master, each ending with one WAIT for the whole of it.
 func (b *scriptBatcher) send(batch []*scriptCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	if b.replicated != nil {
+		for i, r := range b.replicated.evalReplicated(ctx, b.script, batch, b.what) {
+			batch[i].reply <- r
+		}
+		return
+	}
 	pipe := b.rdb.Pipeline()
 	cmds := make([]*goredis.Cmd, len(batch))
 	for i, c := range batch {
@@ -116,17 +133,23 @@ func (b *scriptBatcher) send(batch []*scriptCall) {
 
 // do runs the script for keys and args in the next batch.
 func (b *scriptBatcher) do(ctx context.Context, keys []string, args ...any) (any, error) {
+	r := b.call(ctx, keys, args...)
+	return r.val, r.err
+}
+
+// call is do with the whole reply, whether the replicas hold it included.
+func (b *scriptBatcher) call(ctx context.Context, keys []string, args ...any) scriptReply {
 	c := &scriptCall{keys: keys, args: args, reply: make(chan scriptReply, 1)}
 	if err := b.enqueue(ctx, c); err != nil {
-		return nil, err
+		return scriptReply{err: err}
 	}
 	select {
 	case r := <-c.reply:
-		return r.val, r.err
+		return r
 	case <-ctx.Done():
 		// The call may still run; its answer is stored under the
 		// idempotency key, so a retry gets it.
-		return nil, ctx.Err()
+		return scriptReply{err: ctx.Err()}
 	}
 }
 

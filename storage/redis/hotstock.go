@@ -82,7 +82,11 @@ func NewHotStock(c *Client, idemTTL time.Duration) *HotStock {
 	if idemTTL <= 0 {
 		idemTTL = DefaultIdempotencyTTL
 	}
-	return &HotStock{Now: time.Now, c: c, idemTTL: idemTTL, reserve: newScriptBatcher(c.RDB, reserveScript)}
+	b := newScriptBatcher(c.RDB, reserveScript)
+	if c.replicated() {
+		b.replicated, b.what = c, "purchase"
+	}
+	return &HotStock{Now: time.Now, c: c, idemTTL: idemTTL, reserve: b}
 }
 
 // ErrStopped is the error that Reserve wraps once its HotStock is stopped.
@@ -131,7 +135,11 @@ const outcomeNotLoaded domain.PurchaseOutcome = "NOT_LOADED"
 // millisecond, and, for a repeated key, the first call's OrderID.
 // ErrNotLoaded when the event is not loaded (that answer is not
 // remembered); INVALID for a missing ID, a quantity below 1 or a bad key;
-// CONFLICT when r.OrderID is already reserved.
+// CONFLICT when r.OrderID is already reserved. With Client.MinReplicas
+// above 0, a RESERVED answer (first or replayed) is given only once that
+// many replicas of the event's master hold it; else UNAVAILABLE, wrapping
+// ErrNotReplicated: the reservation stands on the master, and a retry
+// with the same key gets it once the replicas do.
 func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotencyKey string, now time.Time) (domain.ReserveResult, error) {
 	switch {
 	case r.EventID == "":
@@ -154,7 +162,7 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		s.idemKey(r.EventID, r.BuyerID, idempotencyKey),
 		s.buyersKey(r.EventID),
 	}
-	reply, err := s.reserve.do(ctx, keys,
+	sent := s.reserve.call(ctx, keys,
 		r.BuyerID,
 		r.Quantity,
 		now.UnixMilli(),
@@ -166,6 +174,7 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 		min(s.idemTTL, RefusalTTL).Milliseconds(),
 		idempotencyKey,
 	)
+	reply, err := sent.val, sent.err
 	vals, _ := reply.([]any)
 	if err == nil && vals == nil {
 		err = fmt.Errorf("unexpected reply %T", reply)
@@ -188,12 +197,19 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 	if a.Outcome == domain.OutcomeReserved && a.Reservation == nil {
 		return domain.ReserveResult{}, fmt.Errorf("reserve stock: RESERVED without a reservation")
 	}
+	if a.Outcome == domain.OutcomeReserved && sent.unsynced != nil {
+		// Reserved on the master but not yet on its replicas: not an
+		// answer to give (a failover now would lose it).
+		return domain.ReserveResult{}, fmt.Errorf("reserve order %s: %w", a.Reservation.OrderID, sent.unsynced)
+	}
 	return res, nil
 }
 
 // Answer implements domain.HotStock: the answer kept under the key and
 // whether the event is loaded, read together in one MULTI/EXEC (one
-// slot), so that a Load restoring the key cannot fall between them.
+// slot), so that a Load restoring the key cannot fall between them. With
+// Client.MinReplicas above 0 a kept RESERVED answer is given only once the
+// replicas hold it, as Reserve gives it (UNAVAILABLE otherwise).
 func (s *HotStock) Answer(ctx context.Context, eventID, buyerID, idempotencyKey string) (*domain.ReserveResult, error) {
 	if eventID == "" || buyerID == "" {
 		return nil, domain.Errorf(domain.EINVALID, "answer: eventId and buyerId are required")
@@ -226,6 +242,18 @@ func (s *HotStock) Answer(ctx context.Context, eventID, buyerID, idempotencyKey 
 	}
 	if a.Outcome == domain.OutcomeReserved && a.Reservation == nil {
 		return nil, fmt.Errorf("read kept answer: RESERVED without a reservation")
+	}
+	if a.Outcome == domain.OutcomeReserved && s.c.replicated() {
+		// The first call may have been answered UNAVAILABLE for want of
+		// replicas: the kept answer is shown once they hold it.
+		key := s.idemKey(eventID, buyerID, idempotencyKey)
+		err := s.c.confirm(ctx, key, "purchase", func(p goredis.Pipeliner) func() (bool, error) {
+			n := p.Exists(ctx, key)
+			return func() (bool, error) { v, err := n.Result(); return v == 1, err }
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read kept answer of order %s: %w", a.Reservation.OrderID, err)
+		}
 	}
 	return &domain.ReserveResult{Outcome: a.Outcome, Remaining: a.Remaining, Reservation: a.Reservation}, nil
 }

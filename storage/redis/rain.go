@@ -100,7 +100,11 @@ const outcomeRainNotLoaded domain.GrabOutcome = "NOT_LOADED"
 // the window (StartsAt <= now < EndsAt), then the packets. A packet taken
 // is written to the outbox in the same step. It returns the answer and,
 // for GRABBED and ALREADY_GRABBED, the buyer's grab. domain.ErrNotLoaded
-// when the rain is not in Redis; INVALID for a bad key.
+// when the rain is not in Redis; INVALID for a bad key. With
+// Client.MinReplicas above 0 an answer that shows the buyer's packet
+// (GRABBED, ALREADY_GRABBED) is given only once that many replicas of the
+// rain's master hold it; else UNAVAILABLE, wrapping ErrNotReplicated (the
+// packet stays the buyer's: a retry with the same key gets it).
 func (s *Rains) Grab(ctx context.Context, rainID, buyerID, idempotencyKey, grabID string, now time.Time) (domain.GrabResult, *domain.RedPacketGrab, error) {
 	if err := domain.ValidateIdempotencyKey(idempotencyKey); err != nil {
 		return domain.GrabResult{}, nil, err
@@ -109,8 +113,17 @@ func (s *Rains) Grab(ctx context.Context, rainID, buyerID, idempotencyKey, grabI
 		s.key(rainID, "meta"), s.key(rainID, "packets"), s.key(rainID, "grabbed"), s.key(rainID, "outbox"),
 		s.key(rainID, "idem:"+buyerID+":"+idempotencyKey),
 	}
-	vals, err := grabScript.Run(ctx, s.c.RDB, keys, buyerID, idempotencyKey, now.UnixMilli(), grabID,
-		now.UTC().Format(createdAtLayout), RefusalTTL.Milliseconds(), rainID).Slice()
+	args := []any{buyerID, idempotencyKey, now.UnixMilli(), grabID, now.UTC().Format(createdAtLayout), RefusalTTL.Milliseconds(), rainID}
+	var vals []any
+	var err, unsynced error
+	if s.c.replicated() {
+		r := s.c.evalReplicated(ctx, grabScript, []*scriptCall{{keys: keys, args: args}}, "red packet")[0]
+		if err, unsynced = r.err, r.unsynced; err == nil {
+			vals, _ = r.val.([]any)
+		}
+	} else {
+		vals, err = grabScript.Run(ctx, s.c.RDB, keys, args...).Slice()
+	}
 	if err == nil && len(vals) != 2 {
 		err = fmt.Errorf("unexpected reply of %d values", len(vals))
 	}
@@ -131,6 +144,10 @@ func (s *Rains) Grab(ctx context.Context, rainID, buyerID, idempotencyKey, grabI
 		res.AmountCents = a.Grab.AmountCents
 	} else if a.Outcome == domain.GrabGrabbed || a.Outcome == domain.GrabAlreadyGrabbed {
 		return domain.GrabResult{}, nil, fmt.Errorf("grab red packet: %s without a grab", a.Outcome)
+	}
+	if a.Grab != nil && unsynced != nil {
+		// Taken on the master but not yet on its replicas.
+		return domain.GrabResult{}, nil, fmt.Errorf("grab %s: %w", a.Grab.ID, unsynced)
 	}
 	return res, a.Grab, nil
 }
@@ -200,7 +217,9 @@ func (s *Rains) Forget(ctx context.Context, gs []domain.RedPacketGrab) error {
 }
 
 // Held returns the buyer's grab of the rain, or nil when the buyer holds
-// no packet of it (or the rain is not loaded).
+// no packet of it (or the rain is not loaded). With Client.MinReplicas
+// above 0 a grab is returned only once the replicas hold it (UNAVAILABLE
+// otherwise), as Grab gives it.
 func (s *Rains) Held(ctx context.Context, rainID, buyerID string) (*domain.RedPacketGrab, error) {
 	raw, err := s.c.RDB.HGet(ctx, s.key(rainID, "grabbed"), buyerID).Result()
 	if errors.Is(err, goredis.Nil) {
@@ -211,6 +230,17 @@ func (s *Rains) Held(ctx context.Context, rainID, buyerID string) (*domain.RedPa
 	var g domain.RedPacketGrab
 	if err := json.Unmarshal([]byte(raw), &g); err != nil {
 		return nil, fmt.Errorf("decode grab of %s in rain %s: %w", buyerID, rainID, err)
+	}
+	if s.c.replicated() {
+		// The grab may have been answered UNAVAILABLE for want of
+		// replicas: it is shown once they hold it.
+		key := s.key(rainID, "grabbed")
+		err := s.c.confirm(ctx, key, "red packet", func(p goredis.Pipeliner) func() (bool, error) {
+			return p.HExists(ctx, key, buyerID).Result
+		})
+		if err != nil {
+			return nil, fmt.Errorf("grab of %s in rain %s: %w", buyerID, rainID, err)
+		}
 	}
 	return &g, nil
 }

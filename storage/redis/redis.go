@@ -37,6 +37,15 @@ import (
 type Client struct {
 	RDB    goredis.UniversalClient
 	Prefix string
+
+	// MinReplicas is how many replicas of its master must acknowledge
+	// (Redis WAIT) the write behind a RESERVED or GRABBED answer before
+	// it is given; fewer in time, and the call fails UNAVAILABLE (see
+	// ErrNotReplicated). 0: no wait, one server's memory holds it.
+	// ReplicaTimeout bounds that wait (DefaultReplicaTimeout when 0, at
+	// most MaxReplicaTimeout). Set both before NewHotStock and NewRains.
+	MinReplicas    int
+	ReplicaTimeout time.Duration
 }
 
 // Open connects to the Redis deployment at url (redis://host:port/db for

@@ -4,8 +4,9 @@
 # replicas), a NATS cluster (scripts/nats-cluster.sh: 3 nodes, with a
 # user and password, streams with FLASHLIVE_NATS_REPLICAS=3), PostgreSQL
 # (FLASHLIVE_POSTGRES_URL, or scripts/services.sh's primary), its streaming
-# replica when scripts/pg-replica.sh exists, three flashlive instances in
-# prod mode and HAProxy in front of them (deploy/haproxy/haproxy.cfg).
+# replica (scripts/pg-replica.sh, FLASHLIVE_POSTGRES_READ_URL), three
+# flashlive instances in prod mode and HAProxy in front of them
+# (deploy/haproxy/haproxy.cfg).
 # `make topology` runs `up`; the scale-out test (test/scaleout) drives it.
 #
 #   eval "$(scripts/topology.sh up [DIR])"   # prints export lines, FLASHLIVE_LB_URL first
@@ -23,6 +24,7 @@
 # Ports, from FLASHLIVE_TOPOLOGY_PORT (default 18400) = P, all on 127.0.0.1:
 #   P        the load balancer          P+1..P+3  app1..app3
 #   P+10..15 Redis Cluster (bus +100)    P+20..22  NATS (routes +100, monitoring +200)
+#   P+30     the PostgreSQL replica
 #
 # The instances run with FLASHLIVE_ENV=${FLASHLIVE_TOPOLOGY_ENV:-prod}, trust
 # the balancer's forwarded headers (FLASHLIVE_TRUSTED_PROXIES=127.0.0.1/32),
@@ -142,25 +144,25 @@ wait_app() {
 	done
 }
 
-# the PostgreSQL streaming replica: scripts/pg-replica.sh when the project
-# has it (FLASHLIVE_POSTGRES_READ_URL), else none and the instances read
-# from the primary.
+# the PostgreSQL streaming replica (FLASHLIVE_POSTGRES_READ_URL): the one
+# given, else scripts/pg-replica.sh's of the primary; FLASHLIVE_TOPOLOGY_REPLICA=0:
+# none, the instances read from the primary.
 replica_up() {
 	POSTGRES_READ_URL="${FLASHLIVE_POSTGRES_READ_URL:-}"
 	if [[ -n "$POSTGRES_READ_URL" ]]; then
 		log "PostgreSQL replica: FLASHLIVE_POSTGRES_READ_URL as given"
-	elif [[ -x "$SCRIPT_DIR/pg-replica.sh" ]]; then
+	elif [[ "${FLASHLIVE_TOPOLOGY_REPLICA:-1}" != 0 ]]; then
 		local out
-		out="$(FLASHLIVE_POSTGRES_URL="$POSTGRES_URL" "$SCRIPT_DIR/pg-replica.sh" up "$DIR/pg-replica")" || die "scripts/pg-replica.sh up failed"
+		out="$("$SCRIPT_DIR/pg-replica.sh" up "$DIR/pg-replica" $((PORT + 30)) "$POSTGRES_URL" 9>&-)" || die "scripts/pg-replica.sh up failed"
 		POSTGRES_READ_URL="$(sed -n "s/^export FLASHLIVE_POSTGRES_READ_URL='\{0,1\}\([^']*\)'\{0,1\}$/\1/p" <<<"$out")"
 		[[ -n "$POSTGRES_READ_URL" ]] || die "scripts/pg-replica.sh printed no FLASHLIVE_POSTGRES_READ_URL"
 	else
-		log "PostgreSQL replica: none (no scripts/pg-replica.sh); the instances read from the primary"
+		log "PostgreSQL replica: none (FLASHLIVE_TOPOLOGY_REPLICA=0); the instances read from the primary"
 	fi
 }
 
 replica_down() {
-	if [[ -x "$SCRIPT_DIR/pg-replica.sh" && -d "$DIR/pg-replica" ]]; then
+	if [[ -d "$DIR/pg-replica" ]]; then
 		"$SCRIPT_DIR/pg-replica.sh" down "$DIR/pg-replica" || true
 	fi
 }
@@ -226,6 +228,7 @@ cmd_up() {
 	printf "export FLASHLIVE_TOPOLOGY_DIR='%s'\n" "$DIR"
 	printf "export FLASHLIVE_TOPOLOGY_REDIS_URL='%s'\n" "$REDIS_URL"
 	printf "export FLASHLIVE_TOPOLOGY_NATS_URL='%s'\n" "$NATS_URL"
+	printf "export FLASHLIVE_TOPOLOGY_READ_URL='%s'\n" "$POSTGRES_READ_URL"
 }
 
 cmd_down() {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"flashlive/auth"
+	"flashlive/domain"
 	"flashlive/internal/testenv"
 )
 
@@ -28,14 +30,21 @@ const (
 	// out; each fault's stage sells a few hundred, so stock is left for
 	// every fault to strike during the rush.
 	stock = 1500
-	// inFlight bounds the presses in flight, as the bench's connections
-	// do; it also bounds how far a stage overshoots once it is paused.
+	// registered buyers sign up through the balancer; the others are
+	// added to the database with the same password hash and tokens signed
+	// with the instances' secret: a sign-up costs an Argon2id hash, and
+	// 500 of them took minutes on a loaded 2-core machine.
+	registered = 20
+	// inFlight bounds the presses in flight, as the bench's connections do.
 	inFlight = 64
-	// Each stage sells beforeFault units, then the fault strikes while
-	// buyers keep pressing, then afterFault more units must sell (the
-	// deployment recovered) before the stage is paused and checked.
+	// Each fault's stage lets buyers make beforeFault + duringFault
+	// presses; the fault strikes once beforeFault are answered, while the
+	// others are in flight; once it is over (a failover done), afterFault
+	// more presses prove the deployment sells again. Then, every press
+	// answered, the invariants are checked.
 	beforeFault = 50
-	afterFault  = 150
+	duringFault = 100
+	afterFault  = 100
 )
 
 const purchaseMutation = `mutation($in: PurchaseFlashInput!) { purchaseFlash(input: $in) { outcome retryAfterMs order { id } } }`
@@ -49,8 +58,8 @@ type fault struct {
 // TestSaleSurvivesNodeLossBehindBalancer runs a sale of 500 buyers and
 // 3,000 viewers through HAProxy over three flashlive instances, a Redis
 // Cluster and a NATS cluster, all real processes, and during the rush
-// kills, one at a time: a flashlive instance, a NATS node, and the Redis
-// master that owns the event's slot. After each (buyers paused, every
+// kills, one at a time: a flashlive instance, a NATS node, the Redis
+// master that owns the event's slot, and stops the PostgreSQL replica. After each (buyers paused, every
 // press answered): every RESERVED answer is exactly one order in
 // PostgreSQL and there is no other order, no buyer over the limit, no
 // oversell, remaining + sold = stock. At the end the event is sold out and
@@ -67,7 +76,7 @@ func TestSaleSurvivesNodeLossBehindBalancer(t *testing.T) {
 	defer cancel()
 	db := dbConn(t, ctx, top)
 
-	s := newSale(t, ctx, top)
+	s := newSale(t, ctx, top, db)
 	au, err := connectAudience(ctx, top.lbURL, s.room, viewers)
 	if err != nil {
 		t.Fatalf("connect %d viewers through the balancer: %v", viewers, err)
@@ -84,9 +93,7 @@ func TestSaleSurvivesNodeLossBehindBalancer(t *testing.T) {
 		return nil
 	})
 
-	var gate sync.RWMutex // buyers press under RLock; a check holds Lock
-	gate.Lock()
-	s.startBuyers(ctx, &gate)
+	s.startBuyers(ctx)
 
 	evKey := "{ev:" + s.event + "}"
 	faults := []fault{
@@ -109,17 +116,21 @@ func TestSaleSurvivesNodeLossBehindBalancer(t *testing.T) {
 			})
 		}},
 	}
+	if top.readURL != "" {
+		faults = append(faults, fault{"stop of the PostgreSQL replica", top.stopReplica})
+	} else {
+		t.Errorf("the topology has no PostgreSQL replica (scripts/topology.sh printed no FLASHLIVE_TOPOLOGY_READ_URL): its loss is not tested")
+	}
+	if len(faults)*(beforeFault+duringFault+afterFault) >= stock {
+		t.Fatalf("%d faults of %d presses each would sell the stock of %d before the last: raise it", len(faults), beforeFault+duringFault+afterFault, stock)
+	}
 	for _, f := range faults {
-		if sold := s.reservedUnits.Load(); sold+beforeFault+afterFault+inFlight > stock {
-			t.Fatalf("only %d of %d units left before the %s: raise the stock so that every fault strikes during the rush", stock-sold, stock, f.name)
-		}
-		start := s.reservedUnits.Load()
-		gate.Unlock()
-		s.waitReserved(t, start+beforeFault, "the rush before the "+f.name)
+		start := s.granted
+		s.grant(beforeFault + duringFault)
+		s.waitPressed(t, start+beforeFault, "the rush before the "+f.name)
 		f.strike(t)
-		struck := s.reservedUnits.Load()
-		s.waitReserved(t, struck+afterFault, "sales going on after the "+f.name)
-		gate.Lock()
+		s.grant(afterFault)
+		s.waitPressed(t, s.granted, "every press answered after the "+f.name)
 		s.check(t, ctx, db, "after the "+f.name, false)
 	}
 	if au.rejoins.Load() == 0 {
@@ -127,7 +138,7 @@ func TestSaleSurvivesNodeLossBehindBalancer(t *testing.T) {
 	}
 
 	// The rest of the rush: every buyer presses until SOLD_OUT or the limit.
-	gate.Unlock()
+	s.grant(buyers * perUserLimit)
 	testenv.WaitForCheck(t, 3*time.Minute, "every buyer done", func() error {
 		if err := s.failure(); err != nil {
 			t.Fatal(err)
@@ -207,6 +218,9 @@ type sale struct {
 	buyers []*buyer
 
 	slots         chan struct{} // presses in flight
+	tickets       chan struct{} // presses allowed: one is taken before each press
+	granted       int           // tickets given so far (by the test's goroutine only)
+	pressed       atomic.Int64  // presses answered for good
 	reservedUnits atomic.Int64
 	done          atomic.Int64 // buyers that ended (sold out or at the limit)
 
@@ -216,13 +230,15 @@ type sale struct {
 	err     error             // the first buyer's failure
 }
 
-// newSale signs up the seller and the buyers through the balancer (each
-// buyer from its client address), makes the product, the live room and
-// the event, starting in a few seconds.
-func newSale(t *testing.T, ctx context.Context, top *topology) *sale {
+// newSale signs up the seller and the first buyers through the balancer
+// (each buyer from its client address), adds the others (addBuyers),
+// makes the product, the live room and the event, starting in a few
+// seconds.
+func newSale(t *testing.T, ctx context.Context, top *topology, db *pgx.Conn) *sale {
 	t.Helper()
 	s := &sale{lb: newClient(top.lbURL, clientAddr(0)), slots: make(chan struct{}, inFlight),
-		byKey: map[string]string{}, byOrder: map[string]string{}}
+		tickets: make(chan struct{}, 2*buyers*perUserLimit),
+		byKey:   map[string]string{}, byOrder: map[string]string{}}
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	register := func(c *client, role string, i int) (id, token string, err error) {
 		var out struct {
@@ -241,10 +257,10 @@ func newSale(t *testing.T, ctx context.Context, top *topology) *sale {
 		t.Fatalf("sign up the seller: %v", err)
 	}
 	s.buyers = make([]*buyer, buyers)
-	errs := make(chan error, buyers)
+	errs := make(chan error, registered)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range 32 {
+	for range 8 {
 		wg.Go(func() {
 			for i := range next {
 				b := &buyer{c: newClient(top.lbURL, clientAddr(i))}
@@ -256,7 +272,7 @@ func newSale(t *testing.T, ctx context.Context, top *topology) *sale {
 			}
 		})
 	}
-	for i := range buyers {
+	for i := range registered {
 		next <- i
 	}
 	close(next)
@@ -265,6 +281,7 @@ func newSale(t *testing.T, ctx context.Context, top *topology) *sale {
 	if err := <-errs; err != nil {
 		t.Fatal(err)
 	}
+	s.addBuyers(t, ctx, top, db)
 
 	var cat struct {
 		CreateProduct  struct{ ID string }
@@ -296,11 +313,48 @@ func newSale(t *testing.T, ctx context.Context, top *topology) *sale {
 	return s
 }
 
+// addBuyers adds buyers registered..buyers-1 to the database as copies
+// of the first (the same password hash), with access tokens signed by the
+// instances' JWT secret (the topology's secrets.env).
+func (s *sale) addBuyers(t *testing.T, ctx context.Context, top *topology, db *pgx.Conn) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(top.dir, "secrets.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secret string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "FLASHLIVE_JWT_SECRET="); ok {
+			secret = strings.Trim(v, "'")
+		}
+	}
+	tokens, err := auth.NewTokens([]byte(secret), time.Hour, time.Now)
+	if err != nil {
+		t.Fatalf("the topology's JWT secret: %v", err)
+	}
+	first := s.buyers[0].id
+	const digits = "0123456789abcdefghjkmnpqrstvwxyz" // the IDs' alphabet
+	for i := registered; i < buyers; i++ {
+		// The first buyer's ID with its last two characters replaced.
+		id := first[:len(first)-2] + string(digits[i/32%32]) + string(digits[i%32])
+		if _, err := db.Exec(ctx, `INSERT INTO users (id, email, display_name, role, password_hash)
+			SELECT $1, $2, $3, role, password_hash FROM users WHERE id = $4`,
+			id, fmt.Sprintf("scaleout-copy-%d-%s@test.flashlive.dev", i, strings.ToLower(first)), fmt.Sprintf("BUYER %d", i), first); err != nil {
+			t.Fatalf("add buyer %d: %v", i, err)
+		}
+		tok, _, err := tokens.Issue(domain.Principal{UserID: id, Role: domain.RoleBuyer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.buyers[i] = &buyer{c: newClient(top.lbURL, clientAddr(i)), id: id, token: tok}
+	}
+}
+
 // startBuyers starts one goroutine per buyer: it gets a purchase token
 // (once the event is live), then presses for one unit at a time, each
-// press under a read lock of gate and one of the in-flight slots, until
+// press with a ticket (grant) and one of the in-flight slots, until
 // SOLD_OUT or LIMIT_REACHED. The goroutines end with ctx or when done.
-func (s *sale) startBuyers(ctx context.Context, gate *sync.RWMutex) {
+func (s *sale) startBuyers(ctx context.Context) {
 	for i, b := range s.buyers {
 		go func() {
 			if err := s.purchaseToken(ctx, b); err != nil {
@@ -308,11 +362,15 @@ func (s *sale) startBuyers(ctx context.Context, gate *sync.RWMutex) {
 				return
 			}
 			for k := range perUserLimit {
-				gate.RLock()
+				select {
+				case <-s.tickets:
+				case <-ctx.Done():
+					return
+				}
 				s.slots <- struct{}{}
 				outcome, err := s.press(ctx, b, fmt.Sprintf("b%d-u%d", i, k))
 				<-s.slots
-				gate.RUnlock()
+				s.pressed.Add(1)
 				if err != nil {
 					s.fail(fmt.Errorf("buyer %d, unit %d: %w", i, k, err))
 					return
@@ -430,22 +488,31 @@ func (s *sale) failure() error {
 	return s.err
 }
 
-// waitReserved waits until the buyers hold n units, failing on a buyer's failure.
-func (s *sale) waitReserved(t *testing.T, n int64, what string) {
+// grant lets the buyers make n more presses.
+func (s *sale) grant(n int) {
+	for range n {
+		s.tickets <- struct{}{}
+	}
+	s.granted += n
+}
+
+// waitPressed waits until n presses have their final answer, failing on
+// a buyer's failure. With n = granted, no press is in flight after it.
+func (s *sale) waitPressed(t *testing.T, n int, what string) {
 	t.Helper()
 	testenv.WaitForCheck(t, 2*time.Minute, what, func() error {
 		if err := s.failure(); err != nil {
 			t.Fatal(err)
 		}
-		if got := s.reservedUnits.Load(); got < n {
-			return fmt.Errorf("%d of %d units reserved", got, n)
+		if got := s.pressed.Load(); got < int64(n) {
+			return fmt.Errorf("%d of %d presses answered, %d units reserved", got, n, s.reservedUnits.Load())
 		}
 		return nil
 	})
 }
 
 // check asserts the sale's invariants exactly while no press is in flight
-// (the caller holds the gate): once the order writer has caught up, the
+// (every ticket granted is answered): once the order writer has caught up, the
 // orders of the event in PostgreSQL are exactly the RESERVED answers (none
 // lost, none duplicated, each to its buyer), no buyer holds more than the
 // limit, nothing is oversold, and flashEvent.remaining + sold = stock; at

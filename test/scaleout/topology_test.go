@@ -31,6 +31,8 @@ type topology struct {
 	port   int    // the balancer's; the others are offsets of it
 	lbURL  string // http://127.0.0.1:port
 	redis  []string
+	// readURL is the PostgreSQL replica's URL, "" when the topology has none.
+	readURL string
 }
 
 // startTopology brings a topology up in a new directory on free ports,
@@ -40,9 +42,16 @@ type topology struct {
 func startTopology(t *testing.T, extra ...string) *topology {
 	t.Helper()
 	root := repoRoot(t)
+	// The database first: dropped after the topology is down (cleanups run last first).
+	pg := testenv.PostgresURL(t)
 	top := &topology{script: filepath.Join(root, "scripts", "topology.sh"), port: freeBase(t)}
 	var err error
 	if top.dir, err = os.MkdirTemp("", "flashlive-topology-"); err != nil {
+		t.Fatal(err)
+	}
+	// The replica's PostgreSQL runs as the postgres user, who must reach
+	// its directory inside this one.
+	if err := os.Chmod(top.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -55,7 +64,7 @@ func startTopology(t *testing.T, extra ...string) *topology {
 		_ = os.RemoveAll(top.dir)
 	})
 	cmd := top.command("up")
-	cmd.Env = append(cmd.Env, "FLASHLIVE_POSTGRES_URL="+testenv.PostgresURL(t), "FLASHLIVE_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, "FLASHLIVE_POSTGRES_URL="+pg, "FLASHLIVE_LOG_LEVEL=warn")
 	cmd.Env = append(cmd.Env, extra...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -72,6 +81,8 @@ func startTopology(t *testing.T, extra ...string) *topology {
 		switch k {
 		case "FLASHLIVE_LB_URL":
 			top.lbURL = v
+		case "FLASHLIVE_TOPOLOGY_READ_URL":
+			top.readURL = v
 		case "FLASHLIVE_TOPOLOGY_REDIS_URL":
 			top.redis = strings.Split(strings.TrimPrefix(v, "redis+cluster://"), ",")
 		}
@@ -130,6 +141,16 @@ func (top *topology) kill9(t *testing.T, what, pidFile string) {
 		return err != nil || strings.Contains(string(raw), ") Z ")
 	})
 	t.Logf("kill -9 %s (pid %d)", what, pid)
+}
+
+// stopReplica stops the PostgreSQL replica (scripts/pg-replica.sh down).
+func (top *topology) stopReplica(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(filepath.Dir(top.script), "pg-replica.sh"), "down", filepath.Join(top.dir, "pg-replica"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("stop the PostgreSQL replica: %v\n%s", err, out)
+	}
+	t.Log("stopped the PostgreSQL replica")
 }
 
 // lbAPI sends one command to HAProxy's runtime API and returns its answer.
@@ -217,7 +238,7 @@ func masterOfSlot(nodes string, slot int64) string {
 }
 
 // freeBase returns a base port P for a topology: P..P+3, P+10..P+15 (and
-// their bus ports +100) and P+20..P+22 (and +100, +200) all free, drawn
+// their bus ports +100), P+20..P+22 (and +100, +200) and P+30 all free, drawn
 // below Linux's ephemeral range so that no client socket takes one.
 func freeBase(t *testing.T) int {
 	t.Helper()
@@ -231,6 +252,7 @@ func freeBase(t *testing.T) int {
 	for i := 20; i < 23; i++ {
 		ports = append(ports, i, i+100, i+200)
 	}
+	ports = append(ports, 30)
 	for range 50 {
 		base := 20000 + int(time.Now().UnixNano()%12000)
 		var held []net.Listener

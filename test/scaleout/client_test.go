@@ -32,7 +32,7 @@ func clientAddr(i int) net.IP { return net.IPv4(127, 1, byte(i/254%256), byte(i%
 func newClient(base string, from net.IP) *client {
 	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: from}}
 	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 8, IdleConnTimeout: time.Minute}
-	return &client{base: base, from: from, hc: &http.Client{Transport: tr, Timeout: 15 * time.Second}}
+	return &client{base: base, from: from, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
 // gqlAnswer is a GraphQL answer: data, the first error's code ("" for
@@ -89,13 +89,16 @@ func (c *client) do(ctx context.Context, token, query string, vars map[string]an
 }
 
 // must runs an operation until it succeeds, riding out the balancer's and
-// the instances' refusals (transport errors, RATE_LIMITED, UNAVAILABLE)
-// for up to a minute, and decodes its data into out.
+// the instances' refusals (transport errors, RATE_LIMITED, UNAVAILABLE,
+// INTERNAL) for up to three minutes (a loaded 2-core machine during a failover),
+// and decodes its data into out.
 func (c *client) must(ctx context.Context, token, query string, vars map[string]any, out any) error {
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for attempt := 0; ; attempt++ {
 		a, err := c.do(ctx, token, query, vars)
-		retry := err != nil || a.Code == "RATE_LIMITED" || a.Code == "UNAVAILABLE"
+		// INTERNAL too: during a Redis failover an instance may answer
+		// INTERNAL for a moment (a request that met the dead master).
+		retry := err != nil || a.Code == "RATE_LIMITED" || a.Code == "UNAVAILABLE" || a.Code == "INTERNAL"
 		switch {
 		case !retry && a.Code != "":
 			return fmt.Errorf("%s: %s", a.Code, a.Msg)
@@ -105,7 +108,7 @@ func (c *client) must(ctx context.Context, token, query string, vars map[string]
 			}
 			return json.Unmarshal(a.Data, out)
 		case time.Now().After(deadline):
-			return fmt.Errorf("still refused after a minute: %v %s %s", err, a.Code, a.Msg)
+			return fmt.Errorf("still refused after 3 minutes: %v %s %s", err, a.Code, a.Msg)
 		}
 		if err := pause(ctx, max(a.Retry, backoff(attempt))); err != nil {
 			return err
@@ -195,12 +198,12 @@ func connectAudience(ctx context.Context, base, room string, n int) (*audience, 
 	return au, nil
 }
 
-// connect opens a socket from from and joins the room, retrying for a
-// minute while the balancer or the instances refuse.
+// connect opens a socket from from and joins the room, retrying for
+// two minutes while the balancer or the instances refuse.
 func (au *audience) connect(ctx context.Context, from net.IP) (*websocket.Conn, error) {
 	nd := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: from}}
 	d := websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 512}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for attempt := 0; ; attempt++ {
 		c, _, err := d.DialContext(ctx, au.url, nil)
 		if err == nil {

@@ -335,8 +335,9 @@ func (s *sale) addBuyers(t *testing.T, ctx context.Context, top *topology, db *p
 	first := s.buyers[0].id
 	const digits = "0123456789abcdefghjkmnpqrstvwxyz" // the IDs' alphabet
 	for i := registered; i < buyers; i++ {
-		// The first buyer's ID with its last two characters replaced.
-		id := first[:len(first)-2] + string(digits[i/32%32]) + string(digits[i%32])
+		// An ID of the usual shape (usr_ + 26 characters) whose time
+		// part is 1970: no ID the server makes can collide with it.
+		id := "usr_0000000000" + strings.Repeat("0", 13) + string(digits[i/1024%32]) + string(digits[i/32%32]) + string(digits[i%32])
 		if _, err := db.Exec(ctx, `INSERT INTO users (id, email, display_name, role, password_hash)
 			SELECT $1, $2, $3, role, password_hash FROM users WHERE id = $4`,
 			id, fmt.Sprintf("scaleout-copy-%d-%s@test.flashlive.dev", i, strings.ToLower(first)), fmt.Sprintf("BUYER %d", i), first); err != nil {
@@ -357,7 +358,10 @@ func (s *sale) addBuyers(t *testing.T, ctx context.Context, top *topology, db *p
 func (s *sale) startBuyers(ctx context.Context) {
 	for i, b := range s.buyers {
 		go func() {
-			if err := s.purchaseToken(ctx, b); err != nil {
+			s.slots <- struct{}{}
+			err := s.purchaseToken(ctx, b)
+			<-s.slots
+			if err != nil {
 				s.fail(fmt.Errorf("buyer %d: purchase token: %w", i, err))
 				return
 			}
@@ -386,7 +390,7 @@ func (s *sale) startBuyers(ctx context.Context) {
 
 // purchaseToken gets b a purchase token, waiting while the event is not live.
 func (s *sale) purchaseToken(ctx context.Context, b *buyer) error {
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for attempt := 0; ; attempt++ {
 		var out struct{ FlashPurchaseToken struct{ Token string } }
 		err := b.c.must(ctx, b.token, `mutation($e: ID!) { flashPurchaseToken(eventId: $e) { token } }`, map[string]any{"e": s.event}, &out)
@@ -409,11 +413,11 @@ func (s *sale) purchaseToken(ctx context.Context, b *buyer) error {
 // an instance (UNAVAILABLE, RATE_LIMITED) is retried with the same key,
 // as a client must; a refused purchase token is renewed, the key kept.
 func (s *sale) press(ctx context.Context, b *buyer, key string) (string, error) {
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	renewed := 0
 	for attempt := 0; ; attempt++ {
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("key %s: no final answer after 2 minutes", key)
+			return "", fmt.Errorf("key %s: no final answer after 3 minutes", key)
 		}
 		a, err := b.c.do(ctx, b.token, purchaseMutation, map[string]any{"in": map[string]any{
 			"eventId": s.event, "token": b.ptoken, "quantity": 1, "idempotencyKey": key}})
@@ -500,7 +504,7 @@ func (s *sale) grant(n int) {
 // a buyer's failure. With n = granted, no press is in flight after it.
 func (s *sale) waitPressed(t *testing.T, n int, what string) {
 	t.Helper()
-	testenv.WaitForCheck(t, 2*time.Minute, what, func() error {
+	testenv.WaitForCheck(t, 3*time.Minute, what, func() error {
 		if err := s.failure(); err != nil {
 			t.Fatal(err)
 		}

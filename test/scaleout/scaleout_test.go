@@ -211,11 +211,12 @@ type buyer struct {
 
 // sale is the event on sale, its buyers and what they were answered.
 type sale struct {
-	lb     *client // the seller's
-	seller string  // its access token
-	room   string
-	event  string
-	buyers []*buyer
+	lb       *client // the seller's
+	seller   string  // its access token
+	room     string
+	event    string
+	startsAt time.Time // the event's start, on the server's clock
+	buyers   []*buyer
 
 	slots         chan struct{} // presses in flight
 	tickets       chan struct{} // presses allowed: one is taken before each press
@@ -309,7 +310,7 @@ func newSale(t *testing.T, ctx context.Context, top *topology, db *pgx.Conn) *sa
 			"endsAt": startsAt.Add(time.Hour).UTC().Format(time.RFC3339Nano)}}, &ev); err != nil {
 		t.Fatalf("create the event: %v", err)
 	}
-	s.event = ev.CreateFlashEvent.ID
+	s.event, s.startsAt = ev.CreateFlashEvent.ID, startsAt
 	return s
 }
 
@@ -398,9 +399,13 @@ func (s *sale) purchaseToken(ctx context.Context, b *buyer) error {
 			b.ptoken = out.FlashPurchaseToken.Token
 			return nil
 		}
-		// CONFLICT: not live yet.
+		// CONFLICT: not live, yet (our clock ahead of the server's) or
+		// any more (sold out).
 		if !strings.HasPrefix(err.Error(), "CONFLICT") || time.Now().After(deadline) {
 			return err
+		}
+		if time.Now().After(s.startsAt.Add(30 * time.Second)) {
+			return errNotLive
 		}
 		if err := pause(ctx, 100*time.Millisecond+backoff(attempt)); err != nil {
 			return err
@@ -409,7 +414,8 @@ func (s *sale) purchaseToken(ctx context.Context, b *buyer) error {
 }
 
 // press buys one unit with key until the answer is final (RESERVED,
-// SOLD_OUT, LIMIT_REACHED): a lost answer, a refusal by the balancer or
+// SOLD_OUT, LIMIT_REACHED, or NOT_LIVE when the purchase token ran out
+// and the event no longer issues one): a lost answer, a refusal by the balancer or
 // an instance (UNAVAILABLE, RATE_LIMITED) is retried with the same key,
 // as a client must; a refused purchase token is renewed, the key kept.
 func (s *sale) press(ctx context.Context, b *buyer, key string) (string, error) {
@@ -431,7 +437,10 @@ func (s *sale) press(ctx context.Context, b *buyer, key string) (string, error) 
 			if renewed++; renewed > 3 {
 				return "", fmt.Errorf("key %s: %s: %s", key, a.Code, a.Msg)
 			}
-			if err := s.purchaseToken(ctx, b); err != nil {
+			if err := s.purchaseToken(ctx, b); errors.Is(err, errNotLive) {
+				// Sold out while the token ran out: a final answer too.
+				return "NOT_LIVE", nil
+			} else if err != nil {
 				return "", fmt.Errorf("key %s: renew the purchase token after %s (%s): %w", key, a.Code, a.Msg, err)
 			}
 			continue
@@ -605,6 +614,10 @@ func (s *sale) check(t *testing.T, ctx context.Context, db *pgx.Conn, when strin
 }
 
 var errNoData = errors.New("no data in the answer")
+
+// errNotLive is a purchase token refused (CONFLICT) well after the
+// event's start: the event is no longer on sale.
+var errNotLive = errors.New("the event is no longer live")
 
 func decodeJSON(data []byte, v any) error {
 	if len(data) == 0 || string(data) == "null" {

@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help run test check bench bench-live bench-sale build generate services down fmt vet
+.PHONY: help run test check bench bench-live bench-sale build generate services down fmt vet topology topology-down bench-scaleout
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,15 @@ build: ## build bin/flashlive
 
 generate: ## regenerate GraphQL code (gqlgen)
 	go run github.com/99designs/gqlgen generate
+
+topology: ## 3 instances behind HAProxy, Redis Cluster, NATS cluster, PostgreSQL, on loopback (scripts/topology.sh)
+	scripts/topology.sh up
+
+bench-scaleout: ## purchase throughput through HAProxy with 1 and 3 instances, one run (RUNS, BUYERS, VIEWERS)
+	scripts/bench-scaleout.sh
+
+topology-down: ## stop what make topology started (PostgreSQL stays)
+	scripts/topology.sh down
 
 services: ## start PostgreSQL/Redis only
 	scripts/services.sh up >/dev/null

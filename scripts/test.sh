@@ -46,6 +46,9 @@ echo "test.sh: FLASHLIVE_TEST_REDIS_CLUSTER_URL=$FLASHLIVE_TEST_REDIS_CLUSTER_UR
 
 # The browser test (cmd/flashlive/browser_test.go) drives Debian's chromium.
 scripts/ensure-chromium.sh
+# The scale-out test (test/scaleout) puts Debian's haproxy in front of three
+# instances.
+scripts/ensure-haproxy.sh
 # The conformance tests (cmd/flashlive/conformance_test.go) run the
 # graphql-http audit and the graphql-ws client under Node.
 scripts/ensure-conformance.sh

@@ -31,7 +31,15 @@ func startClusterScript(t testing.TB, what, script string, n int, offsets ...int
 		_ = os.RemoveAll(dir)
 	})
 	first := freePortRun(t, n, offsets...)
-	cmd := exec.Command(path, "up", dir, strconv.Itoa(first))
+	return scriptUp(t, what, path, dir, strconv.Itoa(first)), dir
+}
+
+// scriptUp runs the script at path with up, dir and args, and returns
+// the URL of the export line it prints. what names the cluster in
+// failures.
+func scriptUp(t testing.TB, what, path, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(path, append([]string{"up", dir}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -42,7 +50,7 @@ func startClusterScript(t testing.TB, what, script string, n int, offsets ...int
 	if !ok {
 		t.Fatalf("%s: %s printed %q, want an export line", what, path, out)
 	}
-	return strings.Trim(url, "'"), dir
+	return strings.Trim(url, "'")
 }
 
 // killPIDFile kills the process whose PID is in pidFile with SIGKILL, as

@@ -129,7 +129,7 @@ func (s *sale) report(f facts) *report {
 		r.Phases = append(r.Phases, ps)
 	}
 	for i := range r.Phases {
-		if n := r.Phases[i].Name; floor > 0 && (n == "rush" || n == "sold-out" || n == "bots") {
+		if n := r.Phases[i].Name; floor > 0 && (n == "rush" || n == "accept" || n == "sold-out" || n == "bots") {
 			r.Phases[i].ShareOfFloor = r.Phases[i].PerSecond / floor
 		}
 	}

@@ -120,6 +120,7 @@ func (s *sale) play(ctx context.Context) (*report, error) {
 		{"rush", s.rush},
 		{"sold-out", s.soldOut},
 		{"pay/cancel", s.payAndCancel},
+		{"accept", s.accept},
 	} {
 		if err := step.run(ctx); err != nil {
 			s.closeViewers()

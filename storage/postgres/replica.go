@@ -164,6 +164,18 @@ func (db *DB) ReplicaLag() (lag time.Duration, fit bool) {
 	return time.Duration(db.replica.lagNanos.Load()), db.replica.unfit.Load().(string) == ""
 }
 
+// ReplicaState says how the replica is now: "" when none is attached,
+// "ok" when fit to serve reads, else RouteDown or RouteLagging.
+func (db *DB) ReplicaState() string {
+	if db.replica == nil {
+		return ""
+	}
+	if s := db.replica.unfit.Load().(string); s != "" {
+		return s
+	}
+	return "ok"
+}
+
 // lsnSample is the primary's WAL position at a time.
 type lsnSample struct {
 	at  time.Time

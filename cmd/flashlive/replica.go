@@ -13,7 +13,8 @@ import (
 
 // ReplicaConfig is the PostgreSQL read replica: FLASHLIVE_POSTGRES_READ_URL
 // (empty: every read on the primary) and FLASHLIVE_POSTGRES_READ_MAX_LAG,
-// how far behind the primary it may be and still serve reads.
+// how far behind the primary it may be and still serve reads (zero, when
+// unset: postgres.DefaultReplicaMaxLag).
 type ReplicaConfig struct {
 	URL    string
 	MaxLag time.Duration
@@ -26,7 +27,7 @@ const (
 )
 
 func loadReplica(get func(string) string, bad func(string, ...any)) ReplicaConfig {
-	c := ReplicaConfig{URL: get("FLASHLIVE_POSTGRES_READ_URL"), MaxLag: postgres.DefaultReplicaMaxLag}
+	c := ReplicaConfig{URL: get("FLASHLIVE_POSTGRES_READ_URL")}
 	if c.URL != "" && !hasScheme(c.URL, "postgres", "postgresql") {
 		bad("FLASHLIVE_POSTGRES_READ_URL must be a postgres:// URL")
 	}

@@ -19,8 +19,8 @@ func TestLoadConfigReadReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Replica.URL != "" || c.Replica.MaxLag != 5*time.Second {
-		t.Fatalf("default replica config = %+v, want no URL and MaxLag 5s", c.Replica)
+	if c.Replica.URL != "" || c.Replica.MaxLag != 0 {
+		t.Fatalf("default replica config = %+v, want no URL and MaxLag 0 (postgres.DefaultReplicaMaxLag)", c.Replica)
 	}
 	env := cfgDevEnv()
 	env["FLASHLIVE_POSTGRES_READ_URL"] = "postgres://u@replica:5432/fl"

@@ -26,8 +26,10 @@
 #
 # `up` reuses a replica of DIR that runs; restarts one whose data dir is
 # there (a standby resumes from where it stopped, so a test can stop it and
-# bring it back); else takes a new base backup (no replication slot: a
-# replica left behind never holds the primary's WAL). It returns once the
+# bring it back); else takes a new base backup. No replication slot, so a
+# replica left behind never holds the primary's WAL: a restarted replica
+# whose WAL the primary has recycled meanwhile is made anew from a new base
+# backup. It returns once the
 # replica accepts connections, says pg_is_in_recovery() and its WAL receiver
 # is streaming. stdout carries only the export line; messages go to stderr.
 set -euo pipefail
@@ -181,6 +183,15 @@ base_backup() {
 	[[ -f "$PGDATA_DIR/standby.signal" ]] || die "pg_basebackup -R wrote no standby.signal"
 }
 
+start_replica() {
+	write_conf
+	log "starting the replica on 127.0.0.1:$PORT ($("$PG_BIN/postgres" --version))"
+	pg_as "$PG_BIN/pg_ctl" start -W -D "$PGDATA_DIR" -l "$PG_LOG" >&2 9>&- || {
+		tail -n 20 "$PG_LOG" >&2 2>/dev/null || true
+		die "pg_ctl start failed (log: $PG_LOG)"
+	}
+}
+
 cmd_up() {
 	((PORT >= 1024 && PORT <= 65535)) || die "port $PORT out of range (1024..65535)"
 	PG_BIN="$(find_pg_bindir || true)"
@@ -203,23 +214,32 @@ cmd_up() {
 		printf "export FLASHLIVE_POSTGRES_READ_URL='%s'\n" "$url"
 		return 0
 	fi
+	local resumed=0 log_from=0
 	if replica_pid >/dev/null; then
 		log "replica of $DIR runs but is not ready; waiting"
 	else
 		if [[ -f "$PGDATA_DIR/PG_VERSION" && -f "$PGDATA_DIR/standby.signal" ]]; then
 			log "restarting the replica of $DIR (it resumes streaming where it stopped)"
+			resumed=1
+			log_from=$(($(stat -c %s "$PG_LOG" 2>/dev/null || echo 0) + 1))
 		else
 			base_backup
 		fi
-		write_conf
-		log "starting the replica on 127.0.0.1:$PORT ($("$PG_BIN/postgres" --version))"
-		pg_as "$PG_BIN/pg_ctl" start -W -D "$PGDATA_DIR" -l "$PG_LOG" >&2 9>&- || {
-			tail -n 20 "$PG_LOG" >&2 2>/dev/null || true
-			die "pg_ctl start failed (log: $PG_LOG)"
-		}
+		start_replica
 	fi
 	local started=$SECONDS deadline=$((SECONDS + READY_TIMEOUT))
 	until replica_ready; do
+		# Without a replication slot (none is left behind on the primary),
+		# the primary may have recycled the WAL a stopped replica needs:
+		# then it starts over from a new base backup.
+		if ((resumed)) && tail -c "+$log_from" "$PG_LOG" 2>/dev/null | grep -q 'has already been removed'; then
+			log "the primary no longer has the WAL the replica stopped at: a new base backup"
+			resumed=0
+			cmd_down
+			base_backup
+			start_replica
+			started=$SECONDS deadline=$((SECONDS + READY_TIMEOUT))
+		fi
 		if ((SECONDS - started >= 3)) && ! replica_pid >/dev/null; then
 			tail -n 20 "$PG_LOG" >&2 2>/dev/null || true
 			die "the replica exited during start-up (log: $PG_LOG)"

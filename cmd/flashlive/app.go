@@ -95,6 +95,10 @@ type Main struct {
 	debugLn   net.Listener
 	metrics   *http.Server // /metrics on MetricsAddr; nil when on the public address
 	metricsLn net.Listener
+
+	// replicaReads counts the reads routed to the read replica or away
+	// from it; nil without one (replica.go).
+	replicaReads *prometheus.CounterVec
 }
 
 // NewMain returns a Main that has opened nothing yet.
@@ -197,6 +201,9 @@ func (m *Main) connect(ctx context.Context) error {
 		return fmt.Errorf("redis at %s: %w", redactURL(cfg.RedisURL), err)
 	}
 	m.Redis.MinReplicas, m.Redis.ReplicaTimeout = cfg.RedisReplicas.Min, cfg.RedisReplicas.Timeout
+	if err := m.attachReplica(ctx); err != nil {
+		return err
+	}
 	m.NATS, err = nats.Open(ctx, cfg.NATSURL, "flashlive", nats.EmbeddedOptions{
 		StoreDir: m.natsDir(),
 		Listen:   cfg.NATSListen,
@@ -315,6 +322,7 @@ func (m *Main) buildServices(context.Context) error {
 	m.drift = drift
 	instrumentHub(m.Registry, m.Hub)
 	instrumentDB(m.Registry, m.DB.Pool)
+	m.instrumentReplica(m.Registry)
 	m.Resolver = &graph.Resolver{
 		AuthService:     m.limitAuth(m.Auth),
 		UserService:     m.Auth,

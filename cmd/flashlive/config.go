@@ -65,6 +65,8 @@ type Config struct {
 	TrustedProxies trustedProxies
 	Limits         Limits     // FLASHLIVE_LIMITS, FLASHLIVE_LIMIT_* (limits.go)
 	Chat           ChatConfig // FLASHLIVE_CHAT_* (chat.go)
+	// Replica: FLASHLIVE_POSTGRES_READ_URL, FLASHLIVE_POSTGRES_READ_MAX_LAG (replica.go).
+	Replica ReplicaConfig
 
 	// PostgresTimeout is the deadline of each PostgreSQL call
 	// (FLASHLIVE_POSTGRES_TIMEOUT); PostgresBreakerCooldown how long the
@@ -306,6 +308,7 @@ func LoadConfig(getenv func(string) string) (Config, []string, error) {
 	c.TrustedProxies = proxies
 	c.Limits = loadLimits(get, bad)
 	c.Chat = loadChat(get, bad)
+	c.Replica = loadReplica(get, bad)
 
 	c.WSInitTimeout = graph.DefaultInitTimeout
 	if v := get("FLASHLIVE_WS_INIT_TIMEOUT"); v != "" {

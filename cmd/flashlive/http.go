@@ -120,6 +120,9 @@ func (m *Main) ready(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusServiceUnavailable
 		}
 	}
+	if s := m.DB.ReplicaState(); s != "" {
+		status["postgres_replica"] = s // shown, never unready: reads fall back to the primary
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(status)

@@ -7,6 +7,7 @@ import (
 	"flashlive/domain"
 	"flashlive/graph"
 	"flashlive/realtime"
+	"flashlive/storage/postgres"
 )
 
 // liveSource shows the hub the events of rooms as the catalog and the hot
@@ -28,7 +29,10 @@ var (
 )
 
 // RoomEvents implements realtime.Source; NOT_FOUND for unknown rooms.
+// The feed reads on the primary: it is told that an event changed and
+// must show the change, whoever wrote it.
 func (s *liveSource) RoomEvents(ctx context.Context, roomID string) ([]realtime.EventState, error) {
+	ctx = postgres.OnPrimary(ctx)
 	if _, err := s.rooms.FindLiveRoomByID(ctx, roomID); err != nil {
 		return nil, err
 	}
@@ -41,6 +45,7 @@ func (s *liveSource) RoomEvents(ctx context.Context, roomID string) ([]realtime.
 
 // EventState implements realtime.Source.
 func (s *liveSource) EventState(ctx context.Context, eventID string) (realtime.EventState, error) {
+	ctx = postgres.OnPrimary(ctx)
 	e, err := s.events.FindFlashEventByID(ctx, eventID)
 	if err != nil {
 		return realtime.EventState{}, err

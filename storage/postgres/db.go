@@ -60,6 +60,8 @@ type DB struct {
 	// Now is the clock of every service built on DB; tests may replace it
 	// before use.
 	Now func() time.Time
+
+	replica *replica // nil: every read on the primary (replica.go)
 }
 
 // Open is OpenWith with the default Options.
@@ -115,6 +117,9 @@ func migrateUp(cc *pgx.ConnConfig) error {
 
 // Close closes the pool after the queries in flight end.
 func (db *DB) Close() {
+	if db.replica != nil {
+		db.replica.close()
+	}
 	db.Pool.Close()
 }
 
@@ -159,9 +164,14 @@ func translate(err error, op, what string) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// inTx runs fn in a transaction, committed when fn returns nil.
+// inTx runs fn in a transaction, committed when fn returns nil; a
+// committed transaction is the caller's write (DB.wrote).
 func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return db.Pool.inTx(ctx, pgx.TxOptions{}, fn)
+	if err := db.Pool.inTx(ctx, pgx.TxOptions{}, fn); err != nil {
+		return err
+	}
+	db.wrote(ctx)
+	return nil
 }
 
 // page cuts rows to the asked size and reports whether more follow.

@@ -41,20 +41,26 @@ func collectFlashEvents(rows pgx.Rows, err error) ([]*domain.FlashEvent, error) 
 
 // FindFlashEventByID implements domain.FlashEventService.
 func (s *FlashEventService) FindFlashEventByID(ctx context.Context, id string) (*domain.FlashEvent, error) {
-	e, err := scanFlashEvent(s.db.Pool.QueryRow(ctx, `SELECT `+flashEventColumns+` FROM flash_events WHERE id = $1`, id))
+	e, err := readWith(ctx, s.db, func(q querier) (*domain.FlashEvent, error) {
+		return scanFlashEvent(q.QueryRow(ctx, `SELECT `+flashEventColumns+` FROM flash_events WHERE id = $1`, id))
+	})
 	return e, translate(err, "find flash event", "flash event")
 }
 
 // FindFlashEventsByIDs implements domain.FlashEventService.
 func (s *FlashEventService) FindFlashEventsByIDs(ctx context.Context, ids []string) ([]*domain.FlashEvent, error) {
-	return collectFlashEvents(s.db.Pool.Query(ctx, `SELECT `+flashEventColumns+` FROM flash_events WHERE id = ANY($1)`, ids))
+	return readWith(ctx, s.db, func(q querier) ([]*domain.FlashEvent, error) {
+		return collectFlashEvents(q.Query(ctx, `SELECT `+flashEventColumns+` FROM flash_events WHERE id = ANY($1)`, ids))
+	})
 }
 
 // FindFlashEventsByRoomIDs implements domain.FlashEventService.
 func (s *FlashEventService) FindFlashEventsByRoomIDs(ctx context.Context, roomIDs []string) ([]*domain.FlashEvent, error) {
-	return collectFlashEvents(s.db.Pool.Query(ctx, `
+	return readWith(ctx, s.db, func(q querier) ([]*domain.FlashEvent, error) {
+		return collectFlashEvents(q.Query(ctx, `
 		SELECT `+flashEventColumns+` FROM flash_events
 		WHERE live_room_id = ANY($1) ORDER BY starts_at, id`, roomIDs))
+	})
 }
 
 // statusCondition is the SQL form of domain.FlashEvent.StatusAt, over the
@@ -83,10 +89,12 @@ func (s *FlashEventService) FindFlashEvents(ctx context.Context, f domain.FlashE
 			args = append(args, s.db.Now())
 		}
 	}
-	es, err := collectFlashEvents(s.db.Pool.Query(ctx, `
+	es, err := readWith(ctx, s.db, func(q querier) ([]*domain.FlashEvent, error) {
+		return collectFlashEvents(q.Query(ctx, `
 		SELECT `+flashEventColumns+` FROM flash_events
 		WHERE ($1 = '' OR id < $1) AND ($2 = '' OR live_room_id = $2) AND `+cond+`
 		ORDER BY id DESC LIMIT $3`, args...))
+	})
 	if err != nil {
 		return domain.Page[*domain.FlashEvent]{}, err
 	}

@@ -38,13 +38,17 @@ func collectLiveRooms(rows pgx.Rows, err error) ([]*domain.LiveRoom, error) {
 
 // FindLiveRoomByID implements domain.LiveRoomService.
 func (s *LiveRoomService) FindLiveRoomByID(ctx context.Context, id string) (*domain.LiveRoom, error) {
-	r, err := scanLiveRoom(s.db.Pool.QueryRow(ctx, `SELECT `+liveRoomColumns+` FROM live_rooms WHERE id = $1`, id))
+	r, err := readWith(ctx, s.db, func(q querier) (*domain.LiveRoom, error) {
+		return scanLiveRoom(q.QueryRow(ctx, `SELECT `+liveRoomColumns+` FROM live_rooms WHERE id = $1`, id))
+	})
 	return r, translate(err, "find live room", "live room")
 }
 
 // FindLiveRoomsByIDs implements domain.LiveRoomService.
 func (s *LiveRoomService) FindLiveRoomsByIDs(ctx context.Context, ids []string) ([]*domain.LiveRoom, error) {
-	return collectLiveRooms(s.db.Pool.Query(ctx, `SELECT `+liveRoomColumns+` FROM live_rooms WHERE id = ANY($1)`, ids))
+	return readWith(ctx, s.db, func(q querier) ([]*domain.LiveRoom, error) {
+		return collectLiveRooms(q.Query(ctx, `SELECT `+liveRoomColumns+` FROM live_rooms WHERE id = ANY($1)`, ids))
+	})
 }
 
 // FindLiveRooms implements domain.LiveRoomService.
@@ -55,10 +59,12 @@ func (s *LiveRoomService) FindLiveRooms(ctx context.Context, f domain.LiveRoomFi
 	if f.Status != "" && !f.Status.Valid() {
 		return domain.Page[*domain.LiveRoom]{}, domain.Errorf(domain.EINVALID, "unknown live room status %q", f.Status)
 	}
-	rs, err := collectLiveRooms(s.db.Pool.Query(ctx, `
+	rs, err := readWith(ctx, s.db, func(q querier) ([]*domain.LiveRoom, error) {
+		return collectLiveRooms(q.Query(ctx, `
 		SELECT `+liveRoomColumns+` FROM live_rooms
 		WHERE ($1 = '' OR id < $1) AND ($2 = '' OR status = $2)
 		ORDER BY id DESC LIMIT $3`, f.After, string(f.Status), f.First+1))
+	})
 	if err != nil {
 		return domain.Page[*domain.LiveRoom]{}, err
 	}
@@ -78,7 +84,11 @@ func (s *LiveRoomService) CreateLiveRoom(ctx context.Context, c domain.LiveRoomC
 		INSERT INTO live_rooms (id, seller_id, title, status, created_at)
 		VALUES ($1, $2, $3, 'SCHEDULED', $4)
 		RETURNING `+liveRoomColumns, newID(domain.PrefixLiveRoom), me.UserID, c.Title, s.db.Now()))
-	return r, translate(err, "insert live room", "live room")
+	if err != nil {
+		return nil, translate(err, "insert live room", "live room")
+	}
+	s.db.wrote(ctx)
+	return r, nil
 }
 
 // SetLiveRoomStatus implements domain.LiveRoomService.

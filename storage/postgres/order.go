@@ -146,7 +146,7 @@ func findOrder(ctx context.Context, q querier, id string) (*orderRow, error) {
 // else, anonymous callers included, so that IDs do not leak.
 func (s *OrderStore) FindOrderByID(ctx context.Context, id string) (*domain.Order, error) {
 	me, _ := domain.PrincipalFromContext(ctx)
-	o, err := findOrder(ctx, s.db.Pool, id)
+	o, err := readWith(ctx, s.db, func(q querier) (*orderRow, error) { return findOrder(ctx, q, id) })
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,17 @@ func (s *OrderStore) FindOrders(ctx context.Context, f domain.OrderFilter) (doma
 	if f.Status != "" && !f.Status.Valid() {
 		return domain.Page[*domain.Order]{}, domain.Errorf(domain.EINVALID, "unknown order status %q", f.Status)
 	}
-	rows, err := s.db.Pool.Query(ctx, `
+	p, err := readWith(ctx, s.db, func(q querier) (domain.Page[*domain.Order], error) { return findOrders(ctx, q, f) })
+	if err != nil {
+		return domain.Page[*domain.Order]{}, err
+	}
+	return p, nil
+}
+
+// findOrders returns the page of orders of f (normalized) with their
+// items, without visibility checks.
+func findOrders(ctx context.Context, q querier, f domain.OrderFilter) (domain.Page[*domain.Order], error) {
+	rows, err := q.Query(ctx, `
 		SELECT `+orderColumns+` FROM orders o
 		WHERE ($1 = '' OR o.id < $1)
 		  AND ($2 = '' OR o.buyer_id = $2)
@@ -192,7 +202,7 @@ func (s *OrderStore) FindOrders(ctx context.Context, f domain.OrderFilter) (doma
 		return domain.Page[*domain.Order]{}, translate(err, "find orders", "order")
 	}
 	p := page(os, f.PageRequest)
-	if _, err := loadItems(ctx, s.db.Pool, p.Items); err != nil {
+	if _, err := loadItems(ctx, q, p.Items); err != nil {
 		return domain.Page[*domain.Order]{}, err
 	}
 	return p, nil

@@ -146,7 +146,7 @@ type transition struct {
 // what t.miss makes of it.
 func (s *OrderStore) move(ctx context.Context, id string, t transition) (*domain.Order, error) {
 	var o *domain.Order
-	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.db.Pool.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		changed, err := scanOrder(tx.QueryRow(ctx, t.update, append([]any{id}, t.args...)...))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -169,6 +169,9 @@ func (s *OrderStore) move(ctx context.Context, id string, t transition) (*domain
 		return nil, err
 	}
 	if o != nil {
+		// The caller's write, and the buyer's: the job that expires an
+		// order has no principal, the buyer's list must show it at once.
+		s.db.wrote(ctx, o.BuyerID)
 		return o, nil
 	}
 	row, err := findOrder(ctx, s.db.Pool, id)

@@ -38,7 +38,9 @@ func collectProducts(rows pgx.Rows, err error) ([]*domain.Product, error) {
 
 // FindProductByID implements domain.ProductService.
 func (s *ProductService) FindProductByID(ctx context.Context, id string) (*domain.Product, error) {
-	p, err := scanProduct(s.db.Pool.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
+	p, err := readWith(ctx, s.db, func(q querier) (*domain.Product, error) {
+		return scanProduct(q.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id))
+	})
 	if err != nil {
 		return nil, translate(err, "find product", "product")
 	}
@@ -52,7 +54,9 @@ func (s *ProductService) FindProductByID(ctx context.Context, id string) (*domai
 
 // FindProductsByIDs implements domain.ProductService.
 func (s *ProductService) FindProductsByIDs(ctx context.Context, ids []string) ([]*domain.Product, error) {
-	return collectProducts(s.db.Pool.Query(ctx, `SELECT `+productColumns+` FROM products WHERE id = ANY($1)`, ids))
+	return readWith(ctx, s.db, func(q querier) ([]*domain.Product, error) {
+		return collectProducts(q.Query(ctx, `SELECT `+productColumns+` FROM products WHERE id = ANY($1)`, ids))
+	})
 }
 
 // FindProducts implements domain.ProductService.
@@ -61,13 +65,15 @@ func (s *ProductService) FindProducts(ctx context.Context, f domain.ProductFilte
 		return domain.Page[*domain.Product]{}, err
 	}
 	me, _ := domain.PrincipalFromContext(ctx)
-	ps, err := collectProducts(s.db.Pool.Query(ctx, `
+	ps, err := readWith(ctx, s.db, func(q querier) ([]*domain.Product, error) {
+		return collectProducts(q.Query(ctx, `
 		SELECT `+productColumns+` FROM products
 		WHERE ($1 = '' OR id < $1)
 		  AND ($2 = '' OR seller_id = $2)
 		  AND (published OR seller_id = $3 OR $4)
 		ORDER BY id DESC LIMIT $5`,
-		f.After, f.SellerID, me.UserID, me.Role == domain.RoleAdmin, f.First+1))
+			f.After, f.SellerID, me.UserID, me.Role == domain.RoleAdmin, f.First+1))
+	})
 	if err != nil {
 		return domain.Page[*domain.Product]{}, err
 	}
@@ -88,7 +94,11 @@ func (s *ProductService) CreateProduct(ctx context.Context, c domain.ProductCrea
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		RETURNING `+productColumns,
 		newID(domain.PrefixProduct), me.UserID, c.Name, c.Description, c.PriceCents, c.Stock, c.ImageURL, c.Published, s.db.Now()))
-	return p, translate(err, "insert product", "product")
+	if err != nil {
+		return nil, translate(err, "insert product", "product")
+	}
+	s.db.wrote(ctx)
+	return p, nil
 }
 
 // UpdateProduct implements domain.ProductService.

@@ -111,6 +111,11 @@ func (s *OrderStore) WriteReservations(ctx context.Context, rs []domain.Reservat
 	if err != nil {
 		return nil, nil, err
 	}
+	buyers := make([]string, len(uniq))
+	for i, r := range uniq {
+		buyers[i] = r.BuyerID
+	}
+	s.db.wrote(ctx, buyers...) // their order lists show these orders at once
 	for _, r := range rs {
 		// The values written, for the caller to act on (uniq holds them).
 		eventFacts[r.EventID].stamp(&r)

@@ -39,17 +39,20 @@ func NewScheduler(logger *slog.Logger) (*Scheduler, error) {
 }
 
 // Every adds a job that runs fn every interval, first at start, each run
-// with a deadline of timeout. Errors are logged with the job's name.
+// with a deadline of timeout. Errors are logged with the job's name; a
+// job failing UNAVAILABLE (a dependency away) is logged when it starts
+// failing and when it recovers, not at every run (runLog).
 func (s *Scheduler) Every(name string, interval, timeout time.Duration, fn func(ctx context.Context) error) error {
+	log := &runLog{name: name, logger: s.logger}
 	_, err := s.s.NewJob(
 		gocron.DurationJob(interval),
 		gocron.NewTask(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			start := time.Now()
-			if err := fn(ctx); err != nil {
-				s.logger.Error("job failed", "job", name, "err", err, "took", time.Since(start))
-			}
+			err := fn(ctx)
+			end := time.Now()
+			log.report(err, end.Sub(start), end)
 		}),
 		gocron.WithName(name),
 		gocron.WithStartAt(gocron.WithStartImmediately()),

@@ -71,7 +71,9 @@ docker_compose_usable() {
 	docker compose version >/dev/null 2>&1 || return 1
 }
 
-compose() { docker compose -f "$COMPOSE_FILE" --project-directory "$REPO" "$@"; }
+# The dev profile holds the single dev Redis (docker-compose.yml), so that
+# `down` stops it too.
+compose() { docker compose --profile dev -f "$COMPOSE_FILE" --project-directory "$REPO" "$@"; }
 
 # apt-get install the given packages (as root), without letting the packages'
 # maintainer scripts start the system-wide services on 5432/6379.

@@ -59,6 +59,10 @@ scripts/check.sh || check_rc=$?
 test_rc=0
 echo "test.sh: go test -race -count=1 -timeout 12m $* ./..." >&2
 go test -race -count=1 -timeout 12m "$@" ./... || test_rc=$?
+# The Kubernetes manifests' check is a module of its own (kustomize and the
+# Kubernetes API stay out of the server's go.mod); it needs no service.
+echo "test.sh: go test ./... in deploy/k8s/check (the kustomize manifests)" >&2
+(cd deploy/k8s/check && go test -count=1 ./...) || test_rc=$?
 
 if ((test_rc != 0)); then
 	echo "test.sh: go test FAILED (exit $test_rc)" >&2

@@ -15,6 +15,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:], osGetenv, os.Stderr))
+	}
 	cfg, warnings, err := LoadConfig(osGetenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "flashlive: %v\n", err)

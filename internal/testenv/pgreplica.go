@@ -89,11 +89,13 @@ func (r *PostgresReplica) Database(t testing.TB, dbURL string) string {
 }
 
 // WaitReplayed waits until the replica has replayed every WAL record the
-// primary had written when it was called.
+// primary had inserted when it was called: its insert position, not its
+// write position, which lags behind commits when synchronous_commit is
+// off (as the test PostgreSQL runs).
 func (r *PostgresReplica) WaitReplayed(t testing.TB) {
 	t.Helper()
 	var lsn string
-	r.query(t, r.primary, "SELECT pg_current_wal_lsn()::text", &lsn)
+	r.query(t, r.primary, "SELECT pg_current_wal_insert_lsn()::text", &lsn)
 	WaitForCheck(t, 30*time.Second, "replica replayed up to "+lsn, func() error {
 		var done bool
 		if err := r.queryErr(r.URL, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", &done, lsn); err != nil {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -179,35 +180,40 @@ func (c *RedisCluster) client(t testing.TB) *goredis.ClusterClient {
 }
 
 // ReplicaOf returns the address of an online replica of the master at
-// addr, as the cluster sees it now; the test fails when it has none.
+// addr, waiting up to 30 s for the cluster to see one; the test fails
+// when none comes.
 func (c *RedisCluster) ReplicaOf(t testing.TB, master string) string {
 	t.Helper()
 	cc := c.client(t)
 	defer cc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	shards, err := cc.ClusterShards(ctx).Result()
-	if err != nil {
-		t.Fatalf("cluster shards: %v", err)
-	}
-	for _, sh := range shards {
-		var replica string
-		owns := false
-		for _, n := range sh.Nodes {
-			addr := net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
-			switch {
-			case addr == master && n.Role == "master":
-				owns = true
-			case n.Role == "replica" && n.Health == "online":
-				replica = addr
+	// A replica that has just synced may not be gossiped "online" yet.
+	var replica string
+	WaitForCheck(t, 30*time.Second, "an online replica of "+master, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shards, err := cc.ClusterShards(ctx).Result()
+		if err != nil {
+			return fmt.Errorf("cluster shards: %w", err)
+		}
+		for _, sh := range shards {
+			owns, online := false, ""
+			for _, n := range sh.Nodes {
+				addr := net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+				switch {
+				case addr == master && n.Role == "master":
+					owns = true
+				case n.Role == "replica" && n.Health == "online":
+					online = addr
+				}
+			}
+			if owns && online != "" {
+				replica = online
+				return nil
 			}
 		}
-		if owns && replica != "" {
-			return replica
-		}
-	}
-	t.Fatalf("master %s has no online replica", master)
-	return ""
+		return fmt.Errorf("master %s has no online replica", master)
+	})
+	return replica
 }
 
 // Pause stops the node at addr with SIGSTOP, as a machine that stops

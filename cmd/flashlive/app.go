@@ -80,8 +80,9 @@ type Main struct {
 	RainRefund     *jobs.RainRefund
 
 	jobs      *jobs.Scheduler
-	protect   *protection // rate limits and the blocklist; nil when limits are off
-	chat      *chatSide   // the room chat: its log and service
+	protect   *protection    // rate limits and the blocklist; nil when limits are off
+	limiter   *redis.Limiter // the one rate limiter (sale, accounts, chat); nil until asked for
+	chat      *chatSide      // the room chat: its log and service
 	stores    stores
 	rain      rainParts
 	drift     driftGauge
@@ -565,6 +566,9 @@ func (m *Main) close() error {
 	}
 	if m.stores.unpaid != nil {
 		m.stores.unpaid.Stop()
+	}
+	if m.limiter != nil {
+		m.limiter.Stop()
 	}
 	if m.NATS != nil {
 		m.NATS.Close()

@@ -98,7 +98,7 @@ func (m *Main) openChat() *chatSide {
 		Log: log, Rooms: m.stores.rooms, Users: m.Auth,
 		Filter:  service.NewChatFilter(cfg.FilterWords),
 		Limits:  service.ChatLimits{Author: cfg.AuthorLimit, Room: cfg.RoomLimit},
-		Limiter: redis.NewLimiter(m.Redis),
+		Limiter: m.rateLimiter(),
 		Notify:  nopChat{},
 		Logger:  m.Logger,
 	}

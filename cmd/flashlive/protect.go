@@ -32,13 +32,22 @@ func (m *Main) openProtection() *protection {
 		return nil
 	}
 	return &protection{
-		limiter: redis.NewLimiter(m.Redis),
+		limiter: m.rateLimiter(),
 		gate: &service.Gate{
 			Blocklist: redis.NewBlocklist(m.Redis, lim.BlockStrikes, lim.BlockWindow, lim.BlockFor),
 			Metrics:   newLimitMetrics(m.Registry),
 			Logger:    m.Logger,
 		},
 	}
+}
+
+// rateLimiter is the process's one rate limiter, made on first use and
+// stopped by Close: every limit's checks share its pipeline to Redis.
+func (m *Main) rateLimiter() *redis.Limiter {
+	if m.limiter == nil {
+		m.limiter = redis.NewLimiter(m.Redis)
+	}
+	return m.limiter
 }
 
 // limitSale wraps the sale in its rate limits (or returns it as it is).

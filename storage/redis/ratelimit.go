@@ -7,82 +7,83 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	goredis "github.com/redis/go-redis/v9"
-	"golang.org/x/sync/errgroup"
 
 	"flashlive/domain"
 )
 
-// Limiter implements domain.RateLimiter with GCRA (redis_rate), counted in
+// Limiter implements domain.RateLimiter with GCRA (gcra.lua), counted in
 // Redis by the server's clock, so that every instance shares one budget
 // per key. Each key has its own hash tag:
 //
-//	rate:<prefix>lim:{<name>:<key>}   string: the key's theoretical arrival time
+//	<prefix>lim:{<name>:<key>}   string: the key's theoretical arrival time (µs)
+//
+// The checks of every request made at once go to Redis together, in one
+// pipeline (a scriptBatcher): a purchase's buyer and address checks, and
+// other requests' checks beside them, cost one write and one read.
+//
+// It owns the batcher's goroutine: Stop ends it.
 type Limiter struct {
-	c    *Client
-	rate *redis_rate.Limiter
+	c     *Client
+	batch *scriptBatcher
 }
 
 var _ domain.RateLimiter = (*Limiter)(nil)
 
-// NewLimiter returns a Limiter over c.
+// NewLimiter returns a Limiter over c; Stop stops it.
 func NewLimiter(c *Client) *Limiter {
-	return &Limiter{c: c, rate: redis_rate.NewLimiter(c.RDB)}
+	return &Limiter{c: c, batch: newScriptBatcher(c.RDB, gcraScript)}
 }
+
+// Stop stops sending checks; Allow fails afterwards with an error that
+// wraps ErrStopped. It does not close the client.
+func (l *Limiter) Stop() { l.batch.close() }
 
 func (l *Limiter) key(ch domain.LimitCheck) string {
 	return l.c.Prefix + "lim:{" + ch.Name + ":" + ch.Key + "}"
 }
 
-// Allow implements domain.RateLimiter. Checks on different keys run at
-// once, so that a request pays one round trip whatever their number (each
-// key is one EVALSHA; keys of different hash tags cannot share a script on
-// a Redis Cluster).
+// Allow implements domain.RateLimiter. Every check is queued before any
+// answer is awaited, so that the checks of one request share a pipeline
+// (keys of different hash tags cannot share a script on a Redis Cluster,
+// but they can share a pipeline).
 func (l *Limiter) Allow(ctx context.Context, checks ...domain.LimitCheck) (domain.Verdict, error) {
-	on := checks[:0:0]
+	var calls [4]*scriptCall
+	on, names := calls[:0], make([]string, 0, len(checks))
 	for _, ch := range checks {
-		if !ch.Limit.Off() {
-			on = append(on, ch)
+		if ch.Limit.Off() {
+			continue
 		}
-	}
-	results := make([]*redis_rate.Result, len(on))
-	allow := func(i int) error {
-		ch := on[i]
-		lim := redis_rate.Limit{Rate: ch.Limit.Rate, Burst: max(ch.Limit.Burst, 1), Period: ch.Limit.Period}
-		res, err := l.rate.Allow(ctx, l.key(ch), lim)
-		if err != nil {
-			return fmt.Errorf("rate limit %s: %w", ch.Name, err)
+		interval := max(ch.Limit.Period.Microseconds()/int64(max(ch.Limit.Rate, 1)), 1)
+		c := &scriptCall{keys: []string{l.key(ch)}, args: []any{interval, max(ch.Limit.Burst, 1)}, reply: make(chan scriptReply, 1)}
+		if err := l.batch.enqueue(ctx, c); err != nil {
+			return domain.Verdict{}, fmt.Errorf("rate limit %s: %w", ch.Name, err)
 		}
-		results[i] = res
-		return nil
-	}
-	switch len(on) {
-	case 0:
-		return domain.Verdict{Allowed: true}, nil
-	case 1:
-		if err := allow(0); err != nil {
-			return domain.Verdict{}, err
-		}
-	default:
-		var g errgroup.Group
-		for i := range on {
-			g.Go(func() error { return allow(i) })
-		}
-		if err := g.Wait(); err != nil {
-			return domain.Verdict{}, err
-		}
+		on, names = append(on, c), append(names, ch.Name)
 	}
 	v := domain.Verdict{Allowed: true}
-	for i, res := range results {
-		if res.Allowed > 0 {
+	for i, c := range on {
+		var r scriptReply
+		select {
+		case r = <-c.reply:
+		case <-ctx.Done():
+			return domain.Verdict{}, fmt.Errorf("rate limit %s: %w", names[i], ctx.Err())
+		}
+		if r.err != nil {
+			return domain.Verdict{}, fmt.Errorf("rate limit %s: %w", names[i], r.err)
+		}
+		us, ok := r.val.(int64)
+		if !ok {
+			return domain.Verdict{}, fmt.Errorf("rate limit %s: unexpected answer %v", names[i], r.val)
+		}
+		if us == 0 {
 			continue
 		}
 		if v.Allowed {
-			v.Refused = on[i].Name
+			v.Refused = names[i]
 		}
 		v.Allowed = false
-		v.RetryAfter = max(v.RetryAfter, res.RetryAfter)
+		v.RetryAfter = max(v.RetryAfter, time.Duration(us)*time.Microsecond)
 	}
 	return v, nil
 }
@@ -90,6 +91,9 @@ func (l *Limiter) Allow(ctx context.Context, checks ...domain.LimitCheck) (domai
 // Lua scripts of the limits; each file's header states its keys,
 // arguments and answers.
 var (
+	//go:embed gcra.lua
+	gcraLua    string
+	gcraScript = goredis.NewScript(gcraLua)
 	//go:embed backoff.lua
 	backoffLua    string
 	backoffScript = goredis.NewScript(backoffLua)

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -81,9 +82,9 @@ func TestLimiterChecksEveryKeyAndNamesTheRefusal(t *testing.T) {
 		if v, _ := l.Allow(ctx, off, off); !v.Allowed {
 			t.Fatalf("limits that are off refused: %+v", v)
 		}
-		keys := allKeys(t, c, "rate:"+c.Prefix+"lim:*")
+		keys := allKeys(t, c, c.Prefix+"lim:*")
 		for _, k := range keys {
-			if got, want := k[len("rate:"+c.Prefix+"lim:"):][0], byte('{'); got != want {
+			if got, want := k[len(c.Prefix+"lim:"):][0], byte('{'); got != want {
 				t.Errorf("key %s has no hash tag", k)
 			}
 		}
@@ -228,4 +229,33 @@ func BenchmarkLimiterAllow(b *testing.B) {
 			})
 		})
 	}
+}
+
+// The rate refills: a key refused for its burst is allowed again once the
+// wait it was told has passed, and a stopped limiter refuses to check
+// (so that the services' rule, a failed limiter lets the request through,
+// decides) instead of hanging.
+func TestLimiterRefillsAndStops(t *testing.T) {
+	testenv.EachRedis(t, func(t *testing.T, target testenv.RedisTarget) {
+		ctx := context.Background()
+		l := NewLimiter(openTestClient(t, target))
+		ch := domain.LimitCheck{Name: "refill", Key: fmt.Sprint(time.Now().UnixNano()), Limit: domain.Limit{Rate: 20, Burst: 2, Period: time.Second}}
+		for i := range 2 {
+			if v, err := l.Allow(ctx, ch); err != nil || !v.Allowed {
+				t.Fatalf("press %d of the burst: %+v, %v", i, v, err)
+			}
+		}
+		v, err := l.Allow(ctx, ch)
+		if err != nil || v.Allowed || v.RetryAfter <= 0 || v.RetryAfter > 50*time.Millisecond {
+			t.Fatalf("past the burst: %+v, %v; want refused for at most one interval (50ms)", v, err)
+		}
+		testenv.WaitFor(t, 2*time.Second, "the refused key allowed again", func() bool {
+			v, err := l.Allow(ctx, ch)
+			return err == nil && v.Allowed
+		})
+		l.Stop()
+		if _, err := l.Allow(ctx, ch); !errors.Is(err, ErrStopped) {
+			t.Fatalf("after Stop: %v, want ErrStopped", err)
+		}
+	})
 }

@@ -143,6 +143,27 @@ func (top *topology) kill9(t *testing.T, what, pidFile string) {
 	t.Logf("kill -9 %s (pid %d)", what, pid)
 }
 
+// restartRedisNode starts the killed Redis node of port again
+// (scripts/redis-cluster.sh start-node) and waits until master counts a
+// replica online, as the node rejoins as its replica.
+func (top *topology) restartRedisNode(t *testing.T, port, master string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(filepath.Dir(top.script), "redis-cluster.sh"), "start-node",
+		filepath.Join(top.dir, "redis"), strconv.Itoa(top.port+10), port)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("restart Redis node %s: %v\n%s", port, err, out)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: master, MaxRetries: -1})
+	defer c.Close()
+	testenv.WaitFor(t, 60*time.Second, "a replica of the new master "+master+" online", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		info, err := c.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "state=online")
+	})
+	t.Logf("Redis node %s back, a replica of %s", port, master)
+}
+
 // stopReplica stops the PostgreSQL replica (scripts/pg-replica.sh down).
 func (top *topology) stopReplica(t *testing.T) {
 	t.Helper()

@@ -12,6 +12,10 @@ import (
 // domain's largest, so that no buyer meets it within a phase.
 const acceptLimit = 1000
 
+// acceptBackoff is the least a buyer of the accept phase rests after a
+// RATE_LIMITED answer.
+const acceptBackoff = time.Second
+
 // accept measures purchases that reserve, steadily, at -conns requests in
 // flight for -phase: what the rush cannot show, since the rush is short,
 // starts with every buyer asking for a purchase token and is paced by its
@@ -74,22 +78,31 @@ func (s *sale) accept(ctx context.Context) error {
 	}
 	p := s.rec.begin("accept")
 	defer s.rec.end(p)
-	// A buyer told to wait rests that long while the others press.
+	// A buyer has one press in flight at most, as a person would, and a
+	// buyer told to wait rests that long while the others press: so with
+	// fewer buyers than connections the phase does not turn into the
+	// abuse that the server's strikes rightly block.
 	rest := make([]atomic.Int64, len(pressers))
+	busy := make([]atomic.Bool, len(pressers))
 	var seq atomic.Int64
 	s.spin(ctx, p, s.cfg.Phase, func(ctx context.Context, w, k int) string {
 		for spins := 1; ctx.Err() == nil; spins++ {
 			i := int(seq.Add(1)) % len(pressers)
-			if rest[i].Load() > time.Now().UnixNano() {
+			if rest[i].Load() > time.Now().UnixNano() || !busy[i].CompareAndSwap(false, true) {
 				if spins%len(pressers) == 0 {
-					_ = sleep(ctx, 5*time.Millisecond) // every buyer resting
+					_ = sleep(ctx, 5*time.Millisecond) // every buyer resting or pressing
 				}
 				continue
 			}
 			a := s.press(ctx, pressers[i], ev, fmt.Sprintf("%s-acc-%d-%d", s.runID, w, k))
 			if a.RetryAfter > 0 {
-				rest[i].Store(time.Now().Add(a.RetryAfter).UnixNano())
+				// At least a second, as a person told to wait would: a
+				// buyer that came back the moment its budget allowed
+				// one press would be refused again at once, and its
+				// refusals would pile up into a block.
+				rest[i].Store(time.Now().Add(max(a.RetryAfter, acceptBackoff)).UnixNano())
 			}
+			busy[i].Store(false)
 			return a.Outcome
 		}
 		return "CANCELLED"

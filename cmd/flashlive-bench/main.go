@@ -55,12 +55,15 @@ type config struct {
 	URL, AllowHost         string
 	Buyers, Viewers, Conns int
 	IPs                    int
-	Phase, Countdown       time.Duration
-	RushMax, Settle        time.Duration
-	Stock, Limit, Bots     int
-	Pay, Cancel            float64
-	State, JSONPath, HTML  string
-	Progress               string
+	// Accept runs the accept phase (accept.go): purchases that reserve,
+	// back to back, to measure the accept path's cost.
+	Accept                bool
+	Phase, Countdown      time.Duration
+	RushMax, Settle       time.Duration
+	Stock, Limit, Bots    int
+	Pay, Cancel           float64
+	State, JSONPath, HTML string
+	Progress              string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -73,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Buyers, "buyers", 1000, "buyers in the sale")
 	fs.IntVar(&c.Viewers, "viewers", 1000, "viewers of the room's /ws feed")
 	fs.IntVar(&c.Conns, "conns", 64, "requests in flight at once in the floor, rush and sold-out phases (keep-alive connections)")
+	fs.BoolVar(&c.Accept, "accept", false, "after the sale, press back to back on an event of its own to measure purchases that reserve (needs many more buyers than -conns: with few, the per-buyer limits and the blocklist answer instead)")
 	fs.IntVar(&c.IPs, "ips", 256, "loopback addresses to dial from (127.1.x.y), against a loopback server")
 	fs.DurationVar(&c.Phase, "phase", 10*time.Second, "length of the floor and sold-out phases")
 	fs.DurationVar(&c.Countdown, "countdown", 5*time.Second, "from the event's creation to its start")

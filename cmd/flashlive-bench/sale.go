@@ -120,7 +120,6 @@ func (s *sale) play(ctx context.Context) (*report, error) {
 		{"rush", s.rush},
 		{"sold-out", s.soldOut},
 		{"pay/cancel", s.payAndCancel},
-		{"accept", s.accept},
 	} {
 		if err := step.run(ctx); err != nil {
 			s.closeViewers()
@@ -133,6 +132,14 @@ func (s *sale) play(ctx context.Context) (*report, error) {
 		}
 	} else {
 		s.note("waiting room: skipped, %s", why)
+	}
+	// The accept phase comes last: it leaves every buyer holding many
+	// unpaid orders, which would refuse the waiting room's purchases.
+	if s.cfg.Accept {
+		if err := s.accept(ctx); err != nil {
+			s.closeViewers()
+			return nil, fmt.Errorf("accept: %w", err)
+		}
 	}
 	facts, err := s.settle(ctx)
 	s.closeViewers()

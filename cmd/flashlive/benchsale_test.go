@@ -106,11 +106,16 @@ func runBench(t *testing.T, url, dir string, extra ...string) (int, string, benc
 // Sign-up and login go unlimited: on a loaded machine PostgreSQL's
 // breaker may answer UNAVAILABLE for a while, and the sign-ups the bench
 // rightly retries then would spend an address's allowance (10 an hour),
-// which is not what this test is about.
+// which is not what this test is about. Nor is the blocklist (its own
+// tests are in protect_test.go): the sold-out phase presses at 64
+// connections on purpose, and on a quiet machine that was enough for a
+// buyer or two to earn the 50 strikes of a block, which then refused their
+// sign-in in the second run. So the strikes are raised here.
 func TestBenchSaleHolds(t *testing.T) {
 	app := startApp(t, func(c *Config) {
 		c.Limits = DefaultLimits
 		c.Limits.RegisterIP, c.Limits.LoginIP, c.Limits.LoginEmail = domain.Limit{}, domain.Limit{}, domain.Limit{}
+		c.Limits.BlockStrikes = 100_000
 	})
 	dir := t.TempDir()
 	code, out, rep := runBench(t, app.URL, dir, "-bots", "100")
@@ -129,19 +134,13 @@ func TestBenchSaleHolds(t *testing.T) {
 	reserved, queued := 0, 0
 	for _, p := range rep.Phases {
 		phases[p.Name] = p.Requests
-		if p.Name == "accept" { // an event of its own, with a unit for every press
-			if p.Outcomes["RESERVED"] == 0 {
-				t.Errorf("the accept phase reserved nothing: %v", p.Outcomes)
-			}
-			continue
-		}
 		if p.Name == "waiting room" { // an event of its own
 			queued += p.Outcomes["RESERVED"]
 			continue
 		}
 		reserved += p.Outcomes["RESERVED"]
 	}
-	for _, name := range []string{"floor", "rush", "sold-out", "bots", "pay/cancel", "accept", "waiting room"} {
+	for _, name := range []string{"floor", "rush", "sold-out", "bots", "pay/cancel", "waiting room"} {
 		if phases[name] == 0 {
 			t.Errorf("phase %s has no answers: %v\n%s", name, phases, out)
 		}

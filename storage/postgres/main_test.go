@@ -21,13 +21,19 @@ var testParams = auth.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, Salt
 // testSecret signs the tests' access tokens.
 var testSecret = []byte("flashlive-test-secret-0123456789")
 
+// testQueryTimeout is the adapter tests' deadline per call: longer than
+// the server's, because make test runs every package at once on two cores
+// (a race of 400 calls once timed out at 2 s and opened the breaker). The
+// deadline and the breaker themselves are tested in pool_test.go.
+const testQueryTimeout = 10 * time.Second
+
 // mustOpen opens a fresh database of the test's own, migrated, closed when
 // the test ends.
 func mustOpen(t testing.TB) *postgres.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := postgres.Open(ctx, testenv.PostgresURL(t))
+	db, err := postgres.OpenWith(ctx, testenv.PostgresURL(t), postgres.Options{QueryTimeout: testQueryTimeout})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

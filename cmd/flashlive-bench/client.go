@@ -136,6 +136,43 @@ func (e *endpoint) must(ctx context.Context, token, query string, vars map[strin
 	return json.Unmarshal(a.Data, out)
 }
 
+// patient is must for the calls of a buyer who waits in line: an answer
+// RATE_LIMITED or UNAVAILABLE is asked again after the server's
+// retryAfterMs (at least 200 ms, jittered), as a phone would, until ctx
+// ends; a transport failure is tried again up to netRetries times. Any
+// other error ends the call.
+func (e *endpoint) patient(ctx context.Context, token, query string, vars map[string]any, out any) error {
+	for failed := 0; ; {
+		a, err := e.do(ctx, token, query, vars)
+		if err != nil {
+			if failed++; failed > netRetries || ctx.Err() != nil {
+				return err
+			}
+			if err := sleep(ctx, jitter(200*time.Millisecond)); err != nil {
+				return err
+			}
+			continue
+		}
+		if c := a.code(); c == "RATE_LIMITED" || c == "UNAVAILABLE" {
+			if err := sleep(ctx, jitter(max(a.retryAfter(), 200*time.Millisecond))); err != nil {
+				return fmt.Errorf("%w (last answer %v)", err, a.err())
+			}
+			continue
+		}
+		if err := a.err(); err != nil {
+			return err
+		}
+		if out == nil {
+			return nil
+		}
+		return json.Unmarshal(a.Data, out)
+	}
+}
+
+// netRetries is how many times patient tries a call again after a
+// transport failure.
+const netRetries = 3
+
 // addressPool hands out local loopback addresses (127.1.x.y) for clients
 // to dial from, so that a sale's buyers and viewers reach a loopback
 // server from many addresses as they would from many phones. Empty when

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"math/bits"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,9 +50,27 @@ func (s *sale) waitingRoom(ctx context.Context) error {
 		return first
 	}
 	if failed > 0 {
-		s.note("waiting room: %d buyers did not get through: %v", failed, first)
+		s.note("waiting room: %d buyers did not get through: %s", failed, errorKinds(errs))
 	}
 	return nil
+}
+
+// errorKinds counts errs by message, most frequent first: "751 × context
+// deadline exceeded; 2 × ...". Nil errors are not counted.
+func errorKinds(errs []error) string {
+	n := map[string]int{}
+	for _, err := range errs {
+		if err != nil {
+			n[err.Error()]++
+		}
+	}
+	kinds := slices.Collect(maps.Keys(n))
+	slices.SortFunc(kinds, func(a, b string) int { return cmp.Or(n[b]-n[a], strings.Compare(a, b)) })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d × %s", n[k], k)
+	}
+	return strings.Join(parts, "; ")
 }
 
 const ticketFields = `status position purchaseToken { token }`
@@ -61,36 +83,27 @@ type ticket struct {
 
 // queueAndBuy is one buyer's way through the waiting room.
 func (s *sale) queueAndBuy(ctx context.Context, p *phase, b *account, event string) error {
-	ch, err := s.challenge(ctx, b, event)
+	t, err := s.join(ctx, b, event)
+	if errors.Is(err, errQueueClosed) {
+		// Late: the room closed (sold out) before this buyer joined.
+		p.add(sample{At: s.rec.since(time.Now()), Outcome: "QUEUE_CLOSED"})
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	nonce, err := solve(ch.Challenge, ch.DifficultyBits)
-	if err != nil {
-		return err
-	}
-	var joined struct {
-		JoinQueue ticket `json:"joinQueue"`
-	}
-	if err := b.ep.must(ctx, b.Token, `mutation($in: JoinQueueInput!) { joinQueue(input: $in) { `+ticketFields+` } }`,
-		map[string]any{"in": map[string]any{"eventId": event, "challenge": ch.Challenge, "nonce": nonce}}, &joined); err != nil {
-		return err
-	}
-	t := joined.JoinQueue
 	for t.Status == "WAITING" {
 		if err := sleep(ctx, jitter(500*time.Millisecond)); err != nil {
-			return err
+			return fmt.Errorf("waiting (%s): %w", t.Status, err)
 		}
-		var out struct {
-			MyQueueTicket *ticket `json:"myQueueTicket"`
+		now, err := s.myTicket(ctx, b, event)
+		if err != nil {
+			return fmt.Errorf("myQueueTicket (%s): %w", t.Status, err)
 		}
-		if err := b.ep.must(ctx, b.Token, `query($e: ID!) { myQueueTicket(eventId: $e) { `+ticketFields+` } }`, map[string]any{"e": event}, &out); err != nil {
-			return err
-		}
-		if out.MyQueueTicket == nil {
+		if now == nil {
 			return errors.New("the ticket is gone")
 		}
-		t = *out.MyQueueTicket
+		t = *now
 	}
 	if t.Status != "ADMITTED" || t.PurchaseToken == nil {
 		p.add(sample{At: s.rec.since(time.Now()), Outcome: "QUEUE_" + t.Status})
@@ -110,6 +123,56 @@ func (s *sale) queueAndBuy(ctx context.Context, p *phase, b *account, event stri
 	return nil
 }
 
+// errQueueClosed is a join refused because the event's waiting room has
+// closed (CONFLICT: sold out, ended or closed).
+var errQueueClosed = errors.New("the waiting room has closed")
+
+// join solves b's challenge and joins event's queue. When the join's
+// answer is lost (a transport failure after the server took it), the
+// ticket the server holds is the answer; otherwise it tries again with a
+// new challenge, up to 3 times.
+func (s *sale) join(ctx context.Context, b *account, event string) (ticket, error) {
+	var last error
+	for range 3 {
+		ch, err := s.challenge(ctx, b, event)
+		if err != nil && strings.HasPrefix(err.Error(), "CONFLICT:") {
+			return ticket{}, errQueueClosed
+		}
+		if err != nil {
+			return ticket{}, fmt.Errorf("queueChallenge: %w", err)
+		}
+		nonce, err := solve(ch.Challenge, ch.DifficultyBits)
+		if err != nil {
+			return ticket{}, err
+		}
+		var joined struct {
+			JoinQueue ticket `json:"joinQueue"`
+		}
+		err = b.ep.patient(ctx, b.Token, `mutation($in: JoinQueueInput!) { joinQueue(input: $in) { `+ticketFields+` } }`,
+			map[string]any{"in": map[string]any{"eventId": event, "challenge": ch.Challenge, "nonce": nonce}}, &joined)
+		if err == nil {
+			return joined.JoinQueue, nil
+		}
+		last = fmt.Errorf("joinQueue: %w", err)
+		if ctx.Err() != nil {
+			break
+		}
+		if t, terr := s.myTicket(ctx, b, event); terr == nil && t != nil {
+			return *t, nil
+		}
+	}
+	return ticket{}, last
+}
+
+// myTicket is b's ticket for event's queue, nil when b holds none.
+func (s *sale) myTicket(ctx context.Context, b *account, event string) (*ticket, error) {
+	var out struct {
+		MyQueueTicket *ticket `json:"myQueueTicket"`
+	}
+	err := b.ep.patient(ctx, b.Token, `query($e: ID!) { myQueueTicket(eventId: $e) { `+ticketFields+` } }`, map[string]any{"e": event}, &out)
+	return out.MyQueueTicket, err
+}
+
 // queueChallenge is the proof of work asked before joining a queue.
 type queueChallenge struct {
 	Challenge      string
@@ -121,7 +184,7 @@ func (s *sale) challenge(ctx context.Context, b *account, event string) (queueCh
 	var out struct {
 		QueueChallenge queueChallenge `json:"queueChallenge"`
 	}
-	err := b.ep.must(ctx, b.Token, `mutation($e: ID!) { queueChallenge(eventId: $e) { challenge difficultyBits } }`, map[string]any{"e": event}, &out)
+	err := b.ep.patient(ctx, b.Token, `mutation($e: ID!) { queueChallenge(eventId: $e) { challenge difficultyBits } }`, map[string]any{"e": event}, &out)
 	return out.QueueChallenge, err
 }
 

@@ -105,6 +105,28 @@ type Blocklist interface {
 	Blocked(ctx context.Context) ([]BlockedClient, error)
 }
 
+// BlockWatcher hears of the blocks set and lifted on any instance (a
+// BlockFeed tells it), so that it may answer from memory whether a client
+// is blocked instead of asking the Blocklist on every request.
+type BlockWatcher interface {
+	// BlocksWatched says whether the feed is listening: after true, every
+	// change made from then on reaches BlockChanged; after false, changes
+	// may be missed until the next true (what was learnt before may be
+	// stale).
+	BlocksWatched(listening bool)
+	// BlockChanged is one change: the client is blocked until until, or
+	// released when until is zero.
+	BlockChanged(kind BlockKind, value string, until time.Time)
+}
+
+// BlockFeed tells a BlockWatcher of every block set and lifted, by
+// strikes or by an ADMIN, on any instance.
+type BlockFeed interface {
+	// Watch tells w until ctx ends, listening again after a failure, and
+	// returns ctx's error.
+	Watch(ctx context.Context, w BlockWatcher) error
+}
+
 // BlockService is what an ADMIN does with the blocklist. Every method
 // answers UNAUTHENTICATED or FORBIDDEN unless the caller is ADMIN, and
 // INVALID for an unknown kind, an empty value or a bad duration.

@@ -12,10 +12,17 @@ import (
 )
 
 // GateCacheTTL is how long a Gate trusts what the blocklist said of a
-// client: a blocked flood costs one blocklist read per client per second
-// per instance, and a block set on another instance (or lifted by an
-// ADMIN there) takes effect here within that second.
+// client while it hears no block feed: a blocked flood costs one
+// blocklist read per client per second per instance, and a block set on
+// another instance (or lifted by an ADMIN there) takes effect here within
+// that second.
 const GateCacheTTL = time.Second
+
+// GateWatchedTTL is how long a Gate trusts what the blocklist said of a
+// client while the block feed is listening (Gate.BlocksWatched): every
+// change reaches it at once, so the read only has to be renewed now and
+// then.
+const GateWatchedTTL = time.Minute
 
 // gateCacheMax bounds the clients a Gate remembers; past it, what is
 // older than GateCacheTTL is dropped.
@@ -32,19 +39,29 @@ type GateMetrics interface {
 }
 
 // Gate is the door of the blocklist: it answers whether a client is
-// blocked, from a short in-process memory (GateCacheTTL) in front of the
-// shared blocklist; it turns limit refusals into strikes against the
-// client's address and account (implementing LimitObserver); and it is the
-// ADMIN's BlockService. When the blocklist fails, clients are let through
-// and the failure is logged.
+// blocked, from an in-process memory in front of the shared blocklist;
+// it turns limit refusals into strikes against the client's address and
+// account (implementing LimitObserver); and it is the ADMIN's
+// BlockService. When the blocklist fails, clients are let through and the
+// failure is logged.
+//
+// The memory trusts a read for GateCacheTTL; while a block feed tells the
+// Gate of every change (it is a domain.BlockWatcher), for GateWatchedTTL,
+// so that a request seldom waits on the blocklist at all. A change heard
+// replaces what a read older than it said; each time the feed starts
+// listening again, what was read before counts for GateCacheTTL only.
 type Gate struct {
 	Blocklist domain.Blocklist
 	Metrics   GateMetrics
 	Logger    *slog.Logger
+	// Now is the clock of the memory; nil means time.Now.
+	Now func() time.Time
 
-	mu    sync.Mutex
-	seen  map[gateKey]gateEntry
-	swept time.Time
+	mu       sync.Mutex
+	seen     map[gateKey]gateEntry
+	swept    time.Time
+	watching bool   // the feed is listening
+	gen      uint64 // counts the feed's (re)starts
 }
 
 type gateKey struct {
@@ -53,23 +70,29 @@ type gateKey struct {
 }
 
 type gateEntry struct {
-	checked time.Time // when the blocklist was asked
+	checked time.Time // when the blocklist was asked, or the change heard
 	until   time.Time // blocked until then; zero when not blocked
+	gen     uint64    // the feed's start it was learnt under
 }
 
 var (
 	_ domain.BlockService = (*Gate)(nil)
 	_ LimitObserver       = (*Gate)(nil)
+	_ domain.BlockWatcher = (*Gate)(nil)
 )
 
 // BlockedFor returns how long the client stays blocked, 0 when it is not.
 func (g *Gate) BlockedFor(ctx context.Context, kind domain.BlockKind, value string) time.Duration {
 	k := gateKey{kind, value}
-	now := time.Now()
+	now := g.now()
 	g.mu.Lock()
 	e, ok := g.seen[k]
+	// A block that ran out is read again: the release is counted, and a
+	// block renewed meanwhile is seen.
+	fresh := ok && now.Sub(e.checked) < g.trustLocked(e) && (e.until.IsZero() || now.Before(e.until))
+	gen := g.gen
 	g.mu.Unlock()
-	if ok && now.Sub(e.checked) < GateCacheTTL {
+	if fresh {
 		return max(e.until.Sub(now), 0)
 	}
 	d, err := g.Blocklist.BlockedFor(ctx, kind, value)
@@ -83,15 +106,56 @@ func (g *Gate) BlockedFor(ctx context.Context, kind domain.BlockKind, value stri
 	} else if ok && !e.until.IsZero() {
 		g.Metrics.Released(kind, "expired")
 	}
-	g.remember(k, gateEntry{checked: now, until: until})
+	g.remember(k, gateEntry{checked: now, until: until, gen: gen})
 	return d
 }
 
+// trustLocked is how long e may be trusted; g.mu is held.
+func (g *Gate) trustLocked(e gateEntry) time.Duration {
+	if g.watching && e.gen == g.gen {
+		return GateWatchedTTL
+	}
+	return GateCacheTTL
+}
+
+// BlocksWatched implements domain.BlockWatcher.
+func (g *Gate) BlocksWatched(listening bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if listening && !g.watching {
+		g.gen++ // what was read before this start may have missed a change
+	}
+	g.watching = listening
+}
+
+// BlockChanged implements domain.BlockWatcher.
+func (g *Gate) BlockChanged(kind domain.BlockKind, value string, until time.Time) {
+	g.remember(gateKey{kind, value}, gateEntry{checked: g.now(), until: until, gen: g.generation()})
+}
+
+func (g *Gate) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *Gate) generation() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.gen
+}
+
+// remember keeps e for k, unless what is there was learnt after e was
+// asked: a change heard while a read was under way is newer than the read.
 func (g *Gate) remember(k gateKey, e gateEntry) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.seen == nil {
 		g.seen = map[gateKey]gateEntry{}
+	}
+	if old, ok := g.seen[k]; ok && old.checked.After(e.checked) {
+		return
 	}
 	if len(g.seen) >= gateCacheMax && e.checked.Sub(g.swept) > GateCacheTTL {
 		for k, old := range g.seen {

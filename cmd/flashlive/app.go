@@ -561,6 +561,7 @@ func (m *Main) close() error {
 	if m.Hub != nil {
 		m.Hub.Close()
 	}
+	m.protect.close()
 	if m.stores.hot != nil {
 		m.stores.hot.Stop()
 	}

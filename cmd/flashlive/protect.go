@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,22 +23,34 @@ func (l Limits) on() bool { return l != Limits{} }
 type protection struct {
 	limiter *redis.Limiter
 	gate    *service.Gate
+	// stopWatch stops the block feed's watch and waits for it.
+	stopWatch func()
 }
 
 // openProtection builds the limiter and the blocklist over Redis, with
-// their metrics; nil when every limit is off.
+// their metrics, and starts the watch of the block feed that lets the
+// blocklist's door answer from memory (stopped by Close); nil when every
+// limit is off.
 func (m *Main) openProtection() *protection {
 	lim := m.Config.Limits
 	if !lim.on() {
 		return nil
 	}
-	return &protection{
-		limiter: m.rateLimiter(),
-		gate: &service.Gate{
-			Blocklist: redis.NewBlocklist(m.Redis, lim.BlockStrikes, lim.BlockWindow, lim.BlockFor),
-			Metrics:   newLimitMetrics(m.Registry),
-			Logger:    m.Logger,
-		},
+	blocks := redis.NewBlocklist(m.Redis, lim.BlockStrikes, lim.BlockWindow, lim.BlockFor)
+	gate := &service.Gate{Blocklist: blocks, Metrics: newLimitMetrics(m.Registry), Logger: m.Logger}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = blocks.Watch(ctx, gate)
+	}()
+	return &protection{limiter: m.rateLimiter(), gate: gate, stopWatch: func() { cancel(); <-done }}
+}
+
+// close stops what openProtection started.
+func (p *protection) close() {
+	if p != nil {
+		p.stopWatch()
 	}
 }
 

@@ -100,6 +100,9 @@ var (
 	//go:embed strike.lua
 	strikeLua    string
 	strikeScript = goredis.NewScript(strikeLua)
+	//go:embed blockset.lua
+	blockSetLua    string
+	blockSetScript = goredis.NewScript(blockSetLua)
 )
 
 // Backoff implements domain.FailureBackoff: a key may fail Free times
@@ -200,35 +203,42 @@ func (b *Blocklist) Strike(ctx context.Context, kind domain.BlockKind, value str
 	if b.Strikes <= 0 {
 		return false, nil
 	}
+	head, tail := feedEnds(kind, value)
 	n, err := strikeScript.Run(ctx, b.c.RDB,
 		[]string{b.strikeKey(kind, value), b.blockKey(kind, value)},
-		b.Strikes, b.Window.Milliseconds(), b.BlockFor.Milliseconds()).Int()
+		b.Strikes, b.Window.Milliseconds(), b.BlockFor.Milliseconds(), b.channel(), head, tail).Int()
 	if err != nil {
 		return false, fmt.Errorf("blocklist strike: %w", err)
 	}
 	return n == 1, nil
 }
 
-// Block implements domain.Blocklist.
+// Block implements domain.Blocklist; the block is published to the block
+// feed in the same step.
 func (b *Blocklist) Block(ctx context.Context, kind domain.BlockKind, value string, d time.Duration) error {
-	if err := b.c.RDB.Set(ctx, b.blockKey(kind, value), "1", d).Err(); err != nil {
+	if _, err := b.set(ctx, kind, value, max(d.Milliseconds(), 1)); err != nil {
 		return fmt.Errorf("block: %w", err)
 	}
 	return nil
 }
 
-// Unblock implements domain.Blocklist.
+// Unblock implements domain.Blocklist; the release is published to the
+// block feed in the same step.
 func (b *Blocklist) Unblock(ctx context.Context, kind domain.BlockKind, value string) (bool, error) {
-	var gone *goredis.IntCmd
-	_, err := b.c.RDB.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		gone = p.Del(ctx, b.blockKey(kind, value))
-		p.Del(ctx, b.strikeKey(kind, value))
-		return nil
-	})
+	was, err := b.set(ctx, kind, value, 0)
 	if err != nil {
 		return false, fmt.Errorf("unblock: %w", err)
 	}
-	return gone.Val() > 0, nil
+	return was, nil
+}
+
+// set runs blockset.lua: a block of ms milliseconds, or a release for 0.
+func (b *Blocklist) set(ctx context.Context, kind domain.BlockKind, value string, ms int64) (bool, error) {
+	head, tail := feedEnds(kind, value)
+	n, err := blockSetScript.Run(ctx, b.c.RDB,
+		[]string{b.blockKey(kind, value), b.strikeKey(kind, value)},
+		ms, b.channel(), head, tail).Int()
+	return n == 1, err
 }
 
 // Blocked implements domain.Blocklist. It scans the block keys: an ADMIN's

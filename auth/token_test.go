@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +279,74 @@ func TestTokensFromAnotherSecret(t *testing.T) {
 	}
 	if _, err := mine.Verify(s); domain.ErrorCode(err) != domain.EUNAUTHENTICATED {
 		t.Fatalf("Verify of another secret's token: err = %v, want UNAUTHENTICATED", err)
+	}
+}
+
+// TestTokensRememberedKeepTheTimeChecks: a token Verify accepted once is
+// remembered, and from then on it is accepted at exactly the times a
+// fresh parse accepts it (the clock moved either way, to the edges of the
+// leeway), with the same principal and the same error code.
+func TestTokensRememberedKeepTheTimeChecks(t *testing.T) {
+	clock, now := tokenClock(tokenT0)
+	remembering := newTestJWTs(t, now)
+	s, exp, err := remembering.Issue(domain.Principal{UserID: "usr_1", Role: domain.RoleBuyer, SessionID: "fam_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remembering.Verify(s); err != nil {
+		t.Fatalf("Verify at issue: %v", err)
+	}
+	iat := tokenT0.Truncate(time.Second)
+	for _, at := range []time.Time{
+		iat.Add(-Leeway - time.Nanosecond), iat.Add(-Leeway), tokenT0,
+		exp, exp.Add(Leeway - time.Nanosecond), exp.Add(Leeway), exp.Add(time.Hour),
+		tokenT0.Add(time.Minute), iat.Add(-time.Hour),
+	} {
+		*clock = at
+		fresh := newTestJWTs(t, now) // remembers nothing yet
+		wantP, wantErr := fresh.Verify(s)
+		gotP, gotErr := remembering.Verify(s)
+		if gotP != wantP || domain.ErrorCode(gotErr) != domain.ErrorCode(wantErr) {
+			t.Errorf("at %s: remembered Verify = %+v, %v; a fresh parse says %+v, %v", at.Sub(tokenT0), gotP, gotErr, wantP, wantErr)
+		}
+	}
+	// The edges are where they should be, so the loop compared both sides.
+	*clock = exp.Add(Leeway)
+	if _, err := remembering.Verify(s); err == nil {
+		t.Fatal("accepted at exp + Leeway")
+	}
+	*clock = iat.Add(-Leeway - time.Nanosecond)
+	if _, err := remembering.Verify(s); err == nil {
+		t.Fatal("accepted before iat - Leeway")
+	}
+}
+
+// TestTokensRememberedStayBounded: past the bound (verifiedMax; 100
+// here), Verify starts afresh, and every token is still accepted.
+func TestTokensRememberedStayBounded(t *testing.T) {
+	_, now := tokenClock(tokenT0)
+	tok := newTestJWTs(t, now)
+	tok.seenMax = 100
+	var first string
+	for i := range tok.seenMax + 10 {
+		s, _, err := tok.Issue(domain.Principal{UserID: fmt.Sprintf("usr_%d", i), Role: domain.RoleBuyer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = s
+		}
+		if _, err := tok.Verify(s); err != nil {
+			t.Fatalf("Verify %d: %v", i, err)
+		}
+	}
+	tok.mu.Lock()
+	n := len(tok.seen)
+	tok.mu.Unlock()
+	if n > tok.seenMax {
+		t.Fatalf("remembers %d tokens, more than the bound (%d)", n, tok.seenMax)
+	}
+	if p, err := tok.Verify(first); err != nil || p.UserID != "usr_0" {
+		t.Fatalf("the first token, forgotten, verifies as %+v, %v", p, err)
 	}
 }

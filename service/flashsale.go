@@ -109,7 +109,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	}
 	// Load shedding: once the stock is gone, presses that cannot be the
 	// replay of a reservation are answered here, without the hot stock.
-	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID); out != nil {
+	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey); out != nil {
 		return out, nil
 	}
 	release, err := s.admit(ctx)
@@ -204,7 +204,7 @@ func (s *FlashSale) answerAgain(ctx context.Context, buyerID string, r domain.Pu
 	// when the event can sell this buyer nothing, its present refusal is
 	// the answer, to any key (no token could buy anything anyway). A
 	// buyer who holds units, or an event still on sale, gets the expiry.
-	if out := s.soldOutAnswer(ctx, r.EventID, buyerID); out != nil {
+	if out := s.soldOutAnswer(ctx, r.EventID, buyerID, ""); out != nil {
 		return out, nil
 	}
 	return nil, refusal

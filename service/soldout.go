@@ -44,8 +44,10 @@ const (
 //     it: CLOSED, then ENDED, then SOLD_OUT (nothing left: every quantity
 //     is refused), the order of reserve.lua's checks.
 //   - A key whose first answer took stock always gets that answer: only
-//     the buyers in the view's list can have one, and their presses go to
-//     the hot stock, which replays it. The one gap is a buyer whose
+//     the buyers in the view's list can have one, and their presses read
+//     the answer kept under their key first (Hot.Answer, one round trip:
+//     what reserve.lua reads first too), which is given when there is
+//     one; without one the mark answers. The one gap is a buyer whose
 //     reservation came after this instance's last read (the stock came
 //     back and went again within the interval): their re-ask may be
 //     answered SOLD_OUT until the next read, within the interval.
@@ -84,25 +86,25 @@ func (k *soldOutMark) outcome(now time.Time) domain.PurchaseOutcome {
 	}
 }
 
-// lookup is what a press of buyer on the event finds: an answer (ok), or a
-// re-read it must make (recheck), or neither (go to the hot stock).
-func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time.Duration) (res *domain.PurchaseResult, recheck bool) {
+// lookup is what a press of buyer on the event finds: an answer, or a
+// re-read it must make (recheck), or neither (go to the hot stock). The
+// answer is the mark's only once the press's key is known to have no
+// answer of its own when listed is true (the buyer is in the view's
+// list).
+func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time.Duration) (res *domain.PurchaseResult, recheck, listed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.m[eventID]
 	if k == nil || !k.ready {
-		return nil, false
-	}
-	if _, ok := k.buyers[buyerID]; ok {
-		return nil, false
+		return nil, false, false
 	}
 	if !k.checking && (now.Sub(k.checked) >= every || now.Before(k.checked)) {
 		k.checking = true
-		return nil, true
+		return nil, true, false
 	}
+	_, listed = k.buyers[buyerID]
 	left := k.remaining
-	s.answered.Add(1)
-	return &domain.PurchaseResult{Outcome: k.outcome(now), Remaining: &left}, false
+	return &domain.PurchaseResult{Outcome: k.outcome(now), Remaining: &left}, false, listed
 }
 
 // claim reports whether the caller should make the first read of a new
@@ -158,18 +160,35 @@ func marks(res domain.ReserveResult) bool {
 
 // soldOutAnswer answers a press from the event's mark, re-reading the
 // view first when the mark is due; nil means the press goes to the hot
-// stock.
-func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID string) *domain.PurchaseResult {
+// stock. A buyer in the view's list may hold a first answer under key:
+// it is read (one round trip, Hot.Answer) and given when there is one,
+// the mark's answer otherwise; with key "" such a buyer gets nil.
+func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID, key string) *domain.PurchaseResult {
 	every := s.SoldOutRecheck
 	if every <= 0 {
 		every = DefaultSoldOutRecheck
 	}
-	res, recheck := s.soldOut.lookup(eventID, buyerID, s.Now(), every)
-	if !recheck {
-		return res
+	res, recheck, listed := s.soldOut.lookup(eventID, buyerID, s.Now(), every)
+	if recheck {
+		s.readSaleView(ctx, eventID)
+		res, _, listed = s.soldOut.lookup(eventID, buyerID, s.Now(), every)
 	}
-	s.readSaleView(ctx, eventID)
-	res, _ = s.soldOut.lookup(eventID, buyerID, s.Now(), every)
+	if res == nil {
+		return nil
+	}
+	if listed {
+		if key == "" {
+			return nil
+		}
+		kept, err := s.keptAnswer(ctx, buyerID, eventID, key)
+		if err != nil {
+			return nil // the hot stock answers, or fails, as it would have
+		}
+		if kept != nil {
+			return purchaseResult(*kept)
+		}
+	}
+	s.soldOut.answered.Add(1)
 	return res
 }
 

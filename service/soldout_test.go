@@ -113,7 +113,8 @@ func TestFlashSaleSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 		t.Fatalf("SoldOutAnswers = %d, want %d", got, want)
 	}
 
-	// A buyer who was answered RESERVED goes to Redis: their key replays.
+	// A buyer who was answered RESERVED may re-ask a key that took
+	// stock: one read of the key's answer (not a reservation) tells.
 	again := soldOutPress(t, h, "usr_a", "a")
 	wantOutcome(t, "usr_a re-asking key a", again, domain.OutcomeReserved, 1)
 	if got, want := again.Order.ID, first.Order.ID; got != want {
@@ -121,7 +122,10 @@ func TestFlashSaleSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 	}
 	wantOutcome(t, "usr_a with a new key", soldOutPress(t, h, "usr_a", "a2"), domain.OutcomeSoldOut, 0)
 	if got := counter.n.Load(); got != 2 {
-		t.Fatalf("Redis commands of usr_a's two presses = %d, want 2 (one reserve each)", got)
+		t.Fatalf("Redis commands of usr_a's two presses = %d, want 2 (one read of the key's answer each)", got)
+	}
+	if got, want := h.sale.SoldOutAnswers(), int64(n+1); got != want {
+		t.Fatalf("SoldOutAnswers = %d, want %d (the new key's press too)", got, want)
 	}
 
 	// A cancel returns a unit: within the recheck interval this instance

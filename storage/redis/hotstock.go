@@ -26,8 +26,11 @@ var (
 	releaseLua string
 	//go:embed close.lua
 	closeLua string
+	//go:embed answer.lua
+	answerLua string
 
 	reserveScript = goredis.NewScript(reserveLua)
+	answerScript  = goredis.NewScript(answerLua)
 	loadScript    = goredis.NewScript(loadLua)
 	releaseScript = goredis.NewScript(releaseLua)
 	closeScript   = goredis.NewScript(closeLua)
@@ -70,6 +73,7 @@ type HotStock struct {
 	c       *Client
 	idemTTL time.Duration
 	reserve *scriptBatcher
+	answer  *scriptBatcher // answer.lua, for Answer
 }
 
 var _ domain.HotStock = (*HotStock)(nil)
@@ -86,16 +90,17 @@ func NewHotStock(c *Client, idemTTL time.Duration) *HotStock {
 	if c.replicated() {
 		b.replicated, b.what = c, "purchase"
 	}
-	return &HotStock{Now: time.Now, c: c, idemTTL: idemTTL, reserve: b}
+	return &HotStock{Now: time.Now, c: c, idemTTL: idemTTL, reserve: b, answer: newScriptBatcher(c.RDB, answerScript)}
 }
 
 // ErrStopped is the error that Reserve wraps once its HotStock is stopped.
 var ErrStopped = errors.New("hot stock is stopped")
 
-// Stop stops sending reservations; Reserve fails afterwards with an error
-// that wraps ErrStopped. It does not close the client.
+// Stop stops sending reservations and reads of kept answers; Reserve and
+// Answer fail afterwards with an error that wraps ErrStopped. It does not close the client.
 func (s *HotStock) Stop() {
 	s.reserve.close()
+	s.answer.close()
 }
 
 func (s *HotStock) eventKey(eventID, name string) string {
@@ -206,8 +211,9 @@ func (s *HotStock) Reserve(ctx context.Context, r domain.Reservation, idempotenc
 }
 
 // Answer implements domain.HotStock: the answer kept under the key and
-// whether the event is loaded, read together in one MULTI/EXEC (one
-// slot), so that a Load restoring the key cannot fall between them. With
+// whether the event is loaded, read together by answer.lua (one slot),
+// so that a Load restoring the key cannot fall between them; reads that
+// arrive together share one pipeline. With
 // Client.MinReplicas above 0 a kept RESERVED answer is given only once the
 // replicas hold it, as Reserve gives it (UNAVAILABLE otherwise).
 func (s *HotStock) Answer(ctx context.Context, eventID, buyerID, idempotencyKey string) (*domain.ReserveResult, error) {
@@ -217,24 +223,23 @@ func (s *HotStock) Answer(ctx context.Context, eventID, buyerID, idempotencyKey 
 	if err := domain.ValidateIdempotencyKey(idempotencyKey); err != nil {
 		return nil, err
 	}
-	var kept *goredis.StringCmd
-	var loaded *goredis.IntCmd
-	_, err := s.c.RDB.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		kept = p.Get(ctx, s.idemKey(eventID, buyerID, idempotencyKey))
-		loaded = p.Exists(ctx, s.metaKey(eventID))
-		return nil
-	})
-	if err != nil && !errors.Is(err, goredis.Nil) {
+	reply, err := s.answer.do(ctx, []string{s.idemKey(eventID, buyerID, idempotencyKey), s.metaKey(eventID)})
+	if err != nil {
 		return nil, fmt.Errorf("read kept answer: %w", err)
 	}
-	raw, err := kept.Result()
-	switch {
-	case errors.Is(err, goredis.Nil) && loaded.Val() == 1:
-		return nil, nil
-	case errors.Is(err, goredis.Nil):
+	vals, ok := reply.([]any)
+	if !ok || len(vals) != 2 {
+		return nil, fmt.Errorf("read kept answer: answer.lua answered %v", reply)
+	}
+	if kept, _ := vals[0].(int64); kept == 0 {
+		if loaded, _ := vals[1].(int64); loaded == 1 {
+			return nil, nil
+		}
 		return nil, domain.ErrNotLoaded
-	case err != nil:
-		return nil, fmt.Errorf("read kept answer: %w", err)
+	}
+	raw, ok := vals[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("read kept answer: answer.lua answered %T, want a JSON string", vals[1])
 	}
 	a, err := decodeReserveAnswer([]any{int64(1), raw})
 	if err != nil {

@@ -35,6 +35,8 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib-pg.sh
+source "$SCRIPT_DIR/lib-pg.sh" # find_pg_bindir, alive
 REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
 DATA_DIR="${FLASHLIVE_DATA_DIR:-$REPO/.data}"
 CMD="${1:-}"
@@ -51,39 +53,6 @@ is_root() { [[ "$(id -u)" -eq 0 ]]; }
 
 usage() {
 	echo "usage: $0 up|down|status [DIR] [PORT] [PRIMARY_URL]" >&2
-}
-
-pg_bindir_ok() { [[ -n "$1" && -x "$1/pg_basebackup" && -x "$1/pg_ctl" && -x "$1/postgres" ]]; }
-
-# The PostgreSQL bindir, found as scripts/services.sh finds it: the
-# FLASHLIVE_PG_BINDIR override, the data dir's own major version, the highest
-# Debian version, pg_config, the PATH.
-find_pg_bindir() {
-	local d ver dirs=()
-	if [[ -n "${FLASHLIVE_PG_BINDIR:-}" ]]; then
-		pg_bindir_ok "$FLASHLIVE_PG_BINDIR" && { echo "$FLASHLIVE_PG_BINDIR"; return 0; }
-		die "FLASHLIVE_PG_BINDIR=$FLASHLIVE_PG_BINDIR has no pg_basebackup/pg_ctl/postgres"
-	fi
-	if [[ -f "$PGDATA_DIR/PG_VERSION" ]]; then
-		ver="$(cat "$PGDATA_DIR/PG_VERSION" 2>/dev/null || true)"
-		d="/usr/lib/postgresql/$ver/bin"
-		pg_bindir_ok "$d" && { echo "$d"; return 0; }
-	fi
-	if compgen -G '/usr/lib/postgresql/*/bin' >/dev/null; then
-		while IFS= read -r d; do dirs+=("$d"); done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -Vr)
-	fi
-	if command -v pg_config >/dev/null 2>&1; then
-		d="$(pg_config --bindir 2>/dev/null || true)"
-		[[ -n "$d" ]] && dirs+=("$d")
-	fi
-	for d in "${dirs[@]}"; do
-		pg_bindir_ok "$d" && { echo "$d"; return 0; }
-	done
-	if command -v pg_basebackup >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-		d="$(dirname "$(readlink -f "$(command -v pg_ctl)")")"
-		pg_bindir_ok "$d" && { echo "$d"; return 0; }
-	fi
-	return 1
 }
 
 PG_BIN=""
@@ -113,12 +82,6 @@ pg_as() {
 
 psql_bin() {
 	if [[ -x "$PG_BIN/psql" ]]; then echo "$PG_BIN/psql"; else command -v psql || true; fi
-}
-
-# process exists and is not a zombie
-alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	[[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)" != Z ]]
 }
 
 # PID of the replica's postmaster, if alive
@@ -194,7 +157,7 @@ start_replica() {
 
 cmd_up() {
 	((PORT >= 1024 && PORT <= 65535)) || die "port $PORT out of range (1024..65535)"
-	PG_BIN="$(find_pg_bindir || true)"
+	PG_BIN="$(find_pg_bindir "$PGDATA_DIR" pg_ctl pg_basebackup postgres || true)"
 	[[ -n "$PG_BIN" ]] || die "PostgreSQL server binaries (pg_basebackup, pg_ctl, postgres) not found: apt-get install postgresql"
 	[[ -n "$(psql_bin)" ]] || die "psql not found: apt-get install postgresql-client"
 	run_user
@@ -272,7 +235,7 @@ cmd_down() {
 
 cmd_status() {
 	local pid
-	PG_BIN="$(find_pg_bindir || true)"
+	PG_BIN="$(find_pg_bindir "$PGDATA_DIR" pg_ctl pg_basebackup postgres || true)"
 	if pid="$(replica_pid)" && [[ -n "$PG_BIN" ]] && replica_ready; then
 		log "replica of $DIR streaming on 127.0.0.1:$PORT, pid $pid, log $PG_LOG"
 		return 0

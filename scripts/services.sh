@@ -22,6 +22,8 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib-pg.sh
+source "$SCRIPT_DIR/lib-pg.sh" # find_pg_bindir, alive
 REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
 DATA_DIR="${FLASHLIVE_DATA_DIR:-$REPO/.data}"
 PG_PORT="${FLASHLIVE_PG_PORT:-55432}"
@@ -110,40 +112,6 @@ PGDATA_DIR=""
 PG_SOCK_DIR=""
 PG_LOG=""
 
-pg_bindir_ok() { [[ -n "$1" && -x "$1/initdb" && -x "$1/pg_ctl" && -x "$1/postgres" ]]; }
-
-find_pg_bindir() {
-	local d ver
-	if [[ -n "${FLASHLIVE_PG_BINDIR:-}" ]]; then
-		pg_bindir_ok "$FLASHLIVE_PG_BINDIR" && { echo "$FLASHLIVE_PG_BINDIR"; return 0; }
-		die "FLASHLIVE_PG_BINDIR=$FLASHLIVE_PG_BINDIR has no initdb/pg_ctl/postgres"
-	fi
-	# An existing cluster must keep running with its own major version.
-	if [[ -n "$PGDATA_DIR" && -f "$PGDATA_DIR/PG_VERSION" ]]; then
-		ver="$(cat "$PGDATA_DIR/PG_VERSION" 2>/dev/null || true)"
-		d="/usr/lib/postgresql/$ver/bin"
-		pg_bindir_ok "$d" && { echo "$d"; return 0; }
-	fi
-	# Highest installed Debian version first, then whatever pg_config reports.
-	local dirs=()
-	if compgen -G '/usr/lib/postgresql/*/bin' >/dev/null; then
-		while IFS= read -r d; do dirs+=("$d"); done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -Vr)
-	fi
-	if command -v pg_config >/dev/null 2>&1; then
-		d="$(pg_config --bindir 2>/dev/null || true)"
-		[[ -n "$d" ]] && dirs+=("$d")
-	fi
-	for d in "${dirs[@]}"; do
-		pg_bindir_ok "$d" && { echo "$d"; return 0; }
-	done
-	# PATH as a last resort (e.g. a non-Debian install).
-	if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-		d="$(dirname "$(readlink -f "$(command -v initdb)")")"
-		pg_bindir_ok "$d" && { echo "$d"; return 0; }
-	fi
-	return 1
-}
-
 # run a PostgreSQL server-side binary as the user that owns the cluster
 pg_as() {
 	if [[ -n "$PG_RUN_USER" ]]; then
@@ -230,10 +198,10 @@ CONF
 
 pg_up() {
 	pg_layout
-	PG_BIN="$(find_pg_bindir || true)"
+	PG_BIN="$(find_pg_bindir "$PGDATA_DIR" initdb pg_ctl postgres || true)"
 	if [[ -z "$PG_BIN" ]]; then
 		apt_install postgresql
-		PG_BIN="$(find_pg_bindir || true)"
+		PG_BIN="$(find_pg_bindir "$PGDATA_DIR" initdb pg_ctl postgres || true)"
 		[[ -n "$PG_BIN" ]] || die "PostgreSQL was installed but initdb/pg_ctl/postgres are nowhere to be found"
 		pg_layout
 	fi
@@ -304,7 +272,7 @@ pg_up() {
 pg_down() {
 	pg_layout
 	[[ -f "$PGDATA_DIR/PG_VERSION" ]] || return 0
-	PG_BIN="$(find_pg_bindir || true)"
+	PG_BIN="$(find_pg_bindir "$PGDATA_DIR" initdb pg_ctl postgres || true)"
 	[[ -n "$PG_BIN" ]] || return 0
 	if is_root && [[ -n "$PG_RUN_USER" ]] && ! id "$PG_RUN_USER" >/dev/null 2>&1; then return 0; fi
 	if pg_running; then
@@ -320,7 +288,7 @@ pg_status() {
 		log "PostgreSQL: not initialised ($PGDATA_DIR)"
 		return 1
 	fi
-	PG_BIN="$(find_pg_bindir || true)"
+	PG_BIN="$(find_pg_bindir "$PGDATA_DIR" initdb pg_ctl postgres || true)"
 	if [[ -n "$PG_BIN" ]] && pg_running; then
 		log "PostgreSQL: running on 127.0.0.1:$PG_PORT, pid $(head -n1 "$PGDATA_DIR/postmaster.pid"), data $PGDATA_DIR, log $PG_LOG"
 		return 0
@@ -344,14 +312,6 @@ redis_ping() {
 		)" || return 1
 		[[ "$reply" == +PONG* ]]
 	fi
-}
-
-# process exists and is not a zombie
-alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	local state
-	state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-	[[ "$state" != Z ]]
 }
 
 # PID from our pidfile, only if that process is alive and is a redis-server

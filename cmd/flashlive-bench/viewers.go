@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"flashlive/internal/stockframes"
 )
 
 // viewer is one /ws connection watching the room: the last stock level
@@ -24,7 +26,7 @@ type viewer struct {
 	mu   sync.Mutex
 	conn *websocket.Conn
 	sync.Mutex
-	last   map[string]int // eventId -> remaining, from stock frames and the snapshot
+	last   stockframes.Levels // from stock frames and the snapshot
 	delays []time.Duration
 	closed bool // the server ended the connection before the bench did
 }
@@ -42,16 +44,11 @@ type audience struct {
 	join    []byte
 }
 
-// wsFrame is the part of a /ws frame the bench reads.
+// wsFrame is the part of a /ws frame the bench times frames by (the
+// stock levels are stockframes.Levels').
 type wsFrame struct {
 	Type       string `json:"type"`
-	EventID    string `json:"eventId"`
-	Remaining  *int   `json:"remaining"`
 	ServerTime string `json:"serverTime"`
-	Events     []struct {
-		EventID   string `json:"eventId"`
-		Remaining int    `json:"remaining"`
-	} `json:"events"`
 }
 
 // connectAudience opens m viewers of room, the i-th dialling from
@@ -97,7 +94,7 @@ func (au *audience) dial(ctx context.Context, from net.IP) (*viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &viewer{conn: conn, from: from, last: map[string]int{}}
+	v := &viewer{conn: conn, from: from, last: stockframes.Levels{}}
 	au.rec.viewers.Add(1)
 	au.wg.Go(func() { au.read(ctx, v) })
 	return v, nil
@@ -182,21 +179,10 @@ func (au *audience) read(ctx context.Context, v *viewer) {
 		at := time.Now()
 		au.rec.frames.Add(1)
 		var f wsFrame
-		if json.Unmarshal(data, &f) != nil {
-			continue
-		}
+		timed := json.Unmarshal(data, &f) == nil && f.ServerTime != "" && (f.Type == "stock" || f.Type == "countdown")
 		v.mu.Lock()
-		switch f.Type {
-		case "stock":
-			if f.Remaining != nil {
-				v.last[f.EventID] = *f.Remaining
-			}
-		case "snapshot":
-			for _, e := range f.Events {
-				v.last[e.EventID] = e.Remaining
-			}
-		}
-		if f.ServerTime != "" && (f.Type == "stock" || f.Type == "countdown") {
+		v.last.Read(data)
+		if timed {
 			if t, err := time.Parse(time.RFC3339Nano, f.ServerTime); err == nil {
 				v.delays = append(v.delays, max(0, at.Add(au.offset).Sub(t)))
 			}
@@ -210,11 +196,7 @@ func (au *audience) read(ctx context.Context, v *viewer) {
 func (au *audience) lastStock(event string) (levels []int, cut []bool) {
 	for _, v := range au.viewers {
 		v.mu.Lock()
-		n, ok := v.last[event]
-		if !ok {
-			n = -1
-		}
-		levels = append(levels, n)
+		levels = append(levels, v.last.Of(event))
 		cut = append(cut, v.closed)
 		v.mu.Unlock()
 	}

@@ -22,7 +22,7 @@ func testAnswer(t *testing.T, s domain.HotStock) {
 	wantAnswer := func(what string, got *domain.ReserveResult, err error, want domain.ReserveResult) {
 		t.Helper()
 		if err != nil || got == nil || !sameResult(*got, want) {
-			t.Fatalf("Answer of %s = %v, %v; want %s", what, got, err, fmtResult(want))
+			t.Fatalf("Answer of %s = %v, %v; want %s", what, got, err, FormatResult(want))
 		}
 	}
 	wantNone := func(what string, got *domain.ReserveResult, err error, wantErr error) {
@@ -32,17 +32,17 @@ func testAnswer(t *testing.T, s domain.HotStock) {
 		}
 	}
 
-	ev := event("evt_answer", 2, 2)
+	ev := Event("evt_answer", 2, 2)
 	got, err := answer(ev.ID, "usr_a", "k-1")
 	wantNone("a key of an event not loaded", got, err, domain.ErrNotLoaded)
-	mustLoad(t, s, ev)
+	MustLoad(t, s, ev)
 	got, err = answer(ev.ID, "usr_a", "k-1")
 	wantNone("a key not answered", got, err, nil)
 
-	reserved := mustReserve(t, s, request(ev.ID, "usr_a", "ord_a1", 2), "k-1", t0)
-	soldOut := mustReserve(t, s, request(ev.ID, "usr_b", "ord_b1", 1), "k-2", t0)
+	reserved := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_a1", 2), "k-1", T0)
+	soldOut := MustReserve(t, s, Request(ev.ID, "usr_b", "ord_b1", 1), "k-2", T0)
 	if reserved.Outcome != domain.OutcomeReserved || soldOut.Outcome != domain.OutcomeSoldOut {
-		t.Fatalf("reserve = %s, %s; want RESERVED, SOLD_OUT", fmtResult(reserved), fmtResult(soldOut))
+		t.Fatalf("reserve = %s, %s; want RESERVED, SOLD_OUT", FormatResult(reserved), FormatResult(soldOut))
 	}
 	if err := s.Close(ctx, ev.ID); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -70,7 +70,7 @@ func testAnswer(t *testing.T, s domain.HotStock) {
 	}
 
 	// A rebuild's load restores a RESERVED answer; Answer reads it.
-	rebuilt := event("evt_answer_rebuilt", 10, 3)
+	rebuilt := Event("evt_answer_rebuilt", 10, 3)
 	rebuilt.Remaining, rebuilt.Held = 8, map[string]int{"usr_a": 2}
 	kept := domain.Reservation{
 		OrderID: "ord_kept", BuyerID: "usr_a", EventID: rebuilt.ID, ProductID: rebuilt.ProductID, SellerID: rebuilt.SellerID,
@@ -78,7 +78,7 @@ func testAnswer(t *testing.T, s domain.HotStock) {
 		IdempotencyKey: "k-kept", RemainingAfter: 8,
 	}
 	rebuilt.Answers = []domain.Reservation{kept}
-	mustLoad(t, s, rebuilt)
+	MustLoad(t, s, rebuilt)
 	got, err = answer(rebuilt.ID, "usr_a", "k-kept")
 	wantAnswer("a key a Load restored", got, err, domain.ReserveResult{Outcome: domain.OutcomeReserved, Remaining: 8, Reservation: &kept})
 }

@@ -25,9 +25,11 @@ import (
 // first answer to an idempotency key.
 const IdempotencyTTL = time.Hour
 
-// t0 is when the suite's events start; they end an hour later. The suite
+// T0 is when the suite's events start; they end an hour later. The suite
 // passes its own now to Reserve; Load's clock must be the wall clock.
-var t0 = time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
+// Adapter tests of their own use it, with Event and Request, to build the
+// same events and requests.
+var T0 = time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
 
 // Run runs the suite. newHot returns an empty hot stock, of its own, that
 // keeps answers for IdempotencyTTL and measures kept answers' TTLs by
@@ -45,6 +47,7 @@ func Run(t *testing.T, newHot func(t *testing.T) domain.HotStock) {
 		{"ReserveReplaysTheFirstAnswer", one(testReserveReplays)},
 		{"ReserveConcurrentSameKey", one(testReserveConcurrentSameKey)},
 		{"ReserveConcurrentNeverOversells", one(testReserveConcurrent)},
+		{"ReserveConcurrentRandomQuantities", one(testReserveConcurrentRandomQuantities)},
 		{"Answer", one(testAnswer)},
 		{"Load", one(testLoad)},
 		{"LoadKeepsAnswers", one(testLoadKeepsAnswers)},
@@ -65,8 +68,9 @@ func one(f func(t *testing.T, s domain.HotStock)) func(*testing.T, func(*testing
 	return func(t *testing.T, newHot func(*testing.T) domain.HotStock) { f(t, newHot(t)) }
 }
 
-// event is a LIVE event of t0's hour with the full stock left.
-func event(id string, stock, limit int) domain.HotEvent {
+// Event returns a LIVE event of T0's hour, product prd_<id>, seller
+// usr_seller, price 1999 cents, with the full stock left.
+func Event(id string, stock, limit int) domain.HotEvent {
 	return domain.HotEvent{
 		ID:           id,
 		ProductID:    "prd_" + id,
@@ -74,24 +78,28 @@ func event(id string, stock, limit int) domain.HotEvent {
 		PriceCents:   1999,
 		Stock:        stock,
 		PerUserLimit: limit,
-		StartsAt:     t0,
-		EndsAt:       t0.Add(time.Hour),
+		StartsAt:     T0,
+		EndsAt:       T0.Add(time.Hour),
 		Remaining:    stock,
 	}
 }
 
-func request(eventID, buyerID, orderID string, qty int) domain.Reservation {
+// Request returns the reservation request of buyerID for qty units of
+// eventID under orderID, created a second after T0, with request ID
+// req-<orderID>.
+func Request(eventID, buyerID, orderID string, qty int) domain.Reservation {
 	return domain.Reservation{
 		OrderID:   orderID,
 		BuyerID:   buyerID,
 		EventID:   eventID,
 		Quantity:  qty,
-		CreatedAt: t0.Add(time.Second),
+		CreatedAt: T0.Add(time.Second),
 		RequestID: "req-" + orderID,
 	}
 }
 
-func mustLoad(t *testing.T, s domain.HotStock, ev domain.HotEvent) {
+// MustLoad loads ev into s and fails t unless s reports it loaded it.
+func MustLoad(t *testing.T, s domain.HotStock, ev domain.HotEvent) {
 	t.Helper()
 	loaded, err := s.Load(context.Background(), ev)
 	if err != nil {
@@ -102,7 +110,9 @@ func mustLoad(t *testing.T, s domain.HotStock, ev domain.HotEvent) {
 	}
 }
 
-func mustReserve(t *testing.T, s domain.HotStock, r domain.Reservation, key string, now time.Time) domain.ReserveResult {
+// MustReserve returns s's answer to r under key at now and fails t on an
+// error.
+func MustReserve(t *testing.T, s domain.HotStock, r domain.Reservation, key string, now time.Time) domain.ReserveResult {
 	t.Helper()
 	res, err := s.Reserve(context.Background(), r, key, now)
 	if err != nil {
@@ -136,7 +146,8 @@ func sameResult(a, b domain.ReserveResult) bool {
 	return a.Outcome == b.Outcome && a.Remaining == b.Remaining && sameReservation(a.Reservation, b.Reservation)
 }
 
-func fmtResult(r domain.ReserveResult) string {
+// FormatResult formats r for a failure message, its reservation in full.
+func FormatResult(r domain.ReserveResult) string {
 	if r.Reservation == nil {
 		return fmt.Sprintf("{%s remaining=%d}", r.Outcome, r.Remaining)
 	}
@@ -166,13 +177,13 @@ func wantTally(t *testing.T, s domain.HotStock, eventID string, remaining int, o
 
 func testReserveReserved(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
-	ev := event("evt_reserved", 10, 3)
-	mustLoad(t, s, ev)
+	ev := Event("evt_reserved", 10, 3)
+	MustLoad(t, s, ev)
 
 	id := domain.FlashOrderID("1", ev.ID)
-	r := request(ev.ID, "usr_a", id, 2)
+	r := Request(ev.ID, "usr_a", id, 2)
 	r.CreatedAt = time.Date(2030, 1, 2, 12, 0, 1, 123_456_789, time.FixedZone("X", 3600))
-	res := mustReserve(t, s, r, "key-1", t0) // now == StartsAt: open
+	res := MustReserve(t, s, r, "key-1", T0) // now == StartsAt: open
 	want := domain.ReserveResult{
 		Outcome:   domain.OutcomeReserved,
 		Remaining: 8,
@@ -191,7 +202,7 @@ func testReserveReserved(t *testing.T, s domain.HotStock) {
 		},
 	}
 	if !sameResult(res, want) {
-		t.Fatalf("Reserve = %s, want %s", fmtResult(res), fmtResult(want))
+		t.Fatalf("Reserve = %s, want %s", FormatResult(res), FormatResult(want))
 	}
 	if got, want := res.Reservation.CreatedAt.Location(), time.UTC; got != want {
 		t.Errorf("CreatedAt location = %v, want UTC", got)
@@ -206,7 +217,7 @@ func testReserveReserved(t *testing.T, s domain.HotStock) {
 	}
 
 	// Just before the end is still open.
-	res = mustReserve(t, s, request(ev.ID, "usr_b", "ord_2", 1), "key-2", ev.EndsAt.Add(-time.Millisecond))
+	res = MustReserve(t, s, Request(ev.ID, "usr_b", "ord_2", 1), "key-2", ev.EndsAt.Add(-time.Millisecond))
 	if got, want := res.Outcome, domain.OutcomeReserved; got != want {
 		t.Fatalf("Reserve 1ms before end = %s, want %s", got, want)
 	}
@@ -214,6 +225,11 @@ func testReserveReserved(t *testing.T, s domain.HotStock) {
 		t.Fatalf("Remaining = %d, want %d", got, want)
 	}
 	wantTally(t, s, ev.ID, 7, map[string]int{id: 2, "ord_2": 1})
+	// "ord_2" carries no event (it is not made by domain.FlashOrderID):
+	// FindReservation cannot place it, reserved or not.
+	if _, err := s.FindReservation(ctx, "ord_2"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("FindReservation of an ID without its event: %v, want NOT_FOUND", err)
+	}
 }
 
 // refusal is one case of the refusal table: setup prepares the loaded
@@ -234,84 +250,87 @@ func at(tm time.Time) func(*testing.T, domain.HotStock, domain.HotEvent) time.Ti
 }
 
 var refusals = []refusal{
-	{name: "not started 1ms before start", setup: at(t0.Add(-time.Millisecond)), qty: 1, want: domain.OutcomeNotStarted, remaining: 5, later: at(t0)},
-	{name: "ended at end", setup: at(t0.Add(time.Hour)), qty: 1, want: domain.OutcomeEnded, remaining: 5, later: at(t0)},
-	{name: "ended after end", setup: at(t0.Add(2 * time.Hour)), qty: 1, want: domain.OutcomeEnded, remaining: 5, later: at(t0)},
-	{name: "closed by Load", closed: true, setup: at(t0), qty: 1, want: domain.OutcomeClosed, remaining: 5, later: at(t0)},
+	{name: "not started 1ms before start", setup: at(T0.Add(-time.Millisecond)), qty: 1, want: domain.OutcomeNotStarted, remaining: 5, later: at(T0)},
+	{name: "ended at end", setup: at(T0.Add(time.Hour)), qty: 1, want: domain.OutcomeEnded, remaining: 5, later: at(T0)},
+	{name: "ended after end", setup: at(T0.Add(2 * time.Hour)), qty: 1, want: domain.OutcomeEnded, remaining: 5, later: at(T0)},
+	{name: "closed by Load", closed: true, setup: at(T0), qty: 1, want: domain.OutcomeClosed, remaining: 5, later: at(T0)},
 	{
 		name: "closed by Close",
 		setup: func(t *testing.T, s domain.HotStock, ev domain.HotEvent) time.Time {
 			if err := s.Close(context.Background(), ev.ID); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			return t0
+			return T0
 		},
-		qty: 1, want: domain.OutcomeClosed, remaining: 5, later: at(t0),
+		qty: 1, want: domain.OutcomeClosed, remaining: 5, later: at(T0),
 	},
 	{
 		name: "sold out",
 		setup: func(t *testing.T, s domain.HotStock, ev domain.HotEvent) time.Time {
-			mustReserve(t, s, request(ev.ID, "usr_x", "ord_x1", 2), "kx1", t0)
-			mustReserve(t, s, request(ev.ID, "usr_y", "ord_y1", 2), "ky1", t0)
-			return t0
+			MustReserve(t, s, Request(ev.ID, "usr_x", "ord_x1", 2), "kx1", T0)
+			MustReserve(t, s, Request(ev.ID, "usr_y", "ord_y1", 2), "ky1", T0)
+			return T0
 		},
 		qty: 2, want: domain.OutcomeSoldOut, remaining: 1, // 1 left
 		later: func(t *testing.T, s domain.HotStock, ev domain.HotEvent) time.Time {
 			mustRelease(t, s, &domain.Order{ID: "ord_x1", FlashEventID: ev.ID}, true)
-			return t0
+			return T0
 		},
 	},
 	{
 		name: "limit reached with units held",
 		setup: func(t *testing.T, s domain.HotStock, ev domain.HotEvent) time.Time {
-			mustReserve(t, s, request(ev.ID, "usr_a", "ord_a1", 1), "ka1", t0)
-			return t0
+			MustReserve(t, s, Request(ev.ID, "usr_a", "ord_a1", 1), "ka1", T0)
+			return T0
 		},
 		qty: 2, want: domain.OutcomeLimitReached, remaining: 4, // holds 1, limit 2
 		later: func(t *testing.T, s domain.HotStock, ev domain.HotEvent) time.Time {
 			mustRelease(t, s, &domain.Order{ID: "ord_a1", FlashEventID: ev.ID}, true)
-			return t0
+			return T0
 		},
 	},
-	{name: "limit reached by one request", setup: at(t0), qty: 3, want: domain.OutcomeLimitReached, remaining: 5},
+	{name: "limit reached by one request", setup: at(T0), qty: 3, want: domain.OutcomeLimitReached, remaining: 5},
 }
 
-// testReserveRefusals: each refusal takes nothing, and its key keeps the
+// testReserveRefusals: each refusal takes nothing (no unit, no outbox
+// record, no order to release), and its key keeps the
 // refusal once it no longer holds, while a new key gets a fresh answer.
 func testReserveRefusals(t *testing.T, newHot func(t *testing.T) domain.HotStock) {
 	for _, tt := range refusals {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newHot(t)
-			ev := event("evt_refusal", 5, 2)
+			ev := Event("evt_refusal", 5, 2)
 			ev.Closed = tt.closed
-			mustLoad(t, s, ev)
+			MustLoad(t, s, ev)
 			now := tt.setup(t, s, ev)
 			before, err := s.Tally(context.Background(), ev.ID)
 			if err != nil {
 				t.Fatalf("Tally: %v", err)
 			}
 
-			first := mustReserve(t, s, request(ev.ID, "usr_a", "ord_1", tt.qty), "key", now)
+			first := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_1", tt.qty), "key", now)
 			want := domain.ReserveResult{Outcome: tt.want, Remaining: tt.remaining}
 			if !sameResult(first, want) {
-				t.Fatalf("Reserve = %s, want %s", fmtResult(first), fmtResult(want))
+				t.Fatalf("Reserve = %s, want %s", FormatResult(first), FormatResult(want))
 			}
 			wantTally(t, s, ev.ID, before.Remaining, before.Outbox)
+			// Nor is there an order to give back.
+			mustRelease(t, s, &domain.Order{ID: "ord_1", FlashEventID: ev.ID}, false)
 
 			if tt.later == nil {
 				return
 			}
 			now = tt.later(t, s, ev)
-			again := mustReserve(t, s, request(ev.ID, "usr_a", "ord_2", tt.qty), "key", now)
+			again := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_2", tt.qty), "key", now)
 			if !sameResult(again, first) {
-				t.Fatalf("Reserve with the same key = %s, want the first answer %s", fmtResult(again), fmtResult(first))
+				t.Fatalf("Reserve with the same key = %s, want the first answer %s", FormatResult(again), FormatResult(first))
 			}
 			if tt.want == domain.OutcomeClosed {
 				return // closing is for good
 			}
-			fresh := mustReserve(t, s, request(ev.ID, "usr_a", "ord_3", tt.qty), "key-new", now)
+			fresh := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_3", tt.qty), "key-new", now)
 			if got, want := fresh.Outcome, domain.OutcomeReserved; got != want {
-				t.Fatalf("Reserve with a new key = %s, want %s", fmtResult(fresh), want)
+				t.Fatalf("Reserve with a new key = %s, want %s", FormatResult(fresh), want)
 			}
 		})
 	}
@@ -331,31 +350,31 @@ func testReserveChecksInOrder(t *testing.T, newHot func(t *testing.T) domain.Hot
 		qty       int
 		want      domain.PurchaseOutcome
 	}{
-		{"closed before start: CLOSED", true, 5, nil, t0.Add(-time.Millisecond), 1, domain.OutcomeClosed},
-		{"closed at end: CLOSED", true, 5, nil, t0.Add(time.Hour), 1, domain.OutcomeClosed},
-		{"closed and sold out: CLOSED", true, 0, soldOut, t0, 1, domain.OutcomeClosed},
-		{"closed and over the limit: CLOSED", true, 3, map[string]int{"usr_a": 2}, t0, 1, domain.OutcomeClosed},
-		{"not started and sold out: NOT_STARTED", false, 0, soldOut, t0.Add(-time.Millisecond), 1, domain.OutcomeNotStarted},
-		{"not started and over the limit: NOT_STARTED", false, 3, map[string]int{"usr_a": 2}, t0.Add(-time.Millisecond), 1, domain.OutcomeNotStarted},
-		{"ended and sold out: ENDED", false, 0, soldOut, t0.Add(time.Hour), 1, domain.OutcomeEnded},
-		{"ended and over the limit: ENDED", false, 3, map[string]int{"usr_a": 2}, t0.Add(time.Hour), 1, domain.OutcomeEnded},
-		{"sold out and over the limit: SOLD_OUT", false, 1, map[string]int{"usr_a": 2, "usr_x": 2}, t0, 2, domain.OutcomeSoldOut},
-		{"one request above both the stock left and the limit: SOLD_OUT", false, 1, map[string]int{"usr_x": 4}, t0, 3, domain.OutcomeSoldOut},
-		{"over the limit with stock left: LIMIT_REACHED", false, 3, map[string]int{"usr_a": 2}, t0, 1, domain.OutcomeLimitReached},
-		{"exactly the stock left and the limit: RESERVED", false, 2, map[string]int{"usr_x": 3}, t0, 2, domain.OutcomeReserved},
+		{"closed before start: CLOSED", true, 5, nil, T0.Add(-time.Millisecond), 1, domain.OutcomeClosed},
+		{"closed at end: CLOSED", true, 5, nil, T0.Add(time.Hour), 1, domain.OutcomeClosed},
+		{"closed and sold out: CLOSED", true, 0, soldOut, T0, 1, domain.OutcomeClosed},
+		{"closed and over the limit: CLOSED", true, 3, map[string]int{"usr_a": 2}, T0, 1, domain.OutcomeClosed},
+		{"not started and sold out: NOT_STARTED", false, 0, soldOut, T0.Add(-time.Millisecond), 1, domain.OutcomeNotStarted},
+		{"not started and over the limit: NOT_STARTED", false, 3, map[string]int{"usr_a": 2}, T0.Add(-time.Millisecond), 1, domain.OutcomeNotStarted},
+		{"ended and sold out: ENDED", false, 0, soldOut, T0.Add(time.Hour), 1, domain.OutcomeEnded},
+		{"ended and over the limit: ENDED", false, 3, map[string]int{"usr_a": 2}, T0.Add(time.Hour), 1, domain.OutcomeEnded},
+		{"sold out and over the limit: SOLD_OUT", false, 1, map[string]int{"usr_a": 2, "usr_x": 2}, T0, 2, domain.OutcomeSoldOut},
+		{"one request above both the stock left and the limit: SOLD_OUT", false, 1, map[string]int{"usr_x": 4}, T0, 3, domain.OutcomeSoldOut},
+		{"over the limit with stock left: LIMIT_REACHED", false, 3, map[string]int{"usr_a": 2}, T0, 1, domain.OutcomeLimitReached},
+		{"exactly the stock left and the limit: RESERVED", false, 2, map[string]int{"usr_x": 3}, T0, 2, domain.OutcomeReserved},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newHot(t)
-			ev := event("evt_order", 5, 2)
+			ev := Event("evt_order", 5, 2)
 			ev.Closed, ev.Remaining, ev.Held = tt.closed, tt.remaining, tt.held
-			mustLoad(t, s, ev)
-			res := mustReserve(t, s, request(ev.ID, "usr_a", "ord_1", tt.qty), "key", tt.now)
+			MustLoad(t, s, ev)
+			res := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_1", tt.qty), "key", tt.now)
 			wantLeft := tt.remaining
 			if tt.want == domain.OutcomeReserved {
 				wantLeft -= tt.qty
 			}
 			if res.Outcome != tt.want || res.Remaining != wantLeft {
-				t.Fatalf("Reserve = %s, want {%s remaining=%d}", fmtResult(res), tt.want, wantLeft)
+				t.Fatalf("Reserve = %s, want {%s remaining=%d}", FormatResult(res), tt.want, wantLeft)
 			}
 		})
 	}
@@ -363,8 +382,8 @@ func testReserveChecksInOrder(t *testing.T, newHot func(t *testing.T) domain.Hot
 
 func testReserveNotLoaded(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
-	r := request("evt_absent", "usr_a", "ord_1", 1)
-	if _, err := s.Reserve(ctx, r, "key", t0); !errors.Is(err, domain.ErrNotLoaded) {
+	r := Request("evt_absent", "usr_a", "ord_1", 1)
+	if _, err := s.Reserve(ctx, r, "key", T0); !errors.Is(err, domain.ErrNotLoaded) {
 		t.Fatalf("Reserve on an event not loaded: err = %v, want ErrNotLoaded", err)
 	}
 	if loaded, err := s.IsLoaded(ctx, "evt_absent"); err != nil || loaded {
@@ -377,30 +396,30 @@ func testReserveNotLoaded(t *testing.T, s domain.HotStock) {
 		t.Fatalf("Tally: err = %v, want ErrNotLoaded", err)
 	}
 	// NOT_LOADED is not remembered under the key.
-	mustLoad(t, s, event("evt_absent", 3, 1))
-	res := mustReserve(t, s, r, "key", t0)
+	MustLoad(t, s, Event("evt_absent", 3, 1))
+	res := MustReserve(t, s, r, "key", T0)
 	if got, want := res.Outcome, domain.OutcomeReserved; got != want {
 		t.Fatalf("Reserve after Load with the same key = %s, want %s", got, want)
 	}
 }
 
 func testReserveInvalid(t *testing.T, s domain.HotStock) {
-	mustLoad(t, s, event("evt_inv", 3, 3))
+	MustLoad(t, s, Event("evt_inv", 3, 3))
 	for _, tt := range []struct {
 		name string
 		r    domain.Reservation
 		key  string
 	}{
-		{"zero quantity", request("evt_inv", "usr_a", "ord_1", 0), "k"},
-		{"negative quantity", request("evt_inv", "usr_a", "ord_1", -2), "k"},
-		{"no buyer", request("evt_inv", "", "ord_1", 1), "k"},
-		{"no order", request("evt_inv", "usr_a", "", 1), "k"},
-		{"no event", request("", "usr_a", "ord_1", 1), "k"},
-		{"no key", request("evt_inv", "usr_a", "ord_1", 1), ""},
-		{"key with a space", request("evt_inv", "usr_a", "ord_1", 1), "a b"},
+		{"zero quantity", Request("evt_inv", "usr_a", "ord_1", 0), "k"},
+		{"negative quantity", Request("evt_inv", "usr_a", "ord_1", -2), "k"},
+		{"no buyer", Request("evt_inv", "", "ord_1", 1), "k"},
+		{"no order", Request("evt_inv", "usr_a", "", 1), "k"},
+		{"no event", Request("", "usr_a", "ord_1", 1), "k"},
+		{"no key", Request("evt_inv", "usr_a", "ord_1", 1), ""},
+		{"key with a space", Request("evt_inv", "usr_a", "ord_1", 1), "a b"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.Reserve(context.Background(), tt.r, tt.key, t0)
+			_, err := s.Reserve(context.Background(), tt.r, tt.key, T0)
 			if got, want := domain.ErrorCode(err), domain.EINVALID; got != want {
 				t.Fatalf("Reserve: code %q (%v), want %q", got, err, want)
 			}
@@ -408,14 +427,14 @@ func testReserveInvalid(t *testing.T, s domain.HotStock) {
 	}
 	wantTally(t, s, "evt_inv", 3, map[string]int{})
 	// An order ID reserved already is refused, and takes nothing.
-	mustReserve(t, s, request("evt_inv", "usr_a", "ord_dup", 1), "k1", t0)
-	_, err := s.Reserve(context.Background(), request("evt_inv", "usr_b", "ord_dup", 1), "k2", t0)
+	MustReserve(t, s, Request("evt_inv", "usr_a", "ord_dup", 1), "k1", T0)
+	_, err := s.Reserve(context.Background(), Request("evt_inv", "usr_b", "ord_dup", 1), "k2", T0)
 	if got, want := domain.ErrorCode(err), domain.ECONFLICT; got != want {
 		t.Fatalf("Reserve with a used order ID: code %q (%v), want %q", got, err, want)
 	}
 	wantTally(t, s, "evt_inv", 2, map[string]int{"ord_dup": 1})
 	// Nor was the refusal remembered under k2.
-	res := mustReserve(t, s, request("evt_inv", "usr_b", "ord_b", 1), "k2", t0)
+	res := MustReserve(t, s, Request("evt_inv", "usr_b", "ord_b", 1), "k2", T0)
 	if got, want := res.Outcome, domain.OutcomeReserved; got != want {
 		t.Fatalf("Reserve with k2 after the CONFLICT = %s, want %s", got, want)
 	}
@@ -425,14 +444,14 @@ func testReserveInvalid(t *testing.T, s domain.HotStock) {
 // request, the clock and the stock say now, and takes nothing.
 func testReserveReplays(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
-	ev := event("evt_replay", 10, 5)
-	mustLoad(t, s, ev)
-	first := mustReserve(t, s, request(ev.ID, "usr_a", "ord_1", 2), "key", t0)
+	ev := Event("evt_replay", 10, 5)
+	MustLoad(t, s, ev)
+	first := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_1", 2), "key", T0)
 
-	for i, tm := range []time.Time{t0, t0.Add(time.Minute), ev.EndsAt.Add(time.Hour)} {
-		again := mustReserve(t, s, request(ev.ID, "usr_a", fmt.Sprintf("ord_again%d", i), 1+i), "key", tm)
+	for i, tm := range []time.Time{T0, T0.Add(time.Minute), ev.EndsAt.Add(time.Hour)} {
+		again := MustReserve(t, s, Request(ev.ID, "usr_a", fmt.Sprintf("ord_again%d", i), 1+i), "key", tm)
 		if !sameResult(again, first) {
-			t.Fatalf("replay %d = %s, want the first answer %s", i, fmtResult(again), fmtResult(first))
+			t.Fatalf("replay %d = %s, want the first answer %s", i, FormatResult(again), FormatResult(first))
 		}
 	}
 	wantTally(t, s, ev.ID, 8, map[string]int{"ord_1": 2})
@@ -442,16 +461,16 @@ func testReserveReplays(t *testing.T, s domain.HotStock) {
 		t.Fatalf("Forget: %v", err)
 	}
 	mustRelease(t, s, first.Reservation.Order(domain.OrderCancelled, nil), true)
-	again := mustReserve(t, s, request(ev.ID, "usr_a", "ord_late", 2), "key", t0)
+	again := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_late", 2), "key", T0)
 	if !sameResult(again, first) {
-		t.Fatalf("replay after Forget and Release = %s, want %s", fmtResult(again), fmtResult(first))
+		t.Fatalf("replay after Forget and Release = %s, want %s", FormatResult(again), FormatResult(first))
 	}
 	wantTally(t, s, ev.ID, 10, map[string]int{})
 }
 
 func testReserveConcurrentSameKey(t *testing.T, s domain.HotStock) {
-	ev := event("evt_idem", 10, 5)
-	mustLoad(t, s, ev)
+	ev := Event("evt_idem", 10, 5)
+	MustLoad(t, s, ev)
 
 	const calls = 20
 	results := make([]domain.ReserveResult, calls)
@@ -461,8 +480,8 @@ func testReserveConcurrentSameKey(t *testing.T, s domain.HotStock) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := request(ev.ID, "usr_a", fmt.Sprintf("ord_%02d", i), 2)
-			results[i], errs[i] = s.Reserve(context.Background(), r, "same-key", t0)
+			r := Request(ev.ID, "usr_a", fmt.Sprintf("ord_%02d", i), 2)
+			results[i], errs[i] = s.Reserve(context.Background(), r, "same-key", T0)
 		}()
 	}
 	wg.Wait()
@@ -471,79 +490,24 @@ func testReserveConcurrentSameKey(t *testing.T, s domain.HotStock) {
 			t.Fatalf("call %d: %v", i, errs[i])
 		}
 		if !sameResult(results[i], results[0]) {
-			t.Fatalf("call %d answered %s, call 0 %s", i, fmtResult(results[i]), fmtResult(results[0]))
+			t.Fatalf("call %d answered %s, call 0 %s", i, FormatResult(results[i]), FormatResult(results[0]))
 		}
 	}
 	first := results[0]
 	if first.Outcome != domain.OutcomeReserved || first.Remaining != 8 {
-		t.Fatalf("answer = %s, want RESERVED remaining=8", fmtResult(first))
+		t.Fatalf("answer = %s, want RESERVED remaining=8", FormatResult(first))
 	}
 	wantTally(t, s, ev.ID, 8, map[string]int{first.Reservation.OrderID: 2})
 
 	// The same key of another buyer is another key.
-	other := mustReserve(t, s, request(ev.ID, "usr_b", "ord_b", 2), "same-key", t0)
+	other := MustReserve(t, s, Request(ev.ID, "usr_b", "ord_b", 2), "same-key", T0)
 	if other.Outcome != domain.OutcomeReserved || other.Reservation.OrderID != "ord_b" {
-		t.Fatalf("another buyer's key = %s, want RESERVED ord_b", fmtResult(other))
+		t.Fatalf("another buyer's key = %s, want RESERVED ord_b", FormatResult(other))
 	}
 	// And so is the same key on another event.
-	mustLoad(t, s, event("evt_idem2", 10, 5))
-	on2 := mustReserve(t, s, request("evt_idem2", "usr_a", "ord_e2", 1), "same-key", t0)
+	MustLoad(t, s, Event("evt_idem2", 10, 5))
+	on2 := MustReserve(t, s, Request("evt_idem2", "usr_a", "ord_e2", 1), "same-key", T0)
 	if on2.Outcome != domain.OutcomeReserved || on2.Reservation.OrderID != "ord_e2" {
-		t.Fatalf("same key on another event = %s, want RESERVED ord_e2", fmtResult(on2))
+		t.Fatalf("same key on another event = %s, want RESERVED ord_e2", FormatResult(on2))
 	}
-}
-
-// testReserveConcurrentNeverOversells: many buyers at once take exactly
-// the stock, at most the limit each.
-func testReserveConcurrent(t *testing.T, s domain.HotStock) {
-	const (
-		stock    = 50
-		buyers   = 100
-		attempts = 400
-	)
-	ev := event("evt_rush", stock, 1)
-	mustLoad(t, s, ev)
-	results := make([]domain.ReserveResult, attempts)
-	errs := make([]error, attempts)
-	var wg sync.WaitGroup
-	for i := range attempts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := request(ev.ID, fmt.Sprintf("usr_%03d", i%buyers), fmt.Sprintf("ord_%04d", i), 1)
-			results[i], errs[i] = s.Reserve(context.Background(), r, fmt.Sprintf("key-%d", i), t0.Add(time.Minute))
-		}()
-	}
-	wg.Wait()
-	outbox := map[string]int{}
-	perBuyer := map[string]int{}
-	for i, res := range results {
-		if errs[i] != nil {
-			t.Fatalf("attempt %d: %v", i, errs[i])
-		}
-		switch res.Outcome {
-		case domain.OutcomeReserved:
-			if got, want := res.Reservation.OrderID, fmt.Sprintf("ord_%04d", i); got != want {
-				t.Fatalf("attempt %d reserved order %s, want %s", i, got, want)
-			}
-			outbox[res.Reservation.OrderID] = 1
-			perBuyer[res.Reservation.BuyerID]++
-		case domain.OutcomeSoldOut:
-			if res.Remaining != 0 {
-				t.Fatalf("attempt %d: SOLD_OUT with remaining %d", i, res.Remaining)
-			}
-		case domain.OutcomeLimitReached:
-		default:
-			t.Fatalf("attempt %d: outcome %s", i, res.Outcome)
-		}
-	}
-	if got, want := len(outbox), stock; got != want {
-		t.Fatalf("RESERVED %d times, want %d", got, want)
-	}
-	for b, n := range perBuyer {
-		if n > 1 {
-			t.Fatalf("buyer %s got %d units, limit 1", b, n)
-		}
-	}
-	wantTally(t, s, ev.ID, 0, outbox)
 }

@@ -11,21 +11,21 @@ import (
 
 func testOutbox(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
-	ev := event("evt_out", 10, 5)
-	mustLoad(t, s, ev)
+	ev := Event("evt_out", 10, 5)
+	MustLoad(t, s, ev)
 	var rs []domain.Reservation
 	for i := range 3 {
-		r := request(ev.ID, "usr_a", domain.FlashOrderID(fmt.Sprint(i), ev.ID), 1)
-		r.CreatedAt = t0.Add(time.Duration(i) * time.Minute)
-		rs = append(rs, *mustReserve(t, s, r, fmt.Sprintf("k%d", i), t0).Reservation)
+		r := Request(ev.ID, "usr_a", domain.FlashOrderID(fmt.Sprint(i), ev.ID), 1)
+		r.CreatedAt = T0.Add(time.Duration(i) * time.Minute)
+		rs = append(rs, *MustReserve(t, s, r, fmt.Sprintf("k%d", i), T0).Reservation)
 	}
 	// Two created at the same instant: by order ID.
-	tie := request(ev.ID, "usr_b", domain.FlashOrderID("0tie", ev.ID), 1)
+	tie := Request(ev.ID, "usr_b", domain.FlashOrderID("0tie", ev.ID), 1)
 	tie.CreatedAt = rs[2].CreatedAt
-	tied := *mustReserve(t, s, tie, "kt", t0).Reservation
-	mustLoad(t, s, event("evt_out2", 10, 5))
-	r := request("evt_out2", "usr_b", domain.FlashOrderID("other", "evt_out2"), 1)
-	other := *mustReserve(t, s, r, "k", t0).Reservation
+	tied := *MustReserve(t, s, tie, "kt", T0).Reservation
+	MustLoad(t, s, Event("evt_out2", 10, 5))
+	r := Request("evt_out2", "usr_b", domain.FlashOrderID("other", "evt_out2"), 1)
+	other := *MustReserve(t, s, r, "k", T0).Reservation
 
 	wantList := func(step string, before time.Time, want ...domain.Reservation) {
 		t.Helper()
@@ -42,10 +42,10 @@ func testOutbox(t *testing.T, s domain.HotStock) {
 			}
 		}
 	}
-	wantList("before +2m (strictly)", t0.Add(2*time.Minute), rs[0], rs[1])
-	wantList("before +1h", t0.Add(time.Hour), rs[0], rs[1], tied, rs[2])
-	wantList("before t0", t0)
-	if got, err := s.Reservations(ctx, "evt_nothing", t0.Add(time.Hour)); err != nil || len(got) != 0 {
+	wantList("before +2m (strictly)", T0.Add(2*time.Minute), rs[0], rs[1])
+	wantList("before +1h", T0.Add(time.Hour), rs[0], rs[1], tied, rs[2])
+	wantList("before T0", T0)
+	if got, err := s.Reservations(ctx, "evt_nothing", T0.Add(time.Hour)); err != nil || len(got) != 0 {
 		t.Fatalf("Reservations of an unknown event = %v, %v; want none", got, err)
 	}
 	for _, want := range append(rs, other) {
@@ -74,7 +74,7 @@ func testOutbox(t *testing.T, s domain.HotStock) {
 			t.Fatalf("FindReservation %s: message %q, want %q", id, got, want)
 		}
 	}
-	wantList("after Forget", t0.Add(time.Hour), rs[1], tied, rs[2])
+	wantList("after Forget", T0.Add(time.Hour), rs[1], tied, rs[2])
 	// Forget changes no stock.
 	wantTally(t, s, ev.ID, 6, map[string]int{rs[1].OrderID: 1, tied.OrderID: 1, rs[2].OrderID: 1})
 	wantTally(t, s, "evt_out2", 9, map[string]int{})
@@ -82,10 +82,10 @@ func testOutbox(t *testing.T, s domain.HotStock) {
 
 func testRemaining(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
-	mustLoad(t, s, event("evt_r1", 10, 5))
-	mustLoad(t, s, event("evt_r2", 3, 5))
-	mustReserve(t, s, request("evt_r1", "usr_a", "ord_1", 4), "k", t0)
-	mustReserve(t, s, request("evt_r2", "usr_a", "ord_2", 3), "k", t0)
+	MustLoad(t, s, Event("evt_r1", 10, 5))
+	MustLoad(t, s, Event("evt_r2", 3, 5))
+	MustReserve(t, s, Request("evt_r1", "usr_a", "ord_1", 4), "k", T0)
+	MustReserve(t, s, Request("evt_r2", "usr_a", "ord_2", 3), "k", T0)
 	if err := s.Close(ctx, "evt_closed_not_loaded"); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

@@ -10,10 +10,10 @@ import (
 
 func testReleaseOnce(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
-	ev := event("evt_rel", 5, 3)
-	mustLoad(t, s, ev)
-	res := mustReserve(t, s, request(ev.ID, "usr_a", "ord_1", 2), "k1", t0)
-	mustReserve(t, s, request(ev.ID, "usr_a", "ord_2", 1), "k2", t0)
+	ev := Event("evt_rel", 5, 3)
+	MustLoad(t, s, ev)
+	res := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_1", 2), "k1", T0)
+	MustReserve(t, s, Request(ev.ID, "usr_a", "ord_2", 1), "k2", T0)
 	order := res.Reservation.Order(domain.OrderCancelled, nil)
 
 	const calls = 10
@@ -43,11 +43,11 @@ func testReleaseOnce(t *testing.T, s domain.HotStock) {
 	// Release gives back stock, not the outbox record (Forget does).
 	wantTally(t, s, ev.ID, 4, map[string]int{"ord_1": 2, "ord_2": 1})
 	// usr_a holds 1 of 3 again: 2 more are within the limit, 3 are not.
-	if res := mustReserve(t, s, request(ev.ID, "usr_a", "ord_x", 3), "kx", t0); res.Outcome != domain.OutcomeLimitReached {
-		t.Fatalf("Reserve 3 after Release = %s, want LIMIT_REACHED", fmtResult(res))
+	if res := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_x", 3), "kx", T0); res.Outcome != domain.OutcomeLimitReached {
+		t.Fatalf("Reserve 3 after Release = %s, want LIMIT_REACHED", FormatResult(res))
 	}
-	if res := mustReserve(t, s, request(ev.ID, "usr_a", "ord_3", 2), "k3", t0); res.Outcome != domain.OutcomeReserved {
-		t.Fatalf("Reserve 2 after Release = %s, want RESERVED", fmtResult(res))
+	if res := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_3", 2), "k3", T0); res.Outcome != domain.OutcomeReserved {
+		t.Fatalf("Reserve 2 after Release = %s, want RESERVED", FormatResult(res))
 	}
 	for _, id := range []string{"ord_2", "ord_3"} {
 		mustRelease(t, s, &domain.Order{ID: id, FlashEventID: ev.ID}, true)
@@ -81,15 +81,15 @@ func testReleaseAndLoad(t *testing.T, newHot func(t *testing.T) domain.HotStock)
 			t.Fatalf("IsLoaded after Release = %v, %v; want false, nil", loaded, err)
 		}
 		// The source has the order cancelled: the full stock is left.
-		mustLoad(t, s, event("evt_rl", 5, 2))
+		MustLoad(t, s, Event("evt_rl", 5, 2))
 		mustRelease(t, s, o, false)
 		wantTally(t, s, "evt_rl", 5, map[string]int{})
 	})
 	t.Run("reserve, release, load again", func(t *testing.T) {
 		s := newHot(t)
-		ev := event("evt_rl", 5, 2)
-		mustLoad(t, s, ev)
-		mustReserve(t, s, request(ev.ID, "usr_a", "ord_1", 2), "k", t0)
+		ev := Event("evt_rl", 5, 2)
+		MustLoad(t, s, ev)
+		MustReserve(t, s, Request(ev.ID, "usr_a", "ord_1", 2), "k", T0)
 		mustRelease(t, s, &domain.Order{ID: "ord_1", FlashEventID: ev.ID}, true)
 		if loaded, err := s.Load(ctx, ev); err != nil || loaded {
 			t.Fatalf("Load = %v, %v; want false, nil", loaded, err)
@@ -99,25 +99,25 @@ func testReleaseAndLoad(t *testing.T, newHot func(t *testing.T) domain.HotStock)
 	})
 	t.Run("loaded from the source with the order unpaid: released once", func(t *testing.T) {
 		s := newHot(t)
-		ev := event("evt_rl", 5, 2)
+		ev := Event("evt_rl", 5, 2)
 		ev.Remaining, ev.Held = 3, map[string]int{"usr_a": 2}
 		ev.Unpaid = []domain.HeldOrder{{OrderID: "ord_1", BuyerID: "usr_a", Units: 2}}
-		mustLoad(t, s, ev)
+		MustLoad(t, s, ev)
 		mustRelease(t, s, &domain.Order{ID: "ord_1", FlashEventID: ev.ID}, true)
 		mustRelease(t, s, &domain.Order{ID: "ord_1", FlashEventID: ev.ID}, false)
 		wantTally(t, s, ev.ID, 5, map[string]int{})
 		// usr_a holds nothing now: the limit of 2 is free again.
-		if res := mustReserve(t, s, request(ev.ID, "usr_a", "ord_2", 2), "k", t0); res.Outcome != domain.OutcomeReserved {
-			t.Fatalf("Reserve = %s, want RESERVED", fmtResult(res))
+		if res := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_2", 2), "k", T0); res.Outcome != domain.OutcomeReserved {
+			t.Fatalf("Reserve = %s, want RESERVED", FormatResult(res))
 		}
 	})
 	t.Run("loaded from the source with the order held but not listed: nothing released", func(t *testing.T) {
 		// Whether the snapshot counted the order as live or as cancelled
 		// cannot be told: giving its units back could oversell.
 		s := newHot(t)
-		ev := event("evt_rl", 5, 2)
+		ev := Event("evt_rl", 5, 2)
 		ev.Remaining, ev.Held = 3, map[string]int{"usr_a": 2}
-		mustLoad(t, s, ev)
+		MustLoad(t, s, ev)
 		mustRelease(t, s, &domain.Order{ID: "ord_1", FlashEventID: ev.ID}, false)
 		wantTally(t, s, ev.ID, 3, map[string]int{})
 	})

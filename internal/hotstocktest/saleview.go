@@ -16,7 +16,7 @@ import (
 // a release or a refusal changes nothing of them, and a replay says so.
 func testSaleView(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
-	ev := event("evt_view", 3, 2)
+	ev := Event("evt_view", 3, 2)
 	if _, err := s.SaleView(ctx, ev.ID); !errors.Is(err, domain.ErrNotLoaded) {
 		t.Fatalf("SaleView before Load: err = %v, want ErrNotLoaded", err)
 	}
@@ -26,7 +26,7 @@ func testSaleView(t *testing.T, s domain.HotStock) {
 		IdempotencyKey: "kept-key", RemainingAfter: 2,
 	}
 	ev.Remaining, ev.Held, ev.Answers = 2, map[string]int{"usr_old": 1}, []domain.Reservation{kept}
-	mustLoad(t, s, ev)
+	MustLoad(t, s, ev)
 
 	want := func(step string, remaining int, closed bool, buyers ...string) {
 		t.Helper()
@@ -47,13 +47,13 @@ func testSaleView(t *testing.T, s domain.HotStock) {
 	}
 	want("after load", 2, false, "usr_kept", "usr_old")
 
-	first := mustReserve(t, s, request(ev.ID, "usr_a", "ord_a", 2), "a", t0)
+	first := MustReserve(t, s, Request(ev.ID, "usr_a", "ord_a", 2), "a", T0)
 	if first.Outcome != domain.OutcomeReserved || first.Replay {
-		t.Fatalf("first press = %s replay=%v, want RESERVED, not a replay", fmtResult(first), first.Replay)
+		t.Fatalf("first press = %s replay=%v, want RESERVED, not a replay", FormatResult(first), first.Replay)
 	}
-	out := mustReserve(t, s, request(ev.ID, "usr_b", "ord_b", 1), "b", t0)
+	out := MustReserve(t, s, Request(ev.ID, "usr_b", "ord_b", 1), "b", T0)
 	if out.Outcome != domain.OutcomeSoldOut || out.Replay {
-		t.Fatalf("press after the last unit = %s replay=%v, want SOLD_OUT, not a replay", fmtResult(out), out.Replay)
+		t.Fatalf("press after the last unit = %s replay=%v, want SOLD_OUT, not a replay", FormatResult(out), out.Replay)
 	}
 	want("sold out", 0, false, "usr_a", "usr_kept", "usr_old")
 
@@ -61,9 +61,9 @@ func testSaleView(t *testing.T, s domain.HotStock) {
 		buyer, key string
 		wantOut    domain.PurchaseOutcome
 	}{{"usr_a", "a", domain.OutcomeReserved}, {"usr_b", "b", domain.OutcomeSoldOut}, {"usr_kept", "kept-key", domain.OutcomeReserved}} {
-		again := mustReserve(t, s, request(ev.ID, c.buyer, "ord_again_"+c.buyer, 1), c.key, t0)
+		again := MustReserve(t, s, Request(ev.ID, c.buyer, "ord_again_"+c.buyer, 1), c.key, T0)
 		if again.Outcome != c.wantOut || !again.Replay {
-			t.Fatalf("re-asking %s's key = %s replay=%v, want %s, a replay", c.buyer, fmtResult(again), again.Replay, c.wantOut)
+			t.Fatalf("re-asking %s's key = %s replay=%v, want %s, a replay", c.buyer, FormatResult(again), again.Replay, c.wantOut)
 		}
 	}
 

@@ -12,7 +12,7 @@ import (
 
 // RunUnpaid runs the contract of domain.UnpaidOrders, whose reference is
 // storage/redis's unpaid.lua. newUnpaid returns empty lists of their own;
-// each subtest calls it once. The suite passes its own now (t0's hour).
+// each subtest calls it once. The suite passes its own now (T0's hour).
 func RunUnpaid(t *testing.T, newUnpaid func(t *testing.T) domain.UnpaidOrders) {
 	for _, c := range []struct {
 		name string
@@ -53,54 +53,54 @@ func mustDrop(t *testing.T, u domain.UnpaidOrders, buyer, order string) {
 
 func testUnpaidCap(t *testing.T, u domain.UnpaidOrders) {
 	for i := range 3 {
-		wantAdmit(t, u, "usr_a", fmt.Sprintf("ord_%d", i), t0, 3, true)
+		wantAdmit(t, u, "usr_a", fmt.Sprintf("ord_%d", i), T0, 3, true)
 	}
-	wantAdmit(t, u, "usr_a", "ord_3", t0, 3, false)
+	wantAdmit(t, u, "usr_a", "ord_3", T0, 3, false)
 	// An order listed already is admitted again, and takes no second place.
-	wantAdmit(t, u, "usr_a", "ord_1", t0, 3, true)
-	wantAdmit(t, u, "usr_a", "ord_3", t0, 3, false)
+	wantAdmit(t, u, "usr_a", "ord_1", T0, 3, true)
+	wantAdmit(t, u, "usr_a", "ord_3", T0, 3, false)
 	// The cap is the caller's: a higher one admits more.
-	wantAdmit(t, u, "usr_a", "ord_3", t0, 4, true)
-	wantAdmit(t, u, "usr_a", "ord_4", t0, 4, false)
+	wantAdmit(t, u, "usr_a", "ord_3", T0, 4, true)
+	wantAdmit(t, u, "usr_a", "ord_4", T0, 4, false)
 	// Each buyer has a list of their own.
-	wantAdmit(t, u, "usr_b", "ord_b0", t0, 1, true)
-	wantAdmit(t, u, "usr_b", "ord_b1", t0, 1, false)
+	wantAdmit(t, u, "usr_b", "ord_b0", T0, 1, true)
+	wantAdmit(t, u, "usr_b", "ord_b1", T0, 1, false)
 }
 
 func testUnpaidDrop(t *testing.T, u domain.UnpaidOrders) {
-	wantAdmit(t, u, "usr_a", "ord_0", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "ord_1", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "ord_2", t0, 2, false)
+	wantAdmit(t, u, "usr_a", "ord_0", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "ord_1", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "ord_2", T0, 2, false)
 	// Dropping what is not listed (another buyer's order, an unknown one,
 	// twice) changes nothing.
 	mustDrop(t, u, "usr_b", "ord_0")
 	mustDrop(t, u, "usr_a", "ord_unknown")
-	wantAdmit(t, u, "usr_a", "ord_2", t0, 2, false)
+	wantAdmit(t, u, "usr_a", "ord_2", T0, 2, false)
 	mustDrop(t, u, "usr_a", "ord_0")
 	mustDrop(t, u, "usr_a", "ord_0")
-	wantAdmit(t, u, "usr_a", "ord_2", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "ord_3", t0, 2, false)
+	wantAdmit(t, u, "usr_a", "ord_2", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "ord_3", T0, 2, false)
 	// Dropping every order empties the list.
 	mustDrop(t, u, "usr_a", "ord_1")
 	mustDrop(t, u, "usr_a", "ord_2")
-	wantAdmit(t, u, "usr_a", "ord_4", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "ord_5", t0, 2, true)
+	wantAdmit(t, u, "usr_a", "ord_4", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "ord_5", T0, 2, true)
 }
 
 func testUnpaidWindow(t *testing.T, u domain.UnpaidOrders) {
-	wantAdmit(t, u, "usr_a", "ord_0", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "ord_1", t0.Add(time.Minute), 2, true)
+	wantAdmit(t, u, "usr_a", "ord_0", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "ord_1", T0.Add(time.Minute), 2, true)
 	// Until its window ends an order counts, to the millisecond.
-	wantAdmit(t, u, "usr_a", "ord_2", t0.Add(window-time.Millisecond), 2, false)
+	wantAdmit(t, u, "usr_a", "ord_2", T0.Add(window-time.Millisecond), 2, false)
 	// From the end of ord_0's window it no longer does; ord_1 still does.
-	wantAdmit(t, u, "usr_a", "ord_2", t0.Add(window), 2, true)
-	wantAdmit(t, u, "usr_a", "ord_3", t0.Add(window), 2, false)
+	wantAdmit(t, u, "usr_a", "ord_2", T0.Add(window), 2, true)
+	wantAdmit(t, u, "usr_a", "ord_3", T0.Add(window), 2, false)
 	// ord_0 is gone for good: admitting it again lists it anew, in a place
 	// of its own, once there is one.
-	wantAdmit(t, u, "usr_a", "ord_0", t0.Add(window+time.Minute), 2, true)
-	wantAdmit(t, u, "usr_a", "ord_3", t0.Add(window+time.Minute), 2, false)
+	wantAdmit(t, u, "usr_a", "ord_0", T0.Add(window+time.Minute), 2, true)
+	wantAdmit(t, u, "usr_a", "ord_3", T0.Add(window+time.Minute), 2, false)
 	// Past every window, the buyer has nothing listed.
-	late := t0.Add(3 * window)
+	late := T0.Add(3 * window)
 	wantAdmit(t, u, "usr_a", "ord_4", late, 2, true)
 	wantAdmit(t, u, "usr_a", "ord_5", late, 2, true)
 	wantAdmit(t, u, "usr_a", "ord_6", late, 2, false)
@@ -129,11 +129,11 @@ func replayed(t *testing.T, u domain.UnpaidOrders, buyer, id, order string) {
 // testUnpaidWritten: an order takes its purchase's place and window; an
 // order whose purchase is not listed takes none.
 func testUnpaidWritten(t *testing.T, u domain.UnpaidOrders) {
-	wantAdmit(t, u, "usr_a", "key:evt_1:k", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "key:evt_2:k", t0.Add(time.Minute), 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_1:k", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_2:k", T0.Add(time.Minute), 2, true)
 	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
 	// Still two listed: ord_1 and the other purchase.
-	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, false)
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", T0, 2, false)
 	// Written again (a redelivery) or for a purchase not listed: nothing.
 	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
 	written(t, u, "usr_a", map[string]string{"evt_9": "ord_9"})
@@ -143,37 +143,37 @@ func testUnpaidWritten(t *testing.T, u domain.UnpaidOrders) {
 	}
 	mustDrop(t, u, "usr_a", "ord_1")
 	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
-	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0.Add(time.Minute), 2, true)
-	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0.Add(time.Minute), 2, false)
-	// The order keeps its purchase's window: ord_2's ends at t0+1m+window.
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", T0.Add(time.Minute), 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", T0.Add(time.Minute), 2, false)
+	// The order keeps its purchase's window: ord_2's ends at T0+1m+window.
 	written(t, u, "usr_a", map[string]string{"evt_2": "ord_2"})
-	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0.Add(time.Minute+window-time.Millisecond), 2, false)
-	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0.Add(time.Minute+window), 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", T0.Add(time.Minute+window-time.Millisecond), 2, false)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", T0.Add(time.Minute+window), 2, true)
 	// Another buyer's purchase is not theirs to write.
-	wantAdmit(t, u, "usr_b", "key:evt_1:k", t0, 1, true)
+	wantAdmit(t, u, "usr_b", "key:evt_1:k", T0, 1, true)
 	written(t, u, "usr_a", map[string]string{"evt_1": "ord_b"})
-	wantAdmit(t, u, "usr_b", "key:evt_5:k", t0, 1, false)
+	wantAdmit(t, u, "usr_b", "key:evt_5:k", T0, 1, false)
 }
 
 // testUnpaidReplayed: a retry's purchase leaves once its order is listed,
 // never before.
 func testUnpaidReplayed(t *testing.T, u domain.UnpaidOrders) {
-	wantAdmit(t, u, "usr_a", "key:evt_1:k", t0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_1:k", T0, 2, true)
 	// Not written yet: the purchase stands for the order and stays.
 	replayed(t, u, "usr_a", "key:evt_1:k", "ord_1")
-	wantAdmit(t, u, "usr_a", "key:evt_2:k", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, false)
+	wantAdmit(t, u, "usr_a", "key:evt_2:k", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", T0, 2, false)
 	written(t, u, "usr_a", map[string]string{"evt_1": "ord_1"})
 	// A retry lists the purchase again; once replayed, it leaves, and the
 	// order stays.
 	mustDrop(t, u, "usr_a", "key:evt_2:k")
-	wantAdmit(t, u, "usr_a", "key:evt_1:k", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, false)
+	wantAdmit(t, u, "usr_a", "key:evt_1:k", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", T0, 2, false)
 	replayed(t, u, "usr_a", "key:evt_1:k", "ord_1")
-	wantAdmit(t, u, "usr_a", "key:evt_3:k", t0, 2, true)
-	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0, 2, false)
+	wantAdmit(t, u, "usr_a", "key:evt_3:k", T0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", T0, 2, false)
 	mustDrop(t, u, "usr_a", "ord_1")
-	wantAdmit(t, u, "usr_a", "key:evt_4:k", t0, 2, true)
+	wantAdmit(t, u, "usr_a", "key:evt_4:k", T0, 2, true)
 }
 
 // testUnpaidConcurrent: many presses of one buyer at once never pass the
@@ -187,7 +187,7 @@ func testUnpaidConcurrent(t *testing.T, u domain.UnpaidOrders) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			admitted[i], errs[i] = u.Admit(context.Background(), "usr_a", fmt.Sprintf("ord_%02d", i), t0.Add(window), t0, max)
+			admitted[i], errs[i] = u.Admit(context.Background(), "usr_a", fmt.Sprintf("ord_%02d", i), T0.Add(window), T0, max)
 		}()
 	}
 	wg.Wait()
@@ -203,7 +203,7 @@ func testUnpaidConcurrent(t *testing.T, u domain.UnpaidOrders) {
 	if got != max {
 		t.Fatalf("%d concurrent Admits with cap %d admitted %d, want %d", n, max, got, max)
 	}
-	wantAdmit(t, u, "usr_a", "ord_late", t0, max, false)
+	wantAdmit(t, u, "usr_a", "ord_late", T0, max, false)
 }
 
 func testUnpaidInvalid(t *testing.T, u domain.UnpaidOrders) {
@@ -214,13 +214,13 @@ func testUnpaidInvalid(t *testing.T, u domain.UnpaidOrders) {
 		end          time.Time
 		max          int
 	}{
-		{"no buyer", "", "ord_0", t0.Add(window), 1},
-		{"no order", "usr_a", "", t0.Add(window), 1},
-		{"a cap of 0", "usr_a", "ord_0", t0.Add(window), 0},
-		{"a window ending now", "usr_a", "ord_0", t0, 1},
-		{"a window ended", "usr_a", "ord_0", t0.Add(-time.Second), 1},
+		{"no buyer", "", "ord_0", T0.Add(window), 1},
+		{"no order", "usr_a", "", T0.Add(window), 1},
+		{"a cap of 0", "usr_a", "ord_0", T0.Add(window), 0},
+		{"a window ending now", "usr_a", "ord_0", T0, 1},
+		{"a window ended", "usr_a", "ord_0", T0.Add(-time.Second), 1},
 	} {
-		ok, err := u.Admit(ctx, c.buyer, c.order, c.end, t0, c.max)
+		ok, err := u.Admit(ctx, c.buyer, c.order, c.end, T0, c.max)
 		if got, want := domain.ErrorCode(err), domain.EINVALID; got != want || ok {
 			t.Fatalf("Admit with %s = %v, %v; want false, code %s", c.what, ok, err, want)
 		}
@@ -236,5 +236,5 @@ func testUnpaidInvalid(t *testing.T, u domain.UnpaidOrders) {
 		}
 	}
 	// Nothing invalid was listed.
-	wantAdmit(t, u, "usr_a", "ord_1", t0, 1, true)
+	wantAdmit(t, u, "usr_a", "ord_1", T0, 1, true)
 }

@@ -70,6 +70,12 @@ func markInternal(ctx context.Context, next graphql.Resolver) (any, error) {
 		// The operation's deadline (or a store's own timeout) passed.
 		return res, domain.Retry(domain.EUNAVAILABLE, time.Second, "the request took too long; try again in a moment")
 	}
+	if err != nil && !errors.As(err, new(*domain.Error)) && errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// The client went away (or the server is stopping): no one reads
+		// this answer, and nothing of ours failed, so it is not logged as
+		// an internal error.
+		return res, domain.Errorf(domain.EUNAVAILABLE, "the request was cancelled")
+	}
 	if err != nil && !errors.As(err, new(*domain.Error)) && !errors.As(err, new(*internalError)) &&
 		!errors.As(err, new(*gqlerror.Error)) { // gqlgen's own, such as "introspection disabled"
 		err = &internalError{err}

@@ -17,6 +17,14 @@ type QueueSource interface {
 	Tickets(ctx context.Context, eventID string, buyers []string) (domain.QueueState, map[string]domain.QueueTicket, error)
 }
 
+// QueuePresenter is a QueueSource that can also present a ticket as its
+// buyer is shown it (service.WaitingRoom.Present): an ADMITTED one with
+// its purchase token, EXPIRED once the admission ran out. With one, a new
+// connection resumes its buyer's ADMITTED tickets too.
+type QueuePresenter interface {
+	Present(t domain.QueueTicket, st domain.QueueState) (domain.QueueTicket, error)
+}
+
 // Broker subjects of the waiting room.
 const (
 	subjectQueue      = "fl.live.queue."     // + buyer ID; data: a queueNotice
@@ -216,6 +224,26 @@ func (h *Hub) onQueueState(_ string, data []byte) {
 	}
 }
 
+// resumeAdmitted sends an ADMITTED ticket, presented with its purchase
+// token, to its buyer's members here, when the Queue can present it and
+// the admission has not run out.
+func (h *Hub) resumeAdmitted(t domain.QueueTicket, st domain.QueueState) {
+	p, ok := h.cfg.Queue.(QueuePresenter)
+	if !ok {
+		return
+	}
+	t, err := p.Present(t, st)
+	if err != nil {
+		h.cfg.Logger.Warn("realtime: resume an admitted queue ticket", "event_id", t.EventID, "err", err)
+		return
+	}
+	if t.Status != domain.QueueAdmitted || t.PurchaseToken == nil {
+		return
+	}
+	h.queue.follow(t)
+	h.sendQueue(t)
+}
+
 // readRanks returns the ranks of buyers' tickets, or none when the source
 // cannot say (their positions then wait for the next notice).
 func (h *Hub) readRanks(eventID string, buyers []string) map[string]int64 {
@@ -280,8 +308,9 @@ func (h *Hub) joinedEvents(c *client) []EventState {
 // another instance) gets its place and then its moves, as the joining
 // connection does. It costs one read per open waiting-room event of the
 // room, at join or at a sign-in that changes the buyer, never per second.
-// An ADMITTED ticket is not resumed here (its purchase token is not kept
-// in the queue): the myQueueTicket query or subscription gives it.
+// An ADMITTED ticket is resumed too, with its purchase token, when the
+// Queue is a QueuePresenter (the token is not kept in the queue: the
+// presenter makes it again).
 func (h *Hub) resumeQueue(c *client, events []EventState) {
 	if h.cfg.Queue == nil {
 		return
@@ -304,6 +333,10 @@ func (h *Hub) resumeQueue(c *client, events []EventState) {
 			continue
 		}
 		t, ok := tks[buyer]
+		if ok && t.Status == domain.QueueAdmitted {
+			h.resumeAdmitted(t, st)
+			continue
+		}
 		if !ok || t.Status != domain.QueueWaiting {
 			continue
 		}

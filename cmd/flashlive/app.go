@@ -84,6 +84,7 @@ type Main struct {
 	limiter   *redis.Limiter // the one rate limiter (sale, accounts, chat); nil until asked for
 	chat      *chatSide      // the room chat: its log and service
 	stores    stores
+	hubQueue  *presentedQueue // the waiting room as the hub reads it
 	rain      rainParts
 	drift     driftGauge
 	closeOnce sync.Once
@@ -248,6 +249,7 @@ func (m *Main) openStores(ctx context.Context) error {
 	st.hot.Now = m.Now
 	st.unpaid = redis.NewUnpaidOrders(m.Redis)
 	st.queue = redis.NewQueue(m.Redis)
+	m.hubQueue = &presentedQueue{Queue: st.queue}
 	st.orders = postgres.NewOrderStore(m.DB, m.Config.PaymentTimeout)
 	st.events = postgres.NewFlashEventService(m.DB)
 	st.rooms = postgres.NewLiveRoomService(m.DB)
@@ -272,7 +274,7 @@ func (m *Main) openFeed(ctx context.Context) error {
 		Rains:          &rainSnapshot{store: m.rain.store, hot: m.rain.hot, now: m.Now},
 		Authenticate:   m.Auth.Authenticate,
 		Revoked:        m.Auth,
-		Queue:          m.stores.queue,
+		Queue:          m.hubQueue,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Dev:            cfg.Dev(),
 		FrameLimit:     cfg.Limits.WSFrames,

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
 	"flashlive/auth"
 	"flashlive/domain"
+	"flashlive/realtime"
 	"flashlive/service"
+	"flashlive/storage/redis"
 )
 
 // QueueConfig configures the waiting room (F15).
@@ -70,6 +73,25 @@ func loadQueue(get func(string) string, bad func(string, ...any)) QueueConfig {
 	return q
 }
 
+// presentedQueue is the hub's view of the waiting room: the queue's
+// tickets, presented as the waiting room shows them to their buyers, so
+// that a new /ws connection resumes an ADMITTED ticket with its token.
+// room is set by buildWaitingRoom, before the server serves.
+type presentedQueue struct {
+	*redis.Queue
+	room *service.WaitingRoom
+}
+
+var _ realtime.QueuePresenter = (*presentedQueue)(nil)
+
+// Present implements realtime.QueuePresenter.
+func (q *presentedQueue) Present(t domain.QueueTicket, st domain.QueueState) (domain.QueueTicket, error) {
+	if q.room == nil {
+		return t, errors.New("the waiting room is not built yet")
+	}
+	return q.room.Present(t, st)
+}
+
 // buildWaitingRoom builds the waiting room over the queue in Redis, and
 // makes purchases of waiting-room events ask it for the buyer's admission.
 func (m *Main) buildWaitingRoom(tokens *auth.PurchaseTokens) error {
@@ -83,6 +105,7 @@ func (m *Main) buildWaitingRoom(tokens *auth.PurchaseTokens) error {
 		AdmitPerSecond: m.Config.Queue.AdmitPerSecond, AdmissionTTL: m.Config.Queue.AdmissionTTL,
 		Logger: m.Logger, Now: m.Now,
 	}
+	m.hubQueue.room = m.WaitingRoom
 	return nil
 }
 

@@ -80,7 +80,8 @@ func TestWaitingRoomPositionsLive(t *testing.T) {
 // joins the event's room, before any notice about it, then its moves down
 // to the admission. The event starts a few seconds later, so that the
 // first frame can only be the resumed one (WAITING, its position drawn at
-// the start).
+// the start). Once admitted, a new connection is shown the admission with
+// a purchase token that buys.
 func TestWaitingRoomResumedOnANewConnection(t *testing.T) {
 	a := startApp(t, func(c *Config) { c.Queue = QueueConfig{AdmitPerSecond: 1, AdmissionTTL: time.Minute} })
 	seller, _, room := a.liveRoom(t)
@@ -116,7 +117,23 @@ func TestWaitingRoomResumedOnANewConnection(t *testing.T) {
 			t.Fatalf("frame %v", f)
 		}
 	}
-	if pt, _ := f["purchaseToken"].(map[string]any); pt["token"] == nil {
+	pt, _ := f["purchaseToken"].(map[string]any)
+	if pt["token"] == nil {
 		t.Fatalf("ADMITTED frame without its token: %v", f)
+	}
+	// A reload once admitted: the new connection is shown the admission,
+	// with a token that buys.
+	w2 := a.dial(t, last.token, nil)
+	w2.send(t, map[string]any{"type": "join", "room": room})
+	g = w2.next(t, 5*time.Second, "the resumed admission", frameIs("queue", "eventId", ev.ID))
+	pt2, _ := g["purchaseToken"].(map[string]any)
+	if g["status"] != "ADMITTED" || pt2["token"] == nil {
+		t.Fatalf("first queue frame of a new connection once admitted: %v, want ADMITTED with its token", g)
+	}
+	if pt2["expiresAt"] != pt["expiresAt"] {
+		t.Fatalf("resumed admission expires at %v, the admission at %v", pt2["expiresAt"], pt["expiresAt"])
+	}
+	if r := last.buy(t, ev.ID, pt2["token"].(string), 1, "resumed"); r.Outcome != "RESERVED" {
+		t.Fatalf("buy with the resumed admission's token: %s", r.Outcome)
 	}
 }

@@ -23,9 +23,8 @@ import (
 type viewer struct {
 	from net.IP
 
-	mu   sync.Mutex
-	conn *websocket.Conn
-	sync.Mutex
+	mu     sync.Mutex // guards what follows
+	conn   *websocket.Conn
 	last   stockframes.Levels // from stock frames and the snapshot
 	delays []time.Duration
 	closed bool // the server ended the connection before the bench did

@@ -57,8 +57,8 @@ check_rc=0
 scripts/check.sh || check_rc=$?
 
 test_rc=0
-echo "test.sh: go test -race -count=1 -timeout 12m $* ./..." >&2
-go test -race -count=1 -timeout 12m "$@" ./... || test_rc=$?
+echo "test.sh: go test -race -count=1 -timeout 14m $* ./..." >&2
+go test -race -count=1 -timeout 14m "$@" ./... || test_rc=$?
 # The Kubernetes manifests' check is a module of its own (kustomize and the
 # Kubernetes API stay out of the server's go.mod); it needs no service.
 echo "test.sh: go test ./... in deploy/k8s/check (the kustomize manifests)" >&2

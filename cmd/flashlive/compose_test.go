@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"flashlive/internal/testenv"
 	"flashlive/storage/redis/redisurl"
 )
 
@@ -140,7 +141,7 @@ func composeVars(text string) map[string]bool {
 // comment says what it is.
 func envExample(t *testing.T) (vars map[string]string, documented map[string]bool) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(repoRoot(t), ".env.example"))
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), ".env.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,20 +171,11 @@ func envExample(t *testing.T) (vars map[string]string, documented map[string]boo
 	return vars, documented
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 // loadCompose reads docker-compose.yml, interpolates it with env and
 // decodes it strictly.
 func loadCompose(t *testing.T, env map[string]string) (composeFile, string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "docker-compose.yml"))
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docker-compose.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +244,7 @@ func TestComposeServicesHealthAndRestart(t *testing.T) {
 		for _, v := range s.Volumes {
 			src, _, _ := strings.Cut(v, ":")
 			if strings.HasPrefix(src, "./") {
-				if _, err := os.Stat(filepath.Join(repoRoot(t), src)); err != nil {
+				if _, err := os.Stat(filepath.Join(testenv.RepoRoot(t), src)); err != nil {
 					t.Errorf("%s mounts %s: %v", name, src, err)
 				}
 			} else if _, ok := c.Volumes[src]; !ok {
@@ -284,7 +276,7 @@ func TestComposeServicesHealthAndRestart(t *testing.T) {
 		}
 	}
 	for _, sh := range []string{"postgres-primary-init.sh", "postgres-replica.sh", "redis-cluster-init.sh"} {
-		if out, err := exec.Command("sh", "-n", filepath.Join(repoRoot(t), "deploy/compose", sh)).CombinedOutput(); err != nil {
+		if out, err := exec.Command("sh", "-n", filepath.Join(testenv.RepoRoot(t), "deploy/compose", sh)).CombinedOutput(); err != nil {
 			t.Errorf("deploy/compose/%s: %v\n%s", sh, err, out)
 		}
 	}
@@ -473,7 +465,7 @@ func TestComposeBalancer(t *testing.T) {
 	if !slices.Contains(lb.Volumes, "./deploy/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro") {
 		t.Fatalf("lb does not mount deploy/haproxy/haproxy.cfg where the image reads it: %v", lb.Volumes)
 	}
-	cfg, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy/haproxy/haproxy.cfg"))
+	cfg, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "deploy/haproxy/haproxy.cfg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +496,7 @@ func TestComposeBalancer(t *testing.T) {
 // `redis` by name and connects with defaults that must hold here.
 func TestComposeServicesScript(t *testing.T) {
 	c, _ := loadCompose(t, map[string]string{})
-	script, err := os.ReadFile(filepath.Join(repoRoot(t), "scripts/services.sh"))
+	script, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "scripts/services.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +549,7 @@ func TestComposeNATS(t *testing.T) {
 		for k, v := range s.Environment {
 			t.Setenv(k, v)
 		}
-		opts, err := natsserver.ProcessConfigFile(filepath.Join(repoRoot(t), "deploy/nats/nats.conf"))
+		opts, err := natsserver.ProcessConfigFile(filepath.Join(testenv.RepoRoot(t), "deploy/nats/nats.conf"))
 		if err != nil {
 			t.Fatalf("%s: deploy/nats/nats.conf: %v", name, err)
 		}
@@ -579,7 +571,7 @@ func TestComposeNATS(t *testing.T) {
 // apps is the server (./cmd/flashlive) at /flashlive, the path of the
 // healthcheck, on the Go go.mod asks for, in prod.
 func TestDockerfileBuildsWhatComposeRuns(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	df, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)

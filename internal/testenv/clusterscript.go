@@ -19,7 +19,7 @@ import (
 // removed, when the test ends. what names the cluster in failures.
 func startClusterScript(t testing.TB, what, script string, n int, offsets ...int) (url, dir string) {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "scripts", script)
+	path := filepath.Join(RepoRoot(t), "scripts", script)
 	dir, err := os.MkdirTemp("", "flashlive-"+strings.TrimSuffix(script, ".sh")+"-")
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)

@@ -34,33 +34,44 @@ func (c *NATSCluster) Kill(t testing.TB, node string) {
 }
 
 // freePortRun returns the first of n consecutive loopback ports that are
-// free, each with the ports at the given offsets free too. It draws from
-// 20000-31999, below Linux's ephemeral range (32768-60999): a port there can
-// be taken by any outgoing connection between this check and the node's bind.
+// free, each with the ports at the given offsets free too.
 func freePortRun(t testing.TB, n int, offsets ...int) int {
 	t.Helper()
-	offsets = append([]int{0}, offsets...)
+	var all []int
+	for p := range n {
+		all = append(all, p)
+		for _, off := range offsets {
+			all = append(all, p+off)
+		}
+	}
+	return FreePortBase(t, all...)
+}
+
+// FreePortBase returns a loopback port P such that P+off is free for
+// every given offset (P itself only when 0 is among them). It draws from
+// 20000-31999, below Linux's ephemeral range (32768-60999): a port there can
+// be taken by any outgoing connection between this check and the bind.
+func FreePortBase(t testing.TB, offsets ...int) int {
+	t.Helper()
 	for range 50 {
-		first := 20000 + int(time.Now().UnixNano()%12000)
+		base := 20000 + int(time.Now().UnixNano()%12000)
 		ok := true
 		var held []net.Listener
-		for p := first; p < first+n && ok; p++ {
-			for _, off := range offsets {
-				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+off))
-				if err != nil {
-					ok = false
-					break
-				}
-				held = append(held, l)
+		for _, off := range offsets {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off))
+			if err != nil {
+				ok = false
+				break
 			}
+			held = append(held, l)
 		}
 		for _, l := range held {
 			_ = l.Close()
 		}
 		if ok {
-			return first
+			return base
 		}
 	}
-	t.Fatalf("no %d free consecutive ports found", n)
+	t.Fatalf("no free loopback ports at offsets %v of any base tried", offsets)
 	return 0
 }

@@ -35,7 +35,7 @@ type PostgresReplica struct {
 func StartPostgresReplica(t testing.TB, primaryURL string) *PostgresReplica {
 	t.Helper()
 	r := &PostgresReplica{
-		path:    filepath.Join(repoRoot(t), "scripts", "pg-replica.sh"),
+		path:    filepath.Join(RepoRoot(t), "scripts", "pg-replica.sh"),
 		port:    strconv.Itoa(freePortRun(t, 1)),
 		primary: primaryURL,
 	}

@@ -71,8 +71,8 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 	return &RedisCluster{URL: url, dir: dir}
 }
 
-// repoRoot is the directory of go.mod, above the test's working directory.
-func repoRoot(t testing.TB) string {
+// RepoRoot is the directory of go.mod, above the test's working directory.
+func RepoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -244,7 +244,7 @@ func (c *RedisCluster) Restart(t testing.TB, addr string) {
 	t.Helper()
 	_, port, _ := strings.Cut(addr, ":")
 	_, first, _ := strings.Cut(c.addrs()[0], ":")
-	path := filepath.Join(repoRoot(t), "scripts", "redis-cluster.sh")
+	path := filepath.Join(RepoRoot(t), "scripts", "redis-cluster.sh")
 	if out, err := exec.Command(path, "start-node", c.dir, first, port).CombinedOutput(); err != nil {
 		t.Fatalf("restart node %s: %v\n%s", addr, err, out)
 	}

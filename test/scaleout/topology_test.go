@@ -41,7 +41,7 @@ type topology struct {
 // (printing the tail of every log when the test failed).
 func startTopology(t *testing.T, extra ...string) *topology {
 	t.Helper()
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	// The database first: dropped after the topology is down (cleanups run last first).
 	pg := testenv.PostgresURL(t)
 	top := &topology{script: filepath.Join(root, "scripts", "topology.sh"), port: freeBase(t)}
@@ -274,44 +274,5 @@ func freeBase(t *testing.T) int {
 		ports = append(ports, i, i+100, i+200)
 	}
 	ports = append(ports, 30)
-	for range 50 {
-		base := 20000 + int(time.Now().UnixNano()%12000)
-		var held []net.Listener
-		ok := true
-		for _, off := range ports {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off))
-			if err != nil {
-				ok = false
-				break
-			}
-			held = append(held, l)
-		}
-		for _, l := range held {
-			_ = l.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range for the topology")
-	return 0
-}
-
-// repoRoot is the directory of go.mod above the working directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return testenv.FreePortBase(t, ports...)
 }

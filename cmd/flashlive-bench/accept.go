@@ -66,12 +66,7 @@ func (s *sale) accept(ctx context.Context) error {
 	if n := failed.Load(); n > 0 {
 		s.note("accept: %d buyers got no purchase token", n)
 	}
-	var pressers []*account
-	for _, b := range s.buyers {
-		if b.ptoken != "" {
-			pressers = append(pressers, b)
-		}
-	}
+	pressers := s.tokenHolders()
 	if len(pressers) == 0 {
 		s.note("accept: skipped, no buyer holds a purchase token")
 		return ctx.Err()

@@ -321,12 +321,7 @@ func (s *sale) soldOut(ctx context.Context) error {
 	}
 	p := s.rec.begin("sold-out")
 	defer s.rec.end(p)
-	var pressers []*account
-	for _, b := range s.buyers {
-		if b.ptoken != "" {
-			pressers = append(pressers, b)
-		}
-	}
+	pressers := s.tokenHolders()
 	if len(pressers) == 0 {
 		s.note("sold-out: skipped, no buyer holds a purchase token")
 		return nil
@@ -453,4 +448,16 @@ func (s *sale) settleOrder(ctx context.Context, p *phase, b *account, id string,
 		}
 		_ = sleep(ctx, max(a.retryAfter(), backoff(attempt)))
 	}
+}
+
+// tokenHolders are the buyers holding a purchase token for the current
+// event, in order.
+func (s *sale) tokenHolders() []*account {
+	var out []*account
+	for _, b := range s.buyers {
+		if b.ptoken != "" {
+			out = append(out, b)
+		}
+	}
+	return out
 }

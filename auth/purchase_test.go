@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,12 @@ func TestPurchaseTokenVerify(t *testing.T) {
 		{"mangled signature, expired", time.Hour, mangled, "usr_1", "evt_1", true, false, "not valid"},
 		{"expiry moved forward", time.Hour, later, "usr_1", "evt_1", true, false, "not valid"},
 		{"not a token", time.Hour, "pt1.x", "usr_1", "evt_1", true, false, "not valid"},
+		{"another version", 0, "pt2" + strings.TrimPrefix(tok.Token, "pt1"), "usr_1", "evt_1", true, false, "not valid"},
+		{"a fourth part", 0, tok.Token + ".x", "usr_1", "evt_1", true, false, "not valid"},
+		{"a longer signature", 0, tok.Token + "AAAA", "usr_1", "evt_1", true, false, "not valid"},
+		{"a shorter signature", 0, tok.Token[:len(tok.Token)-1], "usr_1", "evt_1", true, false, "not valid"},
+		{"a huge signature", 0, tok.Token + strings.Repeat("A", 400), "usr_1", "evt_1", true, false, "not valid"},
+		{"no expiry", 0, "pt1.." + parts[2], "usr_1", "evt_1", true, false, "not valid"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			*at = tokenT0.Add(tt.after)
@@ -79,5 +86,42 @@ func TestPurchaseTokenVerify(t *testing.T) {
 				t.Fatalf("ErrorMessage = %q, want %q and flashPurchaseToken", msg, tt.wantMessageHas)
 			}
 		})
+	}
+}
+
+// TestPurchaseTokensConcurrent: tokens issued and verified from many
+// goroutines at once (the signing state is shared between calls) are each
+// good for their own buyer only.
+func TestPurchaseTokensConcurrent(t *testing.T) {
+	_, now := tokenClock(tokenT0)
+	p, err := NewPurchaseTokens(jwtTestSecret, time.Minute, now)
+	if err != nil {
+		t.Fatalf("NewPurchaseTokens: %v", err)
+	}
+	const workers, rounds = 8, 200
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			buyer := fmt.Sprintf("usr_%d", w)
+			for i := range rounds {
+				tok, err := p.Issue(buyer, fmt.Sprintf("evt_%d", i))
+				if err == nil {
+					err = p.Verify(tok.Token, buyer, fmt.Sprintf("evt_%d", i))
+				}
+				if err == nil && p.Verify(tok.Token, buyer+"x", fmt.Sprintf("evt_%d", i)) == nil {
+					err = fmt.Errorf("%s's token passed for %sx", buyer, buyer)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -88,9 +88,9 @@ func (p *PurchaseTokens) Verify(token, buyerID, eventID string) error {
 	bad := func() error {
 		return domain.Errorf(domain.EINVALID, "the purchase token is not valid for this event; get a new one with flashPurchaseToken")
 	}
-	rest, ok := strings.CutPrefix(token, "pt1.")
-	exp, enc, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || len(exp) > 20 || len(enc) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+	rest, versioned := strings.CutPrefix(token, "pt1.")
+	exp, enc, signed := strings.Cut(rest, ".")
+	if !versioned || !signed || len(enc) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
 		return bad()
 	}
 	ms, err := strconv.ParseInt(exp, 10, 64)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -88,10 +89,13 @@ func botAnswers(t *testing.T, clients []*client, eventID, token string, loops, a
 }
 
 // A bot on one account and one address is held to its budget while 200
-// honest buyers on other addresses each get an answer on their first
-// press, and the stock is sold exactly.
+// honest buyers on other addresses each get their unit on their first
+// press. The stock outlasts them all: once an event is sold out, a press
+// is answered SOLD_OUT before the limiter (the sold-out shed, tested in
+// service), so only a live sale shows the limiter's exact count.
 func TestBotIsRateLimitedWhileHonestBuyersBuy(t *testing.T) {
-	const stock, honest, loops, attempts, burst = 50, 200, 50, 10, 5
+	const honest, loops, attempts, burst = 200, 50, 10, 5
+	const stock = honest + 50
 	lim := limitsForTest()
 	// Burst 5, then one every 12 minutes: the run takes far less than 12
 	// minutes, so GCRA lets exactly the burst through.
@@ -130,28 +134,20 @@ func TestBotIsRateLimitedWhileHonestBuyersBuy(t *testing.T) {
 	}
 	wg.Wait()
 
-	reserved := botGot["RESERVED"]
 	for i, o := range first {
-		switch o {
-		case "RESERVED":
-			reserved++
-		case "SOLD_OUT":
-		default:
-			t.Errorf("honest buyer %d: first press answered %s, want RESERVED or SOLD_OUT", i, o)
+		if o != "RESERVED" {
+			t.Errorf("honest buyer %d: first press answered %s, want RESERVED", i, o)
 		}
 	}
-	if got, want := botGot["RATE_LIMITED"], loops*attempts-burst; got != want {
-		t.Errorf("bot answered RATE_LIMITED %d times, want %d (answers %v)", got, want, botGot)
-	}
-	if got, want := botGot["RESERVED"]+botGot["LIMIT_REACHED"]+botGot["SOLD_OUT"], burst; got != want {
-		t.Errorf("bot got %d answers past the limit, want exactly the burst %d (answers %v)", got, want, botGot)
-	}
-	if got, want := reserved, stock; got != want {
-		t.Fatalf("RESERVED %d in all, want the stock %d", got, want)
+	// The per-user limit is 1: of the burst, one press reserves and the
+	// rest reach the limit.
+	want := map[string]int{"RATE_LIMITED": loops*attempts - burst, "RESERVED": 1, "LIMIT_REACHED": burst - 1}
+	if !maps.Equal(botGot, want) {
+		t.Errorf("bot answered %v, want %v", botGot, want)
 	}
 	testenv.WaitFor(t, 15*time.Second, "every order written", func() bool {
 		orders, units, _ := app.orderCounts(t, eventID)
-		return orders == stock && units == stock
+		return orders == honest+1 && units == honest+1
 	})
 }
 

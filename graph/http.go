@@ -138,10 +138,8 @@ func postParams(r *http.Request) (*graphql.RawParams, int, error) {
 		return nil, http.StatusBadRequest, domain.Errorf(domain.EINVALID,
 			"the body is a JSON array: batched operations are not supported; send one JSON object")
 	}
-	var b requestBody
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if len(body) == 0 || body[0] != '{' || dec.Decode(&b) != nil {
+	b, err := decodeRequestBody(body)
+	if err != nil {
 		return nil, http.StatusBadRequest, domain.Errorf(domain.EINVALID,
 			`the body must be a JSON object: {"query": string, "operationName"?: string, "variables"?: object, "extensions"?: object}`)
 	}
@@ -161,11 +159,11 @@ func getParams(rawQuery string) (*graphql.RawParams, error) {
 		if v == "" {
 			continue
 		}
-		dec := json.NewDecoder(strings.NewReader(v))
-		dec.UseNumber()
-		if err := dec.Decode(into); err != nil {
+		m, err := decodeVariables([]byte(v))
+		if err != nil {
 			return nil, domain.Errorf(domain.EINVALID, "the %s parameter must be a JSON object", name)
 		}
+		*into = m
 	}
 	return p, nil
 }

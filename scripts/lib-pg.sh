@@ -3,7 +3,8 @@
 #
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib-pg.sh"
 #
-# It defines functions only (no variable, no side effect). The caller
+# It defines functions only (no variable, no side effect); alive comes
+# from lib-proc.sh, which it sources. The caller
 # defines die MSG (print MSG, exit non-zero).
 
 # pg_bindir_ok DIR TOOL...: DIR holds every TOOL, executable.
@@ -53,8 +54,5 @@ find_pg_bindir() {
 	return 1
 }
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	[[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)" != Z ]]
-}
+# shellcheck source=scripts/lib-proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-proc.sh" # alive

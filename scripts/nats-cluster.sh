@@ -29,10 +29,8 @@ READY_TIMEOUT=60
 log() { printf '[nats-cluster] %s\n' "$*" >&2; }
 die() { printf '[nats-cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 
-alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	[[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)" != Z ]]
-}
+# shellcheck source=scripts/lib-proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-proc.sh" # alive
 
 node_pid() {
 	local f="$DIR/n$1/nats.pid" pid

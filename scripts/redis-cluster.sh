@@ -45,11 +45,8 @@ usage() {
 
 ports() { seq "$PORT" $((PORT + 5)); }
 
-# process exists and is not a zombie
-alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	[[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)" != Z ]]
-}
+# shellcheck source=scripts/lib-proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-proc.sh" # alive
 
 # PID of the redis-server of node dir $1, if alive
 node_pid() {

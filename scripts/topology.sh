@@ -54,10 +54,8 @@ usage() {
 	echo "usage: $0 up|down|status [DIR] | start app1|app2|app3 [DIR] | lb enable|disable app1|app2|app3 [DIR]" >&2
 }
 
-alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	[[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)" != Z ]]
-}
+# shellcheck source=scripts/lib-proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-proc.sh" # alive
 
 # PID in pid file $1 when that process is alive
 pid_of() {

@@ -116,13 +116,15 @@ func readString(dec *jsontext.Decoder, s *string) error {
 	return nil
 }
 
-// readObject reads an object or null (which leaves *m as it is) into m.
+// readObject reads an object, or null (no object: nil, as encoding/json
+// sets a map), into m.
 // A repeated member replaces the object before it (encoding/json would
 // merge the two into one map).
 func readObject(dec *jsontext.Decoder, m *map[string]any) error {
 	switch dec.PeekKind() {
 	case 'n':
 		_, err := dec.ReadToken()
+		*m = nil
 		return err
 	case '{':
 		v, err := readValue(dec)

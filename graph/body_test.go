@@ -37,6 +37,8 @@ func TestDecodeRequestBodyAgreesWithEncodingJSON(t *testing.T) {
 		`{"query":"q","variables":{"k":1,"k":2},"extensions":{"persistedQuery":{"version":1,"sha256Hash":"abc"}}}`,
 		`{"query":"q","unknown":{"nested":[1,2,{"x":null}]},"also":"x"}`,
 		`{"query":"q","query":"last"}`,
+		`{"query":"q","variables":{"a":1},"variables":null}`,
+		`{"query":"q","query":null}`,
 		"{\"query\":\"bad \xff utf-8\"}",
 	} {
 		want, werr := encodingJSONBody([]byte(body))

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -82,19 +81,6 @@ type FlashSaleService interface {
 	// being rebuilt, or too many purchases are under way: retry, after the
 	// error's RetryAfter when it has one).
 	Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseResult, error)
-}
-
-// PurchaseShedder is a FlashSaleService that can answer some presses from
-// what it holds in memory, such as a sold-out mark: load shedding. A
-// wrapper that puts work of its own in front of Purchase (a rate limit, a
-// store call) asks it first, so that a press the service answers for
-// nothing costs nothing more.
-type PurchaseShedder interface {
-	// ShedPurchase returns the answer Purchase would give r now, when it
-	// can give it without a call to any store, or nil: then only Purchase
-	// answers r. It never reserves, and never answers a press whose key
-	// may hold a first answer of its own.
-	ShedPurchase(ctx context.Context, r PurchaseRequest) *PurchaseResult
 }
 
 // Reservation is a purchase that the hot stock accepted: the outbox record
@@ -219,29 +205,6 @@ type HotSaleView struct {
 	// reservation or a kept answer a load restored): every buyer with a
 	// key whose first answer took stock is among them.
 	Buyers []string
-	// Answered are the keys of those answers, where the hot stock knows
-	// them: every key a reservation answered, and those of the answers a
-	// load restored. A buyer of Buyers who held units at a load may hold
-	// such a key outside Answered (AnyKey lists them).
-	Answered []BuyerKey
-	// AnyKey are the buyers of Buyers whose keys are not all in Answered:
-	// any key of theirs may hold an answer that took stock.
-	AnyKey []string
-}
-
-// BuyerKey is one buyer's idempotency key.
-type BuyerKey struct {
-	BuyerID, Key string
-}
-
-// SortSaleView puts v's lists in one order (Answered by buyer, then key),
-// so that views can be compared.
-func SortSaleView(v *HotSaleView) {
-	slices.Sort(v.Buyers)
-	slices.Sort(v.AnyKey)
-	slices.SortFunc(v.Answered, func(a, b BuyerKey) int {
-		return cmp.Or(strings.Compare(a.BuyerID, b.BuyerID), strings.Compare(a.Key, b.Key))
-	})
 }
 
 // ErrNotLoaded is returned by HotStock when an event is not in the hot

@@ -109,7 +109,7 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	}
 	// Load shedding: once the stock is gone, presses that cannot be the
 	// replay of a reservation are answered here, without the hot stock.
-	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey, true); out != nil {
+	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey); out != nil {
 		return out, nil
 	}
 	release, err := s.admit(ctx)
@@ -152,26 +152,6 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 		live.OrderChanged(out.Order)
 	}
 	return out, nil
-}
-
-// ShedPurchase implements domain.PurchaseShedder: a press that passes
-// Purchase's own checks (role, input, token) on an event this instance
-// has marked sold out, closed or ended is answered from the mark, when
-// its key is not one the mark lists as answered RESERVED (so that it can
-// hold no answer that took stock). A waiting-room event is never shed here: its
-// presses must show an admission first. The mark's periodic re-read is
-// the one call it may make (one per event per recheck interval).
-func (s *FlashSale) ShedPurchase(ctx context.Context, r domain.PurchaseRequest) *domain.PurchaseResult {
-	me, err := domain.RequireRole(ctx, domain.RoleBuyer)
-	if err != nil || r.Validate() != nil || s.Tokens.Verify(r.Token, me.UserID, r.EventID) != nil {
-		return nil
-	}
-	if s.Admissions != nil {
-		if ev, err := s.event(ctx, r.EventID); err != nil || ev.WaitingRoom {
-			return nil
-		}
-	}
-	return s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey, false)
 }
 
 // reserve asks the hot stock to reserve rsv, loading its event first
@@ -224,7 +204,7 @@ func (s *FlashSale) answerAgain(ctx context.Context, buyerID string, r domain.Pu
 	// when the event can sell this buyer nothing, its present refusal is
 	// the answer, to any key (no token could buy anything anyway). A
 	// buyer who holds units, or an event still on sale, gets the expiry.
-	if out := s.soldOutAnswer(ctx, r.EventID, buyerID, "", false); out != nil {
+	if out := s.soldOutAnswer(ctx, r.EventID, buyerID, ""); out != nil {
 		return out, nil
 	}
 	return nil, refusal

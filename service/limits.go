@@ -67,12 +67,6 @@ type SaleLimits struct {
 // before the hot stock's script. A refused purchase is the outcome
 // RATE_LIMITED with RetryAfter; a refused token is a RATE_LIMITED error
 // with RetryAfter.
-//
-// A press the sale can answer from memory (domain.PurchaseShedder: a
-// sold-out event, for a buyer who holds nothing) is answered before the
-// limiter, and not charged: it costs no more than the limiter would, and
-// a sold-out event's rejects then run no Redis command at all. Every
-// press that can reach a store is still limited.
 type LimitedSale struct {
 	domain.FlashSaleService
 	Limits   SaleLimits
@@ -102,11 +96,6 @@ func (s *LimitedSale) PurchaseToken(ctx context.Context, eventID string) (*domai
 
 // Purchase implements domain.FlashSaleService.
 func (s *LimitedSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*domain.PurchaseResult, error) {
-	if sh, ok := s.FlashSaleService.(domain.PurchaseShedder); ok {
-		if out := sh.ShedPurchase(ctx, r); out != nil {
-			return out, nil
-		}
-	}
 	if me, ok := domain.PrincipalFromContext(ctx); ok {
 		wait := s.lim().allow(ctx,
 			domain.LimitCheck{Name: "purchase-user", Key: me.UserID, Limit: s.Limits.PurchaseUser},

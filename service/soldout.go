@@ -17,12 +17,11 @@ import (
 const DefaultSoldOutRecheck = 500 * time.Millisecond
 
 // Bounds of what the sold-out marks hold: past maxMarkedEvents the marks
-// start afresh; an event with more than maxMarkedAnswers answers that took
-// stock is not marked (its presses go to the hot stock, as they did
-// before).
+// start afresh; an event with more than maxMarkedBuyers buyers is not
+// marked (its presses go to the hot stock, as they did before).
 const (
-	maxMarkedEvents  = 10_000
-	maxMarkedAnswers = 100_000
+	maxMarkedEvents = 10_000
+	maxMarkedBuyers = 100_000
 )
 
 // soldOutMarks is what one instance knows of the events that can sell
@@ -32,7 +31,7 @@ const (
 // A mark is made from a fresh answer of the hot stock (never a replay,
 // whose figures are old): SOLD_OUT or RESERVED with nothing left, CLOSED,
 // ENDED. It is then confirmed by one read of the event's sale view, which
-// also lists the keys ever answered RESERVED. It is trusted for the
+// also lists the buyers ever answered RESERVED. It is trusted for the
 // recheck interval; the first press after that re-reads the view (one
 // call per event per interval per instance, however many presses), and the
 // others are answered from the mark meanwhile. So, without any message
@@ -45,19 +44,13 @@ const (
 //     it: CLOSED, then ENDED, then SOLD_OUT (nothing left: every quantity
 //     is refused), the order of reserve.lua's checks.
 //   - A key whose first answer took stock always gets that answer: only
-//     the keys in the view's list can have one (and any key of a buyer
-//     the list names without keys: one who held units when the event was
-//     loaded), and their presses read the answer kept under their key
-//     first (Hot.Answer, one round trip: what reserve.lua reads first
-//     too), which is given when there is one; without one the mark
-//     answers. The one gap is a key answered after this instance's last
-//     read (the stock came back and went again within the interval):
-//     its re-ask may be answered SOLD_OUT until the next read, within
-//     the interval.
-//   - A key first answered with a refusal by the hot stock may be
-//     answered by the mark instead (SOLD_OUT where it was, say,
-//     LIMIT_REACHED): neither took stock, and the mark's is the answer
-//     of now.
+//     the buyers in the view's list can have one, and their presses read
+//     the answer kept under their key first (Hot.Answer, one round trip:
+//     what reserve.lua reads first too), which is given when there is
+//     one; without one the mark answers. The one gap is a buyer whose
+//     reservation came after this instance's last read (the stock came
+//     back and went again within the interval): their re-ask may be
+//     answered SOLD_OUT until the next read, within the interval.
 //   - A press answered from a mark is not remembered under its key (that
 //     would cost a write): it took nothing, and a retry of the key after
 //     the stock came back is a new press. Refusals the hot stock gave are
@@ -78,11 +71,7 @@ type soldOutMark struct {
 	remaining int
 	closed    bool
 	endsAt    time.Time
-	// buyers are the buyers ever answered RESERVED; answered their keys
-	// that were, and anyKey those of them any of whose keys may have been.
-	buyers   map[string]struct{}
-	answered map[domain.BuyerKey]struct{}
-	anyKey   map[string]struct{}
+	buyers    map[string]struct{}
 }
 
 // outcome is what the hot stock would answer a press at now, by the mark.
@@ -97,31 +86,25 @@ func (k *soldOutMark) outcome(now time.Time) domain.PurchaseOutcome {
 	}
 }
 
-// lookup is what a press of buyer with key on the event finds: an
-// answer, or a re-read it must make (recheck), or neither (go to the hot
-// stock). listed reports that the buyer is in the view's list; kept that
-// the key may hold an answer that took stock: then the answer is the
-// mark's only once the key is known to have none.
-func (s *soldOutMarks) lookup(eventID, buyerID, key string, now time.Time, every time.Duration) (res *domain.PurchaseResult, recheck, listed, kept bool) {
+// lookup is what a press of buyer on the event finds: an answer, or a
+// re-read it must make (recheck), or neither (go to the hot stock). The
+// answer is the mark's only once the press's key is known to have no
+// answer of its own when listed is true (the buyer is in the view's
+// list).
+func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time.Duration) (res *domain.PurchaseResult, recheck, listed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.m[eventID]
 	if k == nil || !k.ready {
-		return nil, false, false, false
+		return nil, false, false
 	}
 	if !k.checking && (now.Sub(k.checked) >= every || now.Before(k.checked)) {
 		k.checking = true
-		return nil, true, false, false
+		return nil, true, false
 	}
 	_, listed = k.buyers[buyerID]
-	if listed {
-		_, kept = k.anyKey[buyerID]
-		if !kept {
-			_, kept = k.answered[domain.BuyerKey{BuyerID: buyerID, Key: key}]
-		}
-	}
 	left := k.remaining
-	return &domain.PurchaseResult{Outcome: k.outcome(now), Remaining: &left}, false, listed, kept
+	return &domain.PurchaseResult{Outcome: k.outcome(now), Remaining: &left}, false, listed
 }
 
 // claim reports whether the caller should make the first read of a new
@@ -145,7 +128,7 @@ func (s *soldOutMarks) settle(eventID string, v domain.HotSaleView, err error, n
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	over := v.Closed || !now.Before(v.EndsAt) || v.Remaining == 0
-	if err != nil || !over || len(v.Answered)+len(v.AnyKey) > maxMarkedAnswers {
+	if err != nil || !over || len(v.Buyers) > maxMarkedBuyers {
 		delete(s.m, eventID)
 		return
 	}
@@ -153,20 +136,11 @@ func (s *soldOutMarks) settle(eventID string, v domain.HotSaleView, err error, n
 	if k == nil {
 		return // the marks started afresh meanwhile
 	}
-	*k = soldOutMark{
-		ready: true, checked: now, remaining: v.Remaining, closed: v.Closed, endsAt: v.EndsAt,
-		buyers:   setOf(v.Buyers),
-		answered: setOf(v.Answered),
-		anyKey:   setOf(v.AnyKey),
+	buyers := make(map[string]struct{}, len(v.Buyers))
+	for _, b := range v.Buyers {
+		buyers[b] = struct{}{}
 	}
-}
-
-func setOf[K comparable](list []K) map[K]struct{} {
-	m := make(map[K]struct{}, len(list))
-	for _, k := range list {
-		m[k] = struct{}{}
-	}
-	return m
+	*k = soldOutMark{ready: true, checked: now, remaining: v.Remaining, closed: v.Closed, endsAt: v.EndsAt, buyers: buyers}
 }
 
 // marks reports whether a fresh answer of the hot stock says the event
@@ -186,24 +160,26 @@ func marks(res domain.ReserveResult) bool {
 
 // soldOutAnswer answers a press from the event's mark, re-reading the
 // view first when the mark is due; nil means the press goes to the hot
-// stock. A key in the view's list may hold a first answer: with read, it
-// is read (one round trip, Hot.Answer) and given when there is one, the
-// mark's answer otherwise; without read such a key gets nil. With key ""
-// (any key), a buyer in the view's list gets nil.
-func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID, key string, read bool) *domain.PurchaseResult {
+// stock. A buyer in the view's list may hold a first answer under key:
+// it is read (one round trip, Hot.Answer) and given when there is one,
+// the mark's answer otherwise; with key "" such a buyer gets nil.
+func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID, key string) *domain.PurchaseResult {
 	every := s.SoldOutRecheck
 	if every <= 0 {
 		every = DefaultSoldOutRecheck
 	}
-	res, recheck, listed, mayHold := s.soldOut.lookup(eventID, buyerID, key, s.Now(), every)
+	res, recheck, listed := s.soldOut.lookup(eventID, buyerID, s.Now(), every)
 	if recheck {
 		s.readSaleView(ctx, eventID)
-		res, _, listed, mayHold = s.soldOut.lookup(eventID, buyerID, key, s.Now(), every)
+		res, _, listed = s.soldOut.lookup(eventID, buyerID, s.Now(), every)
 	}
-	switch {
-	case res == nil, key == "" && listed, mayHold && !read:
+	if res == nil {
 		return nil
-	case mayHold:
+	}
+	if listed {
+		if key == "" {
+			return nil
+		}
 		kept, err := s.keptAnswer(ctx, buyerID, eventID, key)
 		if err != nil {
 			return nil // the hot stock answers, or fails, as it would have

@@ -11,6 +11,7 @@ import (
 
 	"flashlive/domain"
 	"flashlive/internal/memhot"
+	"flashlive/internal/testenv"
 	"flashlive/service"
 	"flashlive/storage/redis"
 )
@@ -307,7 +308,14 @@ func TestFlashSaleUnpaidCapOff(t *testing.T) {
 // once sold out costs one read of the kept answer.
 func TestFlashSaleUnpaidCapSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 	h, _, counter := soldOutHarness(t, 3)
-	u := redis.NewUnpaidOrders(countedClient(t, counter))
+	url, prefix := testenv.Redis(t)
+	c, err := redis.Open(context.Background(), url, prefix)
+	if err != nil {
+		t.Fatalf("open redis: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	c.RDB.AddHook(counter)
+	u := redis.NewUnpaidOrders(c)
 	t.Cleanup(u.Stop)
 	h.sale.Unpaid = service.UnpaidCap{Orders: u, Max: 5, Window: upWindow}
 

@@ -16,6 +16,7 @@ package memhot
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -59,11 +60,6 @@ type event struct {
 	orders     map[string]heldUnits // the orders whose units were taken here
 	outbox     map[string]domain.Reservation
 	buyers     map[string]struct{} // ever answered RESERVED; only grows
-	// answered are the keys of those answers, where known; anyKey the
-	// buyers who held units at a load (any key of theirs may have one).
-	// Both only grow, as buyers does.
-	answered map[domain.BuyerKey]struct{}
-	anyKey   map[string]struct{}
 }
 
 // meta is an event's meta hash; times are Unix milliseconds, as stored.
@@ -189,7 +185,7 @@ func (s *HotStock) Reserve(_ context.Context, r domain.Reservation, idempotencyK
 	m.remaining -= r.Quantity
 	e.held[r.BuyerID] += r.Quantity
 	e.orders[r.OrderID] = heldUnits{units: r.Quantity, buyer: r.BuyerID}
-	e.addAnswer(r.BuyerID, idempotencyKey)
+	e.addBuyer(r.BuyerID)
 	rsv := domain.Reservation{
 		OrderID:        r.OrderID,
 		BuyerID:        r.BuyerID,
@@ -292,7 +288,6 @@ func (s *HotStock) Load(_ context.Context, ev domain.HotEvent) (bool, error) {
 		if n != 0 {
 			e.held[b] = n
 			e.addBuyer(b)
-			e.anyKey[b] = struct{}{}
 		}
 	}
 	e.orders = map[string]heldUnits{}
@@ -300,12 +295,11 @@ func (s *HotStock) Load(_ context.Context, ev domain.HotEvent) (bool, error) {
 		e.orders[o.OrderID] = heldUnits{units: o.Units, buyer: o.BuyerID}
 	}
 	for _, a := range answers {
-		rsv := a.res.Reservation
-		e.addAnswer(rsv.BuyerID, rsv.IdempotencyKey)
 		if cur, ok := s.answers[a.key]; ok && now.Before(cur.expires) {
 			continue
 		}
 		s.answers[a.key] = answer{res: copyResult(a.res), expires: now.Add(a.ttl)}
+		e.addBuyer(a.res.Reservation.BuyerID)
 	}
 	e.meta = meta{
 		productID: ev.ProductID, sellerID: ev.SellerID, priceCents: ev.PriceCents,
@@ -319,19 +313,11 @@ func (s *HotStock) Load(_ context.Context, ev domain.HotEvent) (bool, error) {
 func (e *event) addBuyer(id string) {
 	if e.buyers == nil {
 		e.buyers = map[string]struct{}{}
-		e.answered = map[domain.BuyerKey]struct{}{}
-		e.anyKey = map[string]struct{}{}
 	}
 	e.buyers[id] = struct{}{}
 }
 
-func (e *event) addAnswer(buyerID, key string) {
-	e.addBuyer(buyerID)
-	e.answered[domain.BuyerKey{BuyerID: buyerID, Key: key}] = struct{}{}
-}
-
-// SaleView implements domain.HotStock; Buyers, AnyKey and Answered are
-// sorted (Answered by buyer, then key).
+// SaleView implements domain.HotStock; Buyers are sorted.
 func (s *HotStock) SaleView(_ context.Context, eventID string) (domain.HotSaleView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -343,13 +329,7 @@ func (s *HotStock) SaleView(_ context.Context, eventID string) (domain.HotSaleVi
 	for b := range e.buyers {
 		v.Buyers = append(v.Buyers, b)
 	}
-	for b := range e.anyKey {
-		v.AnyKey = append(v.AnyKey, b)
-	}
-	for k := range e.answered {
-		v.Answered = append(v.Answered, k)
-	}
-	domain.SortSaleView(&v)
+	sort.Strings(v.Buyers)
 	return v, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -61,8 +60,7 @@ const createdAtLayout = "2006-01-02T15:04:05.000Z07:00"
 //	<prefix>{ev:ID}:outbox                hash: order ID -> reservation JSON, until Forget
 //	<prefix>{ev:ID}:idem:<buyer>:<key>    string: the first answer to the key (TTL)
 //	<prefix>{ev:ID}:closed                string: "1" once closed, loaded or not
-//	<prefix>{ev:ID}:buyers                set: "<buyer>\n<key>" of every RESERVED answer;
-//	                                      a bare "<buyer>" (held at a load): any key
+//	<prefix>{ev:ID}:buyers                set: the buyers ever answered RESERVED
 //
 // At every step stock = remaining + sum(held), remaining >= 0 and no
 // buyer holds more than the limit. A HotStock is safe for concurrent use.
@@ -344,7 +342,7 @@ func (s *HotStock) Load(ctx context.Context, ev domain.HotEvent) (bool, error) {
 			return false, fmt.Errorf("load event %s: encode kept answer: %w", ev.ID, err)
 		}
 		keys = append(keys, s.idemKey(ev.ID, r.BuyerID, r.IdempotencyKey))
-		args = append(args, string(a), ttl.Milliseconds(), r.BuyerID, r.IdempotencyKey)
+		args = append(args, string(a), ttl.Milliseconds(), r.BuyerID)
 	}
 	n, err := loadScript.Run(ctx, s.c.RDB, keys, args...).Int()
 	if err != nil {
@@ -433,8 +431,7 @@ func (s *HotStock) Tally(ctx context.Context, eventID string) (domain.HotTally, 
 }
 
 // SaleView implements domain.HotStock: the meta's remaining, closed and
-// end, and the buyers set, read in one MULTI/EXEC (one slot). The lists
-// are sorted (domain.SortSaleView).
+// end, and the buyers set, read in one MULTI/EXEC (one slot).
 func (s *HotStock) SaleView(ctx context.Context, eventID string) (domain.HotSaleView, error) {
 	var meta *goredis.SliceCmd
 	var buyers *goredis.StringSliceCmd
@@ -461,22 +458,7 @@ func (s *HotStock) SaleView(ctx context.Context, eventID string) (domain.HotSale
 	if err != nil {
 		return domain.HotSaleView{}, fmt.Errorf("read sale view of %s: ends_ms %q: %w", eventID, endsRaw, err)
 	}
-	v := domain.HotSaleView{Remaining: n, Closed: closed == "1", EndsAt: time.UnixMilli(ends).UTC()}
-	seen := make(map[string]struct{}, len(buyers.Val()))
-	for _, m := range buyers.Val() {
-		buyer, key, withKey := strings.Cut(m, "\n")
-		if withKey {
-			v.Answered = append(v.Answered, domain.BuyerKey{BuyerID: buyer, Key: key})
-		} else {
-			v.AnyKey = append(v.AnyKey, buyer)
-		}
-		if _, ok := seen[buyer]; !ok {
-			seen[buyer] = struct{}{}
-			v.Buyers = append(v.Buyers, buyer)
-		}
-	}
-	domain.SortSaleView(&v)
-	return v, nil
+	return domain.HotSaleView{Remaining: n, Closed: closed == "1", EndsAt: time.UnixMilli(ends).UTC(), Buyers: buyers.Val()}, nil
 }
 
 // Snapshot implements domain.HotStock with one HMGET of the event's meta.

@@ -6,9 +6,7 @@
 -- KEYS[3] orders  hash  order ID -> "<units>:<buyer ID>" (see reserve.lua)
 -- KEYS[4] closed  string  set by close.lua: the event is closed whatever
 --                         the source said
--- KEYS[5] buyers  set   "<buyer ID>\n<key>" for the keys answered RESERVED,
---                       and a bare "<buyer ID>" for a buyer any of whose
---                       keys may have been (see reserve.lua)
+-- KEYS[5] buyers  set   the buyers ever answered RESERVED (see reserve.lua)
 -- KEYS[6..5+k] idem  string  idempotency keys of RESERVED answers given
 --                    before (see reserve.lua), one per answer below
 --
@@ -20,9 +18,9 @@
 -- ARGV[11+2n] u, the number of unpaid order entries that follow
 -- ARGV[12+2n..11+2n+2u] order ID, "<units>:<buyer ID>", ...: the unpaid
 --            orders among them, whose units Release may give back
--- ARGV[12+2n+2u..] answer JSON, TTL in milliseconds, buyer ID, key, ...:
---            for KEYS[6..], in order, the first answer to each key, how long
---            it is still to be kept, the buyer it answered and the key
+-- ARGV[12+2n+2u..] answer JSON, TTL in milliseconds, buyer ID, ...: for
+--            KEYS[6..], in order, the first answer to each key, how long it
+--            is still to be kept, and the buyer it answered
 --
 -- Returns 1 when it loaded the event, 0 when meta was there already. A
 -- loaded event is never overwritten: its remaining stock is the truth, and
@@ -33,12 +31,11 @@
 -- count units twice) with the source's. It keeps outbox and idempotency
 -- keys: they stand for answers already given; the answers passed in are
 -- set only where their key is missing. It adds the buyers holding units
--- (bare: their keys are not known here) and the buyer and key of each
--- answer to buyers, which only ever grows.
+-- and those of the answers to buyers, which only ever grows.
 --
 -- Invariants kept: stock = remaining + sum(held) from the first write on;
 -- an idempotency key that was answered RESERVED keeps that answer across
--- a loss of Redis's data, so it never buys twice; it is in buyers.
+-- a loss of Redis's data, so it never buys twice; its buyer is in buyers.
 
 local meta, held, orders = KEYS[1], KEYS[2], KEYS[3]
 local closed = ARGV[9]
@@ -67,8 +64,8 @@ end
 local a = first + 2 * u
 for j = 6, #KEYS do
   redis.call('SET', KEYS[j], ARGV[a], 'PX', ARGV[a + 1], 'NX')
-  redis.call('SADD', KEYS[5], ARGV[a + 2] .. '\n' .. ARGV[a + 3])
-  a = a + 4
+  redis.call('SADD', KEYS[5], ARGV[a + 2])
+  a = a + 3
 end
 redis.call('HSET', meta,
   'product', ARGV[1], 'seller', ARGV[2], 'price', ARGV[3], 'stock', ARGV[4],

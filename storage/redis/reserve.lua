@@ -7,12 +7,9 @@
 -- KEYS[4] orders  hash    order ID -> "<units>:<buyer ID>": the orders whose
 --                         units this hot stock took and has not given back
 -- KEYS[5] idem    string  the first answer to this buyer's idempotency key
--- KEYS[6] buyers  set     "<buyer ID>\n<key>" for every key answered
---                         RESERVED (a bare "<buyer ID>", written by
---                         load.lua, stands for any key of that buyer):
---                         only these keys can hold a first answer that took
---                         stock, so a sold-out event's other presses need
---                         no replay
+-- KEYS[6] buyers  set     the buyers ever answered RESERVED: only they can
+--                         have a key whose first answer took stock, so a
+--                         sold-out event's other buyers need no replay
 --
 -- ARGV[1] buyer ID
 -- ARGV[2] quantity, an integer >= 1
@@ -42,7 +39,7 @@
 -- stock = remaining + sum(held), with orders mirroring held per order ID
 -- (and outbox too, until Forget): RESERVED moves qty from remaining to
 -- held[buyer], orders and outbox in the same step, and nothing else does;
--- the buyer and key of every RESERVED answer are in buyers.
+-- the buyer of every RESERVED answer is in buyers.
 
 local meta, held, outbox, orders, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local buyer = ARGV[1]
@@ -107,7 +104,7 @@ end
 remaining = redis.call('HINCRBY', meta, 'remaining', -qty)
 redis.call('HINCRBY', held, buyer, qty)
 redis.call('HSET', orders, orderID, qty .. ':' .. buyer)
-redis.call('SADD', KEYS[6], buyer .. '\n' .. ARGV[10])
+redis.call('SADD', KEYS[6], buyer)
 local reservation = {
   orderId = orderID,
   buyerId = buyer,

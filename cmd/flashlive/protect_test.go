@@ -90,9 +90,9 @@ func botAnswers(t *testing.T, clients []*client, eventID, token string, loops, a
 
 // A bot on one account and one address is held to its budget while 200
 // honest buyers on other addresses each get their unit on their first
-// press. The stock outlasts them all: once an event is sold out, a press
-// is answered SOLD_OUT before the limiter (the sold-out shed, tested in
-// service), so only a live sale shows the limiter's exact count.
+// press. The stock outlasts them all, so that every honest press must
+// reserve and the bot's answers are exact: 1 RESERVED, the rest of the
+// burst LIMIT_REACHED, everything past it RATE_LIMITED.
 func TestBotIsRateLimitedWhileHonestBuyersBuy(t *testing.T) {
 	const honest, loops, attempts, burst = 200, 50, 10, 5
 	const stock = honest + 50

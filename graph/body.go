@@ -62,10 +62,7 @@ func decodeRequestBody(body []byte) (requestBody, error) {
 			return b, err
 		}
 	}
-	if _, err := dec.ReadToken(); err != io.EOF {
-		return b, fmt.Errorf("%w: data after the object", errBodyShape)
-	}
-	return b, nil
+	return b, atEnd(dec)
 }
 
 // decodeVariables reads a JSON object of variables (a GET's variables
@@ -77,10 +74,18 @@ func decodeVariables(raw []byte) (map[string]any, error) {
 	if err := readObject(dec, &m); err != nil {
 		return nil, err
 	}
-	if _, err := dec.ReadToken(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the object", errBodyShape)
+	if err := atEnd(dec); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// atEnd refuses anything but white space after the object dec read.
+func atEnd(dec *jsontext.Decoder) error {
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return fmt.Errorf("%w: data after the object", errBodyShape)
+	}
+	return nil
 }
 
 // decoders keeps jsontext's decoders, which are large, between requests.

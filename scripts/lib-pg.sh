@@ -4,8 +4,8 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib-pg.sh"
 #
 # It defines functions only (no variable, no side effect); alive comes
-# from lib-proc.sh, which it sources. The caller
-# defines die MSG (print MSG, exit non-zero).
+# from lib-proc.sh, which it sources. The caller defines die MSG (print
+# MSG, exit non-zero).
 
 # pg_bindir_ok DIR TOOL...: DIR holds every TOOL, executable.
 pg_bindir_ok() {

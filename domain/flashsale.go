@@ -83,6 +83,19 @@ type FlashSaleService interface {
 	Purchase(ctx context.Context, r PurchaseRequest) (*PurchaseResult, error)
 }
 
+// PurchaseShedder is a FlashSaleService that can answer some presses from
+// what it holds in memory, such as a sold-out mark: load shedding. A
+// wrapper that puts work of its own in front of Purchase (a rate limit)
+// asks it first, so that a press the service answers for next to nothing
+// costs nothing more.
+type PurchaseShedder interface {
+	// ShedPurchase returns the answer Purchase would give r now, when it
+	// can give it from memory and at most one read of the answer kept
+	// under r's key, or nil: then only Purchase answers r. It never
+	// reserves.
+	ShedPurchase(ctx context.Context, r PurchaseRequest) *PurchaseResult
+}
+
 // Reservation is a purchase that the hot stock accepted: the outbox record
 // written atomically with the stock it took, and the message of the order
 // stream. Its OrderID is the ID of the order it becomes.
@@ -203,8 +216,11 @@ type HotSaleView struct {
 	EndsAt    time.Time
 	// Buyers are the buyers ever answered RESERVED for the event (a
 	// reservation or a kept answer a load restored): every buyer with a
-	// key whose first answer took stock is among them.
+	// key whose first answer took stock is among them. Nil when there are
+	// more than the reader asked for (BuyerCount says how many).
 	Buyers []string
+	// BuyerCount is how many buyers were ever answered RESERVED.
+	BuyerCount int
 }
 
 // ErrNotLoaded is returned by HotStock when an event is not in the hot
@@ -266,10 +282,13 @@ type HotStock interface {
 	// Forget deletes the outbox records of orders that are written.
 	Forget(ctx context.Context, rs []Reservation) error
 
-	// SaleView returns, in one atomic read, the event's stock left,
-	// whether it is closed, its end, and the buyers ever answered
-	// RESERVED for it. ErrNotLoaded when the event is not loaded.
-	SaleView(ctx context.Context, eventID string) (HotSaleView, error)
+	// SaleView returns the event's stock left, whether it is closed and
+	// its end, read atomically, and the buyers ever answered RESERVED for
+	// it (listed only when there are at most maxBuyers). The list may be
+	// read after the rest, never before: it holds at least every buyer
+	// answered RESERVED up to the moment the stock was read. ErrNotLoaded
+	// when the event is not loaded.
+	SaleView(ctx context.Context, eventID string, maxBuyers int) (HotSaleView, error)
 
 	// Tally returns, in one atomic read, the event's stock left and the
 	// units of each outbox record: what the hot stock says of stock

@@ -67,6 +67,13 @@ type SaleLimits struct {
 // before the hot stock's script. A refused purchase is the outcome
 // RATE_LIMITED with RetryAfter; a refused token is a RATE_LIMITED error
 // with RetryAfter.
+//
+// A press the sale can answer from memory (domain.PurchaseShedder: an
+// event this instance knows to be sold out, closed or ended) is answered
+// before the limiter, and not charged: it costs no more than the limiter
+// would (at most one read of the key's kept answer), and a sold-out
+// event's rejects then run no script. Every press that can reach the hot
+// stock's script is still limited.
 type LimitedSale struct {
 	domain.FlashSaleService
 	Limits   SaleLimits
@@ -96,6 +103,11 @@ func (s *LimitedSale) PurchaseToken(ctx context.Context, eventID string) (*domai
 
 // Purchase implements domain.FlashSaleService.
 func (s *LimitedSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*domain.PurchaseResult, error) {
+	if sh, ok := s.FlashSaleService.(domain.PurchaseShedder); ok {
+		if out := sh.ShedPurchase(ctx, r); out != nil {
+			return out, nil
+		}
+	}
 	if me, ok := domain.PrincipalFromContext(ctx); ok {
 		wait := s.lim().allow(ctx,
 			domain.LimitCheck{Name: "purchase-user", Key: me.UserID, Limit: s.Limits.PurchaseUser},

@@ -17,37 +17,49 @@ import (
 const DefaultSoldOutRecheck = 500 * time.Millisecond
 
 // Bounds of what the sold-out marks hold: past maxMarkedEvents the marks
-// start afresh; an event with more than maxMarkedBuyers buyers is not
-// marked (its presses go to the hot stock, as they did before).
-const (
-	maxMarkedEvents = 10_000
-	maxMarkedBuyers = 100_000
-)
+// start afresh; an event with more than maxMarkedBuyers buyers is marked
+// without its list, as if every buyer were on it (each press reads its
+// key's kept answer).
+const maxMarkedEvents = 10_000
+
+var maxMarkedBuyers = 100_000 // a variable for the tests (export_test.go)
+
+// EndedMargin is how long past an event's end a press still goes to the
+// hot stock rather than being answered ENDED from a mark: the bound on how
+// far the instances' clocks may differ. Within it the hot stock answers,
+// and keeps the answer under the key, so that a retry of the key on an
+// instance whose clock is behind cannot buy what this one called ENDED.
+const EndedMargin = 2 * time.Second
 
 // soldOutMarks is what one instance knows of the events that can sell
-// nothing now, so that their presses are answered without a call to the
-// hot stock: load shedding once the stock is gone.
+// nothing now, so that their presses are answered without the rate
+// limiter and without the hot stock's script: load shedding once the
+// stock is gone.
 //
 // A mark is made from a fresh answer of the hot stock (never a replay,
 // whose figures are old): SOLD_OUT or RESERVED with nothing left, CLOSED,
 // ENDED. It is then confirmed by one read of the event's sale view, which
 // also lists the buyers ever answered RESERVED. It is trusted for the
-// recheck interval; the first press after that re-reads the view (one
-// call per event per interval per instance, however many presses), and the
-// others are answered from the mark meanwhile. So, without any message
+// recheck interval from the moment that read was sent; the first press
+// after that re-reads the view (one read per event per interval per
+// instance, however many presses), and the others go to the hot stock
+// while it is under way, as if there were no mark. So, without any message
 // between instances, returned stock (a cancel, an expiry, a refused
 // reservation, a repair) is seen everywhere within the interval plus one
 // read.
 //
 // What it keeps:
 //   - A press is answered from a mark only as the hot stock would answer
-//     it: CLOSED, then ENDED, then SOLD_OUT (nothing left: every quantity
-//     is refused), the order of reserve.lua's checks.
+//     it: CLOSED, then ENDED (once EndedMargin is past too), then SOLD_OUT
+//     (nothing left: every quantity is refused), the order of
+//     reserve.lua's checks. Between the end and the margin the hot stock
+//     answers.
 //   - A key whose first answer took stock always gets that answer: only
-//     the buyers in the view's list can have one, and their presses read
-//     the answer kept under their key first (Hot.Answer, one round trip:
-//     what reserve.lua reads first too), which is given when there is
-//     one; without one the mark answers. The one gap is a buyer whose
+//     the buyers in the view's list can have one (every buyer, for an
+//     event with more than maxMarkedBuyers), and their presses read the
+//     answer kept under their key first (Hot.Answer, one round trip: what
+//     reserve.lua reads first too), which is given when there is one;
+//     without one the mark answers. The one gap is a buyer whose
 //     reservation came after this instance's last read (the stock came
 //     back and went again within the interval): their re-ask may be
 //     answered SOLD_OUT until the next read, within the interval.
@@ -66,31 +78,35 @@ type soldOutMark struct {
 	// ready is false while the first read of the view is under way: the
 	// mark answers nothing yet, and no one else reads.
 	ready     bool
-	checking  bool // a re-read is under way
-	checked   time.Time
+	checking  bool      // a re-read is under way
+	checked   time.Time // when the read the mark stands on was sent
 	remaining int
 	closed    bool
 	endsAt    time.Time
-	buyers    map[string]struct{}
+	// buyers is the view's list; everyone is listed when all is set.
+	buyers map[string]struct{}
+	all    bool
 }
 
-// outcome is what the hot stock would answer a press at now, by the mark.
-func (k *soldOutMark) outcome(now time.Time) domain.PurchaseOutcome {
+// outcome is what the hot stock would answer a press at now, by the mark;
+// false when the mark cannot say (the event ended less than EndedMargin
+// ago, or can still sell).
+func (k *soldOutMark) outcome(now time.Time) (domain.PurchaseOutcome, bool) {
 	switch {
 	case k.closed:
-		return domain.OutcomeClosed
-	case !now.Before(k.endsAt):
-		return domain.OutcomeEnded
-	default:
-		return domain.OutcomeSoldOut
+		return domain.OutcomeClosed, true
+	case !now.Before(k.endsAt.Add(EndedMargin)):
+		return domain.OutcomeEnded, true
+	case now.Before(k.endsAt) && k.remaining == 0:
+		return domain.OutcomeSoldOut, true
 	}
+	return "", false
 }
 
 // lookup is what a press of buyer on the event finds: an answer, or a
 // re-read it must make (recheck), or neither (go to the hot stock). The
 // answer is the mark's only once the press's key is known to have no
-// answer of its own when listed is true (the buyer is in the view's
-// list).
+// answer of its own when listed is true (the buyer may hold one).
 func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time.Duration) (res *domain.PurchaseResult, recheck, listed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,13 +114,29 @@ func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time
 	if k == nil || !k.ready {
 		return nil, false, false
 	}
-	if !k.checking && (now.Sub(k.checked) >= every || now.Before(k.checked)) {
+	if now.Sub(k.checked) >= every || now.Before(k.checked) {
+		if k.checking {
+			return nil, false, false // the re-read decides; meanwhile the hot stock does
+		}
 		k.checking = true
 		return nil, true, false
 	}
+	out, ok := k.outcome(now)
+	if !ok {
+		return nil, false, false
+	}
 	_, listed = k.buyers[buyerID]
 	left := k.remaining
-	return &domain.PurchaseResult{Outcome: k.outcome(now), Remaining: &left}, false, listed
+	return &domain.PurchaseResult{Outcome: out, Remaining: &left}, false, listed || k.all
+}
+
+// marked reports whether the event has a mark that may answer presses
+// (ready), without touching it.
+func (s *soldOutMarks) marked(eventID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.m[eventID]
+	return k != nil && k.ready
 }
 
 // claim reports whether the caller should make the first read of a new
@@ -122,13 +154,14 @@ func (s *soldOutMarks) claim(eventID string) bool {
 	return true
 }
 
-// settle records what a read of the view found at now: a mark when the
-// event can sell nothing, none otherwise (or when the read failed, err).
-func (s *soldOutMarks) settle(eventID string, v domain.HotSaleView, err error, now time.Time) {
+// settle records what a read of the view sent at sent found: a mark when
+// the event can sell nothing, none otherwise (or when the read failed,
+// err).
+func (s *soldOutMarks) settle(eventID string, v domain.HotSaleView, err error, sent time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	over := v.Closed || !now.Before(v.EndsAt) || v.Remaining == 0
-	if err != nil || !over || len(v.Buyers) > maxMarkedBuyers {
+	over := v.Closed || !sent.Before(v.EndsAt) || v.Remaining == 0
+	if err != nil || !over {
 		delete(s.m, eventID)
 		return
 	}
@@ -136,11 +169,13 @@ func (s *soldOutMarks) settle(eventID string, v domain.HotSaleView, err error, n
 	if k == nil {
 		return // the marks started afresh meanwhile
 	}
-	buyers := make(map[string]struct{}, len(v.Buyers))
-	for _, b := range v.Buyers {
-		buyers[b] = struct{}{}
+	*k = soldOutMark{ready: true, checked: sent, remaining: v.Remaining, closed: v.Closed, endsAt: v.EndsAt, all: v.BuyerCount > len(v.Buyers)}
+	if !k.all {
+		k.buyers = make(map[string]struct{}, len(v.Buyers))
+		for _, b := range v.Buyers {
+			k.buyers[b] = struct{}{}
+		}
 	}
-	*k = soldOutMark{ready: true, checked: now, remaining: v.Remaining, closed: v.Closed, endsAt: v.EndsAt, buyers: buyers}
 }
 
 // marks reports whether a fresh answer of the hot stock says the event
@@ -160,9 +195,9 @@ func marks(res domain.ReserveResult) bool {
 
 // soldOutAnswer answers a press from the event's mark, re-reading the
 // view first when the mark is due; nil means the press goes to the hot
-// stock. A buyer in the view's list may hold a first answer under key:
-// it is read (one round trip, Hot.Answer) and given when there is one,
-// the mark's answer otherwise; with key "" such a buyer gets nil.
+// stock. A buyer who may hold a first answer under key gets it read (one
+// round trip, Hot.Answer) and given when there is one, the mark's answer
+// otherwise; with key "" such a buyer gets nil.
 func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID, key string) *domain.PurchaseResult {
 	every := s.SoldOutRecheck
 	if every <= 0 {
@@ -200,12 +235,40 @@ func (s *FlashSale) noteAnswer(ctx context.Context, eventID string, res domain.R
 	}
 }
 
+// readSaleView reads the event's sale view into its mark. The mark is
+// stamped with the time the read was sent, not when it came back: a unit
+// returned while the read was in flight is then still within the
+// interval the mark is trusted for.
 func (s *FlashSale) readSaleView(ctx context.Context, eventID string) {
-	v, err := s.Hot.SaleView(ctx, eventID)
+	sent := s.Now()
+	v, err := s.Hot.SaleView(ctx, eventID, maxMarkedBuyers)
 	if err != nil && !errors.Is(err, domain.ErrNotLoaded) {
 		s.Logger.WarnContext(ctx, "read the sale view of a sold-out event", "event_id", eventID, "err", err)
 	}
-	s.soldOut.settle(eventID, v, err, s.Now())
+	s.soldOut.settle(eventID, v, err, sent)
+}
+
+// ShedPurchase implements domain.PurchaseShedder: a press that passes
+// Purchase's own checks (role, input, token) on an event this instance
+// has marked sold out, closed or ended is answered from the mark, after
+// at most one read of its key's kept answer (for a buyer ever answered
+// RESERVED). A waiting-room event is never shed here: its presses must
+// show an admission first. The mark's periodic re-read is the one other
+// call it may make (one per event per recheck interval).
+func (s *FlashSale) ShedPurchase(ctx context.Context, r domain.PurchaseRequest) *domain.PurchaseResult {
+	if !s.soldOut.marked(r.EventID) {
+		return nil
+	}
+	me, err := domain.RequireRole(ctx, domain.RoleBuyer)
+	if err != nil || r.Validate() != nil || s.Tokens.Verify(r.Token, me.UserID, r.EventID) != nil {
+		return nil
+	}
+	if s.Admissions != nil {
+		if ev, err := s.event(ctx, r.EventID); err != nil || ev.WaitingRoom {
+			return nil
+		}
+	}
+	return s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey)
 }
 
 // SoldOutAnswers returns how many presses this instance answered from

@@ -43,9 +43,9 @@ func (c *commandCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) g
 	}
 }
 
-// soldOutHarness is fsNewHarness with a Redis hot stock whose commands
-// are counted.
-func soldOutHarness(t *testing.T, stock int) (*fsHarness, *redis.HotStock, *commandCounter) {
+// countedClient opens a client of the test Redis whose commands counter
+// counts, closed when the test ends.
+func countedClient(t *testing.T, counter *commandCounter) *redis.Client {
 	t.Helper()
 	url, prefix := testenv.Redis(t)
 	c, err := redis.Open(context.Background(), url, prefix)
@@ -53,9 +53,24 @@ func soldOutHarness(t *testing.T, stock int) (*fsHarness, *redis.HotStock, *comm
 		t.Fatalf("open redis: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	counter := &commandCounter{}
 	c.RDB.AddHook(counter)
-	hot := redis.NewHotStock(c, time.Hour)
+	return c
+}
+
+// wantFirstAnswer fails unless res is the RESERVED answer of first's order.
+func wantFirstAnswer(t *testing.T, what string, res, first *domain.PurchaseResult) {
+	t.Helper()
+	if res.Outcome != domain.OutcomeReserved || res.Order == nil || res.Order.ID != first.Order.ID {
+		t.Fatalf("%s = %s %v, want RESERVED %s", what, res.Outcome, res.Order, first.Order.ID)
+	}
+}
+
+// soldOutHarness is fsNewHarness with a Redis hot stock whose commands
+// are counted.
+func soldOutHarness(t *testing.T, stock int) (*fsHarness, *redis.HotStock, *commandCounter) {
+	t.Helper()
+	counter := &commandCounter{}
+	hot := redis.NewHotStock(countedClient(t, counter), time.Hour)
 	t.Cleanup(hot.Stop)
 	h := fsNewHarness()
 	h.sale.Hot = hot
@@ -63,6 +78,11 @@ func soldOutHarness(t *testing.T, stock int) (*fsHarness, *redis.HotStock, *comm
 	ev.Stock, ev.Remaining, ev.PerUserLimit = stock, stock, 1
 	if loaded, err := hot.Load(context.Background(), ev); err != nil || !loaded {
 		t.Fatalf("load the event = %v, %v; want true, nil", loaded, err)
+	}
+	// Run each script once, so that Redis's script cache holds it and no
+	// count below includes a NOSCRIPT retry (a fresh Redis holds none).
+	if _, err := hot.Answer(context.Background(), ev.ID, "usr_warm", "warm"); err != nil {
+		t.Fatalf("warm the answer script: %v", err)
 	}
 	return h, hot, counter
 }
@@ -139,9 +159,9 @@ func TestFlashSaleSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 	fsWantCount(t, "Redis commands within the interval", &counter.n, 0)
 	h.clock.Add(time.Millisecond)
 	wantOutcome(t, "a press once the interval is over", soldOutPress(t, h, "usr_e", "e"), domain.OutcomeReserved, 0)
-	// One MULTI/HMGET/SMEMBERS/EXEC to re-read, one reserve, and one
-	// re-read again: the unit was the last one.
-	fsWantCount(t, "Redis commands of the press that reopened", &counter.n, 4+1+4)
+	// One MULTI/HMGET/SCARD/EXEC and SMEMBERS to re-read, one reserve,
+	// and one re-read again: the unit was the last one.
+	fsWantCount(t, "Redis commands of the press that reopened", &counter.n, 5+1+5)
 	counter.n.Store(0)
 	wantOutcome(t, "usr_d again", soldOutPress(t, h, "usr_d", "d2"), domain.OutcomeSoldOut, 0)
 	fsWantCount(t, "Redis commands once sold out again", &counter.n, 0)
@@ -161,21 +181,31 @@ func TestFlashSaleClosedAndEndedRejectsRunNoRedisCommand(t *testing.T) {
 			wantOutcome(t, "a press", soldOutPress(t, h, fmt.Sprintf("usr_c%02d", i), "c"), domain.OutcomeClosed, 9)
 		}
 		fsWantCount(t, "Redis commands of the presses after the close", &counter.n, 0)
-		again := soldOutPress(t, h, "usr_a", "a")
-		if again.Outcome != domain.OutcomeReserved || again.Order.ID != first.Order.ID {
-			t.Fatalf("usr_a re-asking key a = %s %v, want RESERVED %s", again.Outcome, again.Order, first.Order.ID)
-		}
+		wantFirstAnswer(t, "usr_a re-asking key a", soldOutPress(t, h, "usr_a", "a"), first)
 	})
 	t.Run("ended", func(t *testing.T) {
 		h, _, counter := soldOutHarness(t, 10)
 		wantOutcome(t, "usr_a's press", soldOutPress(t, h, "usr_a", "a"), domain.OutcomeReserved, 9)
 		h.clock.Set(fsEvent().EndsAt)
 		wantOutcome(t, "the first press at the end", soldOutPress(t, h, "usr_b", "b"), domain.OutcomeEnded, 9)
+		// Within EndedMargin of the end the hot stock answers (and keeps
+		// the answer), one script per press: another instance's clock may
+		// be behind.
+		counter.n.Store(0)
+		for i := range 5 {
+			wantOutcome(t, "a press within the margin", soldOutPress(t, h, fmt.Sprintf("usr_m%02d", i), "m"), domain.OutcomeEnded, 9)
+		}
+		fsWantCount(t, "Redis commands of the presses within the margin", &counter.n, 5)
+		again := soldOutPress(t, h, "usr_m00", "m")
+		wantOutcome(t, "re-asking a key answered within the margin", again, domain.OutcomeEnded, 9)
+		// Past it, one re-read of the view (MULTI/HMGET/SCARD/EXEC and
+		// SMEMBERS), then nothing.
+		h.clock.Set(fsEvent().EndsAt.Add(service.EndedMargin))
 		counter.n.Store(0)
 		for i := range 50 {
 			wantOutcome(t, "a press", soldOutPress(t, h, fmt.Sprintf("usr_c%02d", i), "c"), domain.OutcomeEnded, 9)
 		}
-		fsWantCount(t, "Redis commands of the presses after the end", &counter.n, 0)
+		fsWantCount(t, "Redis commands of the presses past the margin", &counter.n, 5)
 	})
 }
 
@@ -214,5 +244,92 @@ func TestFlashSalePurchaseAdmissionIsBounded(t *testing.T) {
 	res, err := h.sale.Purchase(fsBuyer("usr_second"), fsRequest("usr_second", 1, "k2"))
 	if err != nil || res.Outcome != domain.OutcomeReserved {
 		t.Fatalf("a purchase once the slot is free = %+v, %v; want RESERVED", res, err)
+	}
+}
+
+// limitTally is a service.LimitObserver that counts refusals.
+type limitTally struct{ n atomic.Int64 }
+
+func (l *limitTally) Limited(context.Context, string) { l.n.Add(1) }
+
+// TestLimitedSaleShedsSoldOutPressesBeforeTheLimiter: once an event is
+// sold out, its presses are answered before the rate limit and never
+// charged: a buyer who was never answered RESERVED (a bot included) costs
+// Redis nothing at all, one who was costs one read of the key's kept
+// answer, and a key that took stock gets its first answer.
+func TestLimitedSaleShedsSoldOutPressesBeforeTheLimiter(t *testing.T) {
+	h, _, hotCommands := soldOutHarness(t, 1)
+	limCommands := &commandCounter{}
+	lim := redis.NewLimiter(countedClient(t, limCommands))
+	t.Cleanup(lim.Stop)
+	refusals := &limitTally{}
+	sale := &service.LimitedSale{
+		FlashSaleService: h.sale,
+		Limits:           service.SaleLimits{PurchaseUser: domain.Limit{Rate: 2, Burst: 2, Period: time.Hour}},
+		Limiter:          lim, Observer: refusals, Logger: h.sale.Logger,
+	}
+	press := func(what, buyer, key string, want domain.PurchaseOutcome) *domain.PurchaseResult {
+		t.Helper()
+		res, err := sale.Purchase(fsBuyer(buyer), fsRequest(buyer, 1, key))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if res.Outcome != want {
+			t.Fatalf("%s = %s, want %s", what, res.Outcome, want)
+		}
+		return res
+	}
+
+	first := press("usr_a's press, the last unit", "usr_a", "a", domain.OutcomeReserved)
+	press("usr_b's press once sold out", "usr_b", "b", domain.OutcomeSoldOut)
+	if got := limCommands.n.Load(); got < 2 {
+		t.Fatalf("limiter commands of two presses before the mark = %d, want at least 2 (a check each)", got)
+	}
+
+	limCommands.n.Store(0)
+	hotCommands.n.Store(0)
+	const n = 50
+	results := make([]*domain.PurchaseResult, n)
+	errs := make([]error, n)
+	fsConcurrently(n, func(i int) {
+		results[i], errs[i] = sale.Purchase(fsBuyer("usr_bot"), fsRequest("usr_bot", 1, fmt.Sprintf("bot-%d", i)))
+	})
+	for i := range n {
+		if errs[i] != nil || results[i].Outcome != domain.OutcomeSoldOut {
+			t.Fatalf("bot press %d = %+v, %v; want SOLD_OUT (not RATE_LIMITED: it costs nothing to answer)", i, results[i], errs[i])
+		}
+	}
+	fsWantCount(t, "hot-stock commands of the bot's presses", &hotCommands.n, 0)
+
+	// usr_a was answered RESERVED: each press reads its key's answer, one
+	// command, and the limiter is not asked (usr_a's burst is 2: a third
+	// charged press would be RATE_LIMITED).
+	for i := range 3 {
+		wantFirstAnswer(t, fmt.Sprintf("usr_a re-asking key a (%d)", i), press("usr_a re-asking key a", "usr_a", "a", domain.OutcomeReserved), first)
+	}
+	press("usr_a with a key that took nothing", "usr_a", "a2", domain.OutcomeSoldOut)
+	fsWantCount(t, "hot-stock commands of usr_a's 4 presses (a read of the key's answer each)", &hotCommands.n, 4)
+	fsWantCount(t, "limiter commands of the sold-out presses", &limCommands.n, 0)
+	fsWantCount(t, "refusals heard", &refusals.n, 0)
+}
+
+// TestFlashSaleSoldOutMarksAnEventWithTooManyBuyersToList: past the bound
+// on the buyers a mark lists, the mark lists none and treats every buyer
+// as listed: each press reads its key's kept answer (one command), a key
+// that took stock gets its first answer, and the view is not read again
+// on every press within the interval.
+func TestFlashSaleSoldOutMarksAnEventWithTooManyBuyersToList(t *testing.T) {
+	t.Cleanup(service.SetMaxMarkedBuyers(1))
+	h, _, counter := soldOutHarness(t, 2)
+	first := soldOutPress(t, h, "usr_a", "a")
+	wantOutcome(t, "usr_b's press, the last unit", soldOutPress(t, h, "usr_b", "b"), domain.OutcomeReserved, 0)
+	counter.n.Store(0)
+	for i := range 20 {
+		wantOutcome(t, "a press", soldOutPress(t, h, fmt.Sprintf("usr_c%02d", i), "c"), domain.OutcomeSoldOut, 0)
+	}
+	fsWantCount(t, "Redis commands of 20 presses (a read of the key's answer each)", &counter.n, 20)
+	wantFirstAnswer(t, "usr_a re-asking key a", soldOutPress(t, h, "usr_a", "a"), first)
+	if got, want := h.sale.SoldOutAnswers(), int64(20); got != want {
+		t.Fatalf("SoldOutAnswers = %d, want %d", got, want)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"flashlive/domain"
 	"flashlive/internal/memhot"
-	"flashlive/internal/testenv"
 	"flashlive/service"
 	"flashlive/storage/redis"
 )
@@ -308,14 +307,7 @@ func TestFlashSaleUnpaidCapOff(t *testing.T) {
 // once sold out costs one read of the kept answer.
 func TestFlashSaleUnpaidCapSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 	h, _, counter := soldOutHarness(t, 3)
-	url, prefix := testenv.Redis(t)
-	c, err := redis.Open(context.Background(), url, prefix)
-	if err != nil {
-		t.Fatalf("open redis: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	c.RDB.AddHook(counter)
-	u := redis.NewUnpaidOrders(c)
+	u := redis.NewUnpaidOrders(countedClient(t, counter))
 	t.Cleanup(u.Stop)
 	h.sale.Unpaid = service.UnpaidCap{Orders: u, Max: 5, Window: upWindow}
 

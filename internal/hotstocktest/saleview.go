@@ -17,7 +17,7 @@ import (
 func testSaleView(t *testing.T, s domain.HotStock) {
 	ctx := context.Background()
 	ev := Event("evt_view", 3, 2)
-	if _, err := s.SaleView(ctx, ev.ID); !errors.Is(err, domain.ErrNotLoaded) {
+	if _, err := s.SaleView(ctx, ev.ID, 10); !errors.Is(err, domain.ErrNotLoaded) {
 		t.Fatalf("SaleView before Load: err = %v, want ErrNotLoaded", err)
 	}
 	kept := domain.Reservation{
@@ -30,13 +30,21 @@ func testSaleView(t *testing.T, s domain.HotStock) {
 
 	want := func(step string, remaining int, closed bool, buyers ...string) {
 		t.Helper()
-		v, err := s.SaleView(ctx, ev.ID)
+		v, err := s.SaleView(ctx, ev.ID, len(buyers))
 		if err != nil {
 			t.Fatalf("%s: SaleView: %v", step, err)
 		}
 		sort.Strings(v.Buyers)
-		got := domain.HotSaleView{Remaining: v.Remaining, Closed: v.Closed, EndsAt: v.EndsAt, Buyers: v.Buyers}
-		wantV := domain.HotSaleView{Remaining: remaining, Closed: closed, EndsAt: ev.EndsAt, Buyers: buyers}
+		got := domain.HotSaleView{Remaining: v.Remaining, Closed: v.Closed, EndsAt: v.EndsAt, Buyers: v.Buyers, BuyerCount: v.BuyerCount}
+		wantV := domain.HotSaleView{Remaining: remaining, Closed: closed, EndsAt: ev.EndsAt, Buyers: buyers, BuyerCount: len(buyers)}
+		// One buyer fewer than there are: counted, not listed.
+		short, err := s.SaleView(ctx, ev.ID, len(buyers)-1)
+		if err != nil {
+			t.Fatalf("%s: SaleView with a bound of %d: %v", step, len(buyers)-1, err)
+		}
+		if short.Buyers != nil || short.BuyerCount != len(buyers) || short.Remaining != remaining {
+			t.Fatalf("%s: SaleView with a bound of %d = %+v, want no list, %d buyers, %d left", step, len(buyers)-1, short, len(buyers), remaining)
+		}
 		if !got.EndsAt.Equal(wantV.EndsAt) {
 			t.Fatalf("%s: SaleView EndsAt = %v, want %v", step, got.EndsAt, wantV.EndsAt)
 		}

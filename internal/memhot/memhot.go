@@ -318,14 +318,17 @@ func (e *event) addBuyer(id string) {
 }
 
 // SaleView implements domain.HotStock; Buyers are sorted.
-func (s *HotStock) SaleView(_ context.Context, eventID string) (domain.HotSaleView, error) {
+func (s *HotStock) SaleView(_ context.Context, eventID string, maxBuyers int) (domain.HotSaleView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.loadedEvent(eventID)
 	if !ok {
 		return domain.HotSaleView{}, domain.ErrNotLoaded
 	}
-	v := domain.HotSaleView{Remaining: e.meta.remaining, Closed: e.meta.closed, EndsAt: time.UnixMilli(e.meta.endsMs).UTC()}
+	v := domain.HotSaleView{Remaining: e.meta.remaining, Closed: e.meta.closed, EndsAt: time.UnixMilli(e.meta.endsMs).UTC(), BuyerCount: len(e.buyers)}
+	if v.BuyerCount > maxBuyers {
+		return v, nil
+	}
 	for b := range e.buyers {
 		v.Buyers = append(v.Buyers, b)
 	}

@@ -431,13 +431,15 @@ func (s *HotStock) Tally(ctx context.Context, eventID string) (domain.HotTally, 
 }
 
 // SaleView implements domain.HotStock: the meta's remaining, closed and
-// end, and the buyers set, read in one MULTI/EXEC (one slot).
-func (s *HotStock) SaleView(ctx context.Context, eventID string) (domain.HotSaleView, error) {
+// end, and the size of the buyers set, in one MULTI/EXEC (one slot); then,
+// when it is small enough, the set itself. The set only grows, so read
+// after the meta it holds every buyer the meta's stock counts.
+func (s *HotStock) SaleView(ctx context.Context, eventID string, maxBuyers int) (domain.HotSaleView, error) {
 	var meta *goredis.SliceCmd
-	var buyers *goredis.StringSliceCmd
+	var count *goredis.IntCmd
 	_, err := s.c.RDB.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		meta = p.HMGet(ctx, s.metaKey(eventID), "remaining", "closed", "ends_ms")
-		buyers = p.SMembers(ctx, s.buyersKey(eventID))
+		count = p.SCard(ctx, s.buyersKey(eventID))
 		return nil
 	})
 	if err != nil {
@@ -458,7 +460,17 @@ func (s *HotStock) SaleView(ctx context.Context, eventID string) (domain.HotSale
 	if err != nil {
 		return domain.HotSaleView{}, fmt.Errorf("read sale view of %s: ends_ms %q: %w", eventID, endsRaw, err)
 	}
-	return domain.HotSaleView{Remaining: n, Closed: closed == "1", EndsAt: time.UnixMilli(ends).UTC(), Buyers: buyers.Val()}, nil
+	v := domain.HotSaleView{Remaining: n, Closed: closed == "1", EndsAt: time.UnixMilli(ends).UTC(), BuyerCount: int(count.Val())}
+	if v.BuyerCount > 0 && v.BuyerCount <= maxBuyers {
+		if v.Buyers, err = s.c.RDB.SMembers(ctx, s.buyersKey(eventID)).Result(); err != nil {
+			return domain.HotSaleView{}, fmt.Errorf("read sale view of %s: buyers: %w", eventID, err)
+		}
+		v.BuyerCount = max(v.BuyerCount, len(v.Buyers))
+		if len(v.Buyers) > maxBuyers {
+			v.Buyers = nil // grew past the bound meanwhile
+		}
+	}
+	return v, nil
 }
 
 // Snapshot implements domain.HotStock with one HMGET of the event's meta.

@@ -91,8 +91,8 @@ type FlashSaleService interface {
 type PurchaseShedder interface {
 	// ShedPurchase returns the answer Purchase would give r now, when it
 	// can give it from memory and at most one read of the answer kept
-	// under r's key, or nil: then only Purchase answers r. It never
-	// reserves.
+	// under r's key in the hot stock, or nil: then only Purchase answers
+	// r. It never reserves.
 	ShedPurchase(ctx context.Context, r PurchaseRequest) *PurchaseResult
 }
 
@@ -217,7 +217,9 @@ type HotSaleView struct {
 	// Buyers are the buyers ever answered RESERVED for the event (a
 	// reservation or a kept answer a load restored): every buyer with a
 	// key whose first answer took stock is among them. Nil when there are
-	// more than the reader asked for (BuyerCount says how many).
+	// none, or more than the reader asked for. A list shorter than
+	// BuyerCount (read from a lagging replica, or one that grew past the
+	// bound) is incomplete: a reader must then take every buyer as listed.
 	Buyers []string
 	// BuyerCount is how many buyers were ever answered RESERVED.
 	BuyerCount int

@@ -107,9 +107,10 @@ func (s *FlashSale) Purchase(ctx context.Context, r domain.PurchaseRequest) (*do
 	if err := s.checkAdmitted(ctx, me.UserID, r.EventID); err != nil {
 		return nil, err
 	}
-	// Load shedding: once the stock is gone, presses that cannot be the
-	// replay of a reservation are answered here, without the hot stock.
-	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey); out != nil {
+	// Load shedding: once the stock is gone, presses are answered here,
+	// without the hot stock's script (a past buyer's after a read of the
+	// key's kept answer). LimitedSale asks ShedPurchase the same first.
+	if out := s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey, true); out != nil {
 		return out, nil
 	}
 	release, err := s.admit(ctx)
@@ -203,8 +204,9 @@ func (s *FlashSale) answerAgain(ctx context.Context, buyerID string, r domain.Pu
 	// may have been answered SOLD_OUT, ENDED or CLOSED without a trace:
 	// when the event can sell this buyer nothing, its present refusal is
 	// the answer, to any key (no token could buy anything anyway). A
-	// buyer who holds units, or an event still on sale, gets the expiry.
-	if out := s.soldOutAnswer(ctx, r.EventID, buyerID, ""); out != nil {
+	// buyer ever answered RESERVED (any buyer, on an event with too many to
+	// list), or an event still on sale, gets the expiry.
+	if out := s.soldOutAnswer(ctx, r.EventID, buyerID, "", true); out != nil {
 		return out, nil
 	}
 	return nil, refusal

@@ -25,11 +25,14 @@ const maxMarkedEvents = 10_000
 var maxMarkedBuyers = 100_000 // a variable for the tests (export_test.go)
 
 // EndedMargin is how long past an event's end a press still goes to the
-// hot stock rather than being answered ENDED from a mark: the bound on how
-// far the instances' clocks may differ. Within it the hot stock answers,
-// and keeps the answer under the key, so that a retry of the key on an
-// instance whose clock is behind cannot buy what this one called ENDED.
-const EndedMargin = 2 * time.Second
+// hot stock rather than being answered ENDED from a mark, and a mark
+// answers ENDED only from a view read after it: the bound on how far the
+// instances' clocks may differ plus how long a press may be in flight
+// after it took its time (a Redis batch may take 5 s). Within it the hot
+// stock answers, and keeps the answer under the key, so that a retry of
+// the key cannot be answered ENDED here after another instance, whose
+// clock is behind or whose press was late, reserved it.
+const EndedMargin = 10 * time.Second
 
 // soldOutMarks is what one instance knows of the events that can sell
 // nothing now, so that their presses are answered without the rate
@@ -50,10 +53,10 @@ const EndedMargin = 2 * time.Second
 //
 // What it keeps:
 //   - A press is answered from a mark only as the hot stock would answer
-//     it: CLOSED, then ENDED (once EndedMargin is past too), then SOLD_OUT
-//     (nothing left: every quantity is refused), the order of
-//     reserve.lua's checks. Between the end and the margin the hot stock
-//     answers.
+//     it: CLOSED, then ENDED (from a view read once EndedMargin was past),
+//     then SOLD_OUT (nothing left: every quantity is refused), the order
+//     of reserve.lua's checks. Between the end and the margin the hot
+//     stock answers.
 //   - A key whose first answer took stock always gets that answer: only
 //     the buyers in the view's list can have one (every buyer, for an
 //     event with more than maxMarkedBuyers), and their presses read the
@@ -89,13 +92,13 @@ type soldOutMark struct {
 }
 
 // outcome is what the hot stock would answer a press at now, by the mark;
-// false when the mark cannot say (the event ended less than EndedMargin
-// ago, or can still sell).
+// false when the mark cannot say (its view was read less than EndedMargin
+// past the end, or the event can still sell).
 func (k *soldOutMark) outcome(now time.Time) (domain.PurchaseOutcome, bool) {
 	switch {
 	case k.closed:
 		return domain.OutcomeClosed, true
-	case !now.Before(k.endsAt.Add(EndedMargin)):
+	case !k.checked.Before(k.endsAt.Add(EndedMargin)):
 		return domain.OutcomeEnded, true
 	case now.Before(k.endsAt) && k.remaining == 0:
 		return domain.OutcomeSoldOut, true
@@ -103,19 +106,32 @@ func (k *soldOutMark) outcome(now time.Time) (domain.PurchaseOutcome, bool) {
 	return "", false
 }
 
+// due reports whether the mark must be read again before it answers at
+// now: its interval is over (or the clock went back), or the event's end
+// plus EndedMargin has passed since its view was read, so that ENDED is
+// answered only from a view read after it.
+func (k *soldOutMark) due(now time.Time, every time.Duration) bool {
+	if now.Sub(k.checked) >= every || now.Before(k.checked) {
+		return true
+	}
+	endedBy := k.endsAt.Add(EndedMargin)
+	return !k.closed && !now.Before(endedBy) && k.checked.Before(endedBy)
+}
+
 // lookup is what a press of buyer on the event finds: an answer, or a
-// re-read it must make (recheck), or neither (go to the hot stock). The
-// answer is the mark's only once the press's key is known to have no
-// answer of its own when listed is true (the buyer may hold one).
-func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time.Duration) (res *domain.PurchaseResult, recheck, listed bool) {
+// re-read it must make (recheck, only when mayRecheck), or neither (go to
+// the hot stock). The answer is the mark's only once the press's key is
+// known to have no answer of its own when listed is true (the buyer may
+// hold one).
+func (s *soldOutMarks) lookup(eventID, buyerID string, now time.Time, every time.Duration, mayRecheck bool) (res *domain.PurchaseResult, recheck, listed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.m[eventID]
 	if k == nil || !k.ready {
 		return nil, false, false
 	}
-	if now.Sub(k.checked) >= every || now.Before(k.checked) {
-		if k.checking {
+	if k.due(now, every) {
+		if k.checking || !mayRecheck {
 			return nil, false, false // the re-read decides; meanwhile the hot stock does
 		}
 		k.checking = true
@@ -197,16 +213,21 @@ func marks(res domain.ReserveResult) bool {
 // view first when the mark is due; nil means the press goes to the hot
 // stock. A buyer who may hold a first answer under key gets it read (one
 // round trip, Hot.Answer) and given when there is one, the mark's answer
-// otherwise; with key "" such a buyer gets nil.
-func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID, key string) *domain.PurchaseResult {
+// otherwise; with key "" such a buyer gets nil. Uncharged (ahead of the
+// rate limiter), the read is the hot stock's only: an event the hot
+// stock lost gets nil, and its kept answers are read from PostgreSQL
+// only by a charged press (keptAnswer).
+func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID, key string, charged bool) *domain.PurchaseResult {
 	every := s.SoldOutRecheck
 	if every <= 0 {
 		every = DefaultSoldOutRecheck
 	}
-	res, recheck, listed := s.soldOut.lookup(eventID, buyerID, s.Now(), every)
+	res, recheck, listed := s.soldOut.lookup(eventID, buyerID, s.Now(), every, true)
 	if recheck {
 		s.readSaleView(ctx, eventID)
-		res, _, listed = s.soldOut.lookup(eventID, buyerID, s.Now(), every)
+		// A read slow enough to be due again on its return answers
+		// nothing; the next press re-reads.
+		res, _, listed = s.soldOut.lookup(eventID, buyerID, s.Now(), every, false)
 	}
 	if res == nil {
 		return nil
@@ -215,7 +236,13 @@ func (s *FlashSale) soldOutAnswer(ctx context.Context, eventID, buyerID, key str
 		if key == "" {
 			return nil
 		}
-		kept, err := s.keptAnswer(ctx, buyerID, eventID, key)
+		var kept *domain.ReserveResult
+		var err error
+		if charged {
+			kept, err = s.keptAnswer(ctx, buyerID, eventID, key)
+		} else {
+			kept, err = s.Hot.Answer(ctx, eventID, buyerID, key)
+		}
 		if err != nil {
 			return nil // the hot stock answers, or fails, as it would have
 		}
@@ -251,10 +278,12 @@ func (s *FlashSale) readSaleView(ctx context.Context, eventID string) {
 // ShedPurchase implements domain.PurchaseShedder: a press that passes
 // Purchase's own checks (role, input, token) on an event this instance
 // has marked sold out, closed or ended is answered from the mark, after
-// at most one read of its key's kept answer (for a buyer ever answered
-// RESERVED). A waiting-room event is never shed here: its presses must
-// show an admission first. The mark's periodic re-read is the one other
-// call it may make (one per event per recheck interval).
+// at most one read of its key's kept answer in the hot stock (for a
+// buyer ever answered RESERVED). A waiting-room event is never shed here:
+// its presses must show an admission first (telling one needs the
+// event's cached description, read once per event when it is cold). The
+// mark's periodic re-read is the one other call it may make (one per
+// event per recheck interval).
 func (s *FlashSale) ShedPurchase(ctx context.Context, r domain.PurchaseRequest) *domain.PurchaseResult {
 	if !s.soldOut.marked(r.EventID) {
 		return nil
@@ -268,7 +297,7 @@ func (s *FlashSale) ShedPurchase(ctx context.Context, r domain.PurchaseRequest) 
 			return nil
 		}
 	}
-	return s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey)
+	return s.soldOutAnswer(ctx, r.EventID, me.UserID, r.IdempotencyKey, false)
 }
 
 // SoldOutAnswers returns how many presses this instance answered from

@@ -72,9 +72,9 @@ type SaleLimits struct {
 // event this instance knows to be sold out, closed or ended) is answered
 // before the limiter, and not charged: it costs no more than the limiter
 // would (at most one read of the key's kept answer in the hot stock, and
-// the mark's re-read once per interval), and a sold-out
-// event's rejects then run no script. Every press that can reach the hot
-// stock's script is still limited.
+// the mark's re-read once per interval), and a sold-out event's rejects
+// then run no script. Every press that can reach the hot stock's script
+// is still limited.
 type LimitedSale struct {
 	domain.FlashSaleService
 	Limits   SaleLimits

@@ -107,6 +107,19 @@ func wantOutcome(t *testing.T, what string, res *domain.PurchaseResult, outcome 
 	}
 }
 
+// wantPresses presses once as each of n buyers (prefix00, prefix01, ...)
+// with key, counting commands from zero, and fails unless every press is
+// answered outcome with remaining left and the presses sent commands
+// Redis commands in all.
+func wantPresses(t *testing.T, h *fsHarness, counter *commandCounter, what, prefix, key string, n int, outcome domain.PurchaseOutcome, remaining int, commands int64) {
+	t.Helper()
+	counter.n.Store(0)
+	for i := range n {
+		wantOutcome(t, what, soldOutPress(t, h, fmt.Sprintf("%s%02d", prefix, i), key), outcome, remaining)
+	}
+	fsWantCount(t, fmt.Sprintf("Redis commands of %d presses (%s)", n, what), &counter.n, commands)
+}
+
 func TestFlashSaleSoldOutRejectsRunNoRedisCommand(t *testing.T) {
 	h, hot, counter := soldOutHarness(t, 2)
 	first := soldOutPress(t, h, "usr_a", "a")
@@ -176,11 +189,7 @@ func TestFlashSaleClosedAndEndedRejectsRunNoRedisCommand(t *testing.T) {
 			t.Fatalf("close: %v", err)
 		}
 		wantOutcome(t, "the first press after the close", soldOutPress(t, h, "usr_b", "b"), domain.OutcomeClosed, 9)
-		counter.n.Store(0)
-		for i := range 50 {
-			wantOutcome(t, "a press", soldOutPress(t, h, fmt.Sprintf("usr_c%02d", i), "c"), domain.OutcomeClosed, 9)
-		}
-		fsWantCount(t, "Redis commands of the presses after the close", &counter.n, 0)
+		wantPresses(t, h, counter, "a press after the close", "usr_c", "c", 50, domain.OutcomeClosed, 9, 0)
 		wantFirstAnswer(t, "usr_a re-asking key a", soldOutPress(t, h, "usr_a", "a"), first)
 	})
 	t.Run("ended", func(t *testing.T) {
@@ -191,11 +200,7 @@ func TestFlashSaleClosedAndEndedRejectsRunNoRedisCommand(t *testing.T) {
 		// Within EndedMargin of the end the hot stock answers (and keeps
 		// the answer), one script per press: another instance's clock may
 		// be behind.
-		counter.n.Store(0)
-		for i := range 5 {
-			wantOutcome(t, "a press within the margin", soldOutPress(t, h, fmt.Sprintf("usr_m%02d", i), "m"), domain.OutcomeEnded, 9)
-		}
-		fsWantCount(t, "Redis commands of the presses within the margin", &counter.n, 5)
+		wantPresses(t, h, counter, "a press within the margin", "usr_m", "m", 5, domain.OutcomeEnded, 9, 5)
 		again := soldOutPress(t, h, "usr_m00", "m")
 		wantOutcome(t, "re-asking a key answered within the margin", again, domain.OutcomeEnded, 9)
 		// A press that started before the end lands late (or another
@@ -220,11 +225,7 @@ func TestFlashSaleClosedAndEndedRejectsRunNoRedisCommand(t *testing.T) {
 			t.Fatalf("usr_x re-asking the late key = %s %v, want RESERVED ord_late", again.Outcome, again.Order)
 		}
 		fsWantCount(t, "Redis commands of the re-read and usr_x's read of its key", &counter.n, 5+1)
-		counter.n.Store(0)
-		for i := range 50 {
-			wantOutcome(t, "a press", soldOutPress(t, h, fmt.Sprintf("usr_c%02d", i), "c"), domain.OutcomeEnded, 8)
-		}
-		fsWantCount(t, "Redis commands of the presses past the margin", &counter.n, 0)
+		wantPresses(t, h, counter, "a press past the margin", "usr_c", "c", 50, domain.OutcomeEnded, 8, 0)
 	})
 }
 
@@ -341,11 +342,8 @@ func TestFlashSaleSoldOutMarksAnEventWithTooManyBuyersToList(t *testing.T) {
 	h, _, counter := soldOutHarness(t, 2)
 	first := soldOutPress(t, h, "usr_a", "a")
 	wantOutcome(t, "usr_b's press, the last unit", soldOutPress(t, h, "usr_b", "b"), domain.OutcomeReserved, 0)
-	counter.n.Store(0)
-	for i := range 20 {
-		wantOutcome(t, "a press", soldOutPress(t, h, fmt.Sprintf("usr_c%02d", i), "c"), domain.OutcomeSoldOut, 0)
-	}
-	fsWantCount(t, "Redis commands of 20 presses (a read of the key's answer each)", &counter.n, 20)
+	// A read of the key's answer each.
+	wantPresses(t, h, counter, "a press", "usr_c", "c", 20, domain.OutcomeSoldOut, 0, 20)
 	wantFirstAnswer(t, "usr_a re-asking key a", soldOutPress(t, h, "usr_a", "a"), first)
 	if got, want := h.sale.SoldOutAnswers(), int64(20); got != want {
 		t.Fatalf("SoldOutAnswers = %d, want %d", got, want)
